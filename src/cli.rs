@@ -1,0 +1,127 @@
+//! The command line as clap sees it: raw arguments only. `new` turns them into answers
+//! (`crate::answers`) and every value then passes the same validators as a typed answer.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "Exit codes:\n  0  success\n  1  findings, or a check on the result failed\n  2  usage, input or I/O error";
+
+#[derive(Debug, Parser)]
+#[command(name = "plugsmith", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a complete, secure plugin project.
+    #[command(after_help = NEW_HELP)]
+    New(NewArgs),
+    /// Show the stacks and auth modes `new` can generate.
+    List,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Scan a plugin project for exposed secrets and insecure configuration.
+    #[command(after_help = EXIT_CODES)]
+    Audit(crate::audit::AuditArgs),
+}
+
+const NEW_HELP: &str = "Answers are taken, first to last, from: flags, --set, --answers FILE, \
+defaults (with --yes), and prompts (only when stdin and stderr are terminals). Without a terminal \
+nothing is asked: every missing answer is named and the command exits 2.\n\n\
+Examples:\n  plugsmith new todo-plugin\n  plugsmith new todo-plugin --answers plugin.toml\n  \
+plugsmith new todo-plugin --auth service_http --endpoint 'GET /todos List my todos' --yes\n\n\
+Exit codes:\n  0  the project was generated\n  1  the project was generated but a check on it failed\n  \
+2  usage, input or I/O error (nothing was written)";
+
+/// Arguments of `plugsmith new`.
+#[derive(Debug, Args, Default)]
+pub struct NewArgs {
+    /// Directory to create (its last component also names the project).
+    pub target: PathBuf,
+
+    /// Read answers from a TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
+    /// Set any answer, e.g. `--set auth=user_http` (lists: comma-separated).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Take the default for every answer not given; never prompt.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Write into a non-empty directory (files plugsmith does not generate are left alone).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print what would be written and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The plugin's name shown to people (at most 20 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub name_for_human: Option<String>,
+
+    /// The name the model sees: letters, digits and `_`, at most 50.
+    #[arg(long, value_name = "NAME")]
+    pub name_for_model: Option<String>,
+
+    /// One sentence for people (at most 100 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description_for_human: Option<String>,
+
+    /// What the model should know about when and how to use the plugin (at most 8,000 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description_for_model: Option<String>,
+
+    /// Where the API is served, e.g. https://todo.example.com (http only for localhost).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Contact e-mail for users and reviewers.
+    #[arg(long, value_name = "EMAIL")]
+    pub contact_email: Option<String>,
+
+    /// URL of the legal information / terms page.
+    #[arg(long, value_name = "URL")]
+    pub legal_info_url: Option<String>,
+
+    /// Auth mode: none, service_http, user_http or oauth.
+    #[arg(long, value_name = "MODE")]
+    pub auth: Option<String>,
+
+    /// An endpoint as `METHOD /path Summary`, e.g. 'GET /todos List my todos' (repeat for more).
+    #[arg(long = "endpoint", value_name = "SPEC")]
+    pub endpoints: Vec<String>,
+
+    /// The stack to generate (see `plugsmith list`).
+    #[arg(long, value_name = "STACK")]
+    pub stack: Option<String>,
+
+    /// Initialise a git repository with a first commit (the default).
+    #[arg(long, overrides_with = "no_git")]
+    pub git: bool,
+
+    /// Do not initialise a git repository.
+    #[arg(long, overrides_with = "git")]
+    pub no_git: bool,
+
+    /// OAuth scope (repeat for more; default: read, write).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+
+    /// OAuth: body type of ChatGPT's token request (application/json or application/x-www-form-urlencoded).
+    #[arg(long, value_name = "TYPE")]
+    pub oauth_content_type: Option<String>,
+
+    /// OAuth: an allowed redirect URI, matched exactly (repeat for more).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+}

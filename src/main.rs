@@ -1,0 +1,5 @@
+//! The `plugsmith` binary: everything lives in the library; this only hands over the exit code.
+
+fn main() -> std::process::ExitCode {
+    plugsmith::run()
+}
