@@ -1,1 +1,1005 @@
-//! (being written)
+//! Answers from every source, merged by precedence into one validated [`Plugin`].
+//!
+//! Precedence, first wins: flags, `--set KEY=VALUE`, the answers file, defaults (`--yes`),
+//! prompts. Every value, wherever it came from, passes the validators in [`crate::validate`];
+//! values given up front are all checked before anything is asked, and every problem is reported
+//! at once (exit 2) naming the key, the value, the rule and the source.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::cli::NewArgs;
+use crate::error::{Error, Invalid, Missing, Result};
+use crate::model::{self, AuthMode, Endpoint, OAuth, Plugin};
+use crate::stack;
+use crate::validate::{self, Rule};
+
+/// Where an answer came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(String),
+    Set,
+    File(PathBuf),
+    Default,
+    Prompt,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "`{flag}`"),
+            Source::Set => write!(f, "`--set`"),
+            Source::File(p) => write!(f, "answers file `{}`", p.display()),
+            Source::Default => write!(f, "the default"),
+            Source::Prompt => write!(f, "the prompt"),
+        }
+    }
+}
+
+/// The shape of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Bool,
+    List,
+    Endpoints,
+}
+
+/// Every answer key: the contract for scripts and answers files.
+struct KeySpec {
+    key: &'static str,
+    kind: Kind,
+    /// How to pass it on the command line.
+    flag: &'static str,
+}
+
+const KEYS: &[KeySpec] = &[
+    KeySpec {
+        key: "name_for_human",
+        kind: Kind::Text,
+        flag: "--name-for-human TEXT",
+    },
+    KeySpec {
+        key: "name_for_model",
+        kind: Kind::Text,
+        flag: "--name-for-model NAME",
+    },
+    KeySpec {
+        key: "description_for_human",
+        kind: Kind::Text,
+        flag: "--description-for-human TEXT",
+    },
+    KeySpec {
+        key: "description_for_model",
+        kind: Kind::Text,
+        flag: "--description-for-model TEXT",
+    },
+    KeySpec {
+        key: "base_url",
+        kind: Kind::Text,
+        flag: "--base-url URL",
+    },
+    KeySpec {
+        key: "contact_email",
+        kind: Kind::Text,
+        flag: "--contact-email EMAIL",
+    },
+    KeySpec {
+        key: "legal_info_url",
+        kind: Kind::Text,
+        flag: "--legal-info-url URL",
+    },
+    KeySpec {
+        key: "auth",
+        kind: Kind::Text,
+        flag: "--auth MODE",
+    },
+    KeySpec {
+        key: "endpoints",
+        kind: Kind::Endpoints,
+        flag: "--endpoint 'GET /todos List my todos'",
+    },
+    KeySpec {
+        key: "scopes",
+        kind: Kind::List,
+        flag: "--scope SCOPE",
+    },
+    KeySpec {
+        key: "oauth_content_type",
+        kind: Kind::Text,
+        flag: "--oauth-content-type TYPE",
+    },
+    KeySpec {
+        key: "redirect_uris",
+        kind: Kind::List,
+        flag: "--redirect-uri URI",
+    },
+    KeySpec {
+        key: "stack",
+        kind: Kind::Text,
+        flag: "--stack STACK",
+    },
+    KeySpec {
+        key: "git",
+        kind: Kind::Bool,
+        flag: "--git / --no-git",
+    },
+];
+
+/// The keys an answers file may hold.
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.key)
+}
+
+fn spec(key: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.key == key)
+}
+
+/// An endpoint as given, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEndpoint {
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    pub consequential: Option<bool>,
+}
+
+/// A value as given, before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    Text(String),
+    Bool(bool),
+    List(Vec<String>),
+    Endpoints(Vec<RawEndpoint>),
+}
+
+/// Asks a person for answers; [`crate::prompt`] implements it with dialoguer.
+pub trait Asker {
+    /// Asks for a line of text until `check` accepts it; returns the cleaned value.
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        check: &dyn Fn(&str) -> std::result::Result<String, Rule>,
+    ) -> Result<String>;
+    /// Picks one of `items` (each a label); returns its index.
+    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize>;
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
+    /// Says something that is not a question (a warning, a heading).
+    fn say(&mut self, text: &str);
+}
+
+/// The answers given up front (flags, `--set`, file), highest precedence first.
+#[derive(Debug, Default)]
+pub struct Given {
+    values: BTreeMap<&'static str, (Raw, Source)>,
+}
+
+impl Given {
+    /// Adds a value unless a source of higher precedence already gave one.
+    fn offer(&mut self, key: &'static str, raw: Raw, source: Source) {
+        self.values.entry(key).or_insert((raw, source));
+    }
+
+    pub fn get(&self, key: &str) -> Option<&(Raw, Source)> {
+        self.values.get(key)
+    }
+
+    /// Collects flags, then `--set`, then the answers file.
+    pub fn from_args(args: &NewArgs) -> Result<Self> {
+        let mut given = Given::default();
+        let flag = |f: &str| Source::Flag(f.to_string());
+        let texts = [
+            ("name_for_human", "--name-for-human", &args.name_for_human),
+            ("name_for_model", "--name-for-model", &args.name_for_model),
+            (
+                "description_for_human",
+                "--description-for-human",
+                &args.description_for_human,
+            ),
+            (
+                "description_for_model",
+                "--description-for-model",
+                &args.description_for_model,
+            ),
+            ("base_url", "--base-url", &args.base_url),
+            ("contact_email", "--contact-email", &args.contact_email),
+            ("legal_info_url", "--legal-info-url", &args.legal_info_url),
+            ("auth", "--auth", &args.auth),
+            (
+                "oauth_content_type",
+                "--oauth-content-type",
+                &args.oauth_content_type,
+            ),
+            ("stack", "--stack", &args.stack),
+        ];
+        for (key, name, value) in texts {
+            if let Some(v) = value {
+                given.offer(key, Raw::Text(v.clone()), flag(name));
+            }
+        }
+        if !args.endpoints.is_empty() {
+            let eps = args
+                .endpoints
+                .iter()
+                .map(|s| parse_endpoint_flag(s))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|rule| {
+                    Error::Invalid(vec![Invalid {
+                        key: "endpoints".into(),
+                        value: rule.0,
+                        rule: rule.1,
+                        source: "`--endpoint`".into(),
+                    }])
+                })?;
+            given.offer("endpoints", Raw::Endpoints(eps), flag("--endpoint"));
+        }
+        if !args.scopes.is_empty() {
+            given.offer("scopes", Raw::List(args.scopes.clone()), flag("--scope"));
+        }
+        if !args.redirect_uris.is_empty() {
+            given.offer(
+                "redirect_uris",
+                Raw::List(args.redirect_uris.clone()),
+                flag("--redirect-uri"),
+            );
+        }
+        if args.git || args.no_git {
+            let name = if args.git { "--git" } else { "--no-git" };
+            given.offer("git", Raw::Bool(args.git), flag(name));
+        }
+        for item in &args.set {
+            let (key, value) = parse_set(item)?;
+            given.offer(key, value, Source::Set);
+        }
+        if let Some(path) = &args.answers {
+            for (key, value) in read_answers_file(path)? {
+                given.offer(key, value, Source::File(path.clone()));
+            }
+        }
+        Ok(given)
+    }
+}
+
+/// `GET /todos List my todos` → method, path, summary.
+fn parse_endpoint_flag(spec: &str) -> std::result::Result<RawEndpoint, (String, Rule)> {
+    let mut parts = spec.trim().splitn(3, char::is_whitespace);
+    let method = parts.next().unwrap_or_default();
+    let path = parts.next().unwrap_or_default();
+    let summary = parts.next().unwrap_or_default().trim();
+    if method.is_empty() || path.is_empty() || summary.is_empty() {
+        return Err((
+            spec.to_string(),
+            "an endpoint is `METHOD /path Summary`, e.g. 'GET /todos List my todos'".into(),
+        ));
+    }
+    Ok(RawEndpoint {
+        method: method.into(),
+        path: path.into(),
+        summary: summary.into(),
+        consequential: None,
+    })
+}
+
+fn parse_set(item: &str) -> Result<(&'static str, Raw)> {
+    let Some((key, value)) = item.split_once('=') else {
+        return Err(Error::usage_hint(
+            format!("`--set {item}` is not of the form KEY=VALUE"),
+            "for example `--set auth=user_http`",
+        ));
+    };
+    let spec = spec(key.trim()).ok_or_else(|| unknown_key(key.trim(), "`--set`"))?;
+    let raw = match spec.kind {
+        Kind::Text => Raw::Text(value.to_string()),
+        Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Raw::Bool(true),
+            "false" | "no" | "0" => Raw::Bool(false),
+            _ => {
+                return Err(Error::Invalid(vec![Invalid {
+                    key: spec.key.into(),
+                    value: value.into(),
+                    rule: "must be true or false".into(),
+                    source: Source::Set.to_string(),
+                }]))
+            }
+        },
+        Kind::List => Raw::List(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        Kind::Endpoints => {
+            return Err(Error::usage_hint(
+                "endpoints cannot be given with `--set`",
+                "use `--endpoint 'GET /todos List my todos'` (repeatable) or `[[endpoints]]` in an answers file",
+            ))
+        }
+    };
+    Ok((spec.key, raw))
+}
+
+fn unknown_key(key: &str, source: &str) -> Error {
+    Error::usage_hint(
+        format!("unknown answer `{key}` in {source}"),
+        format!(
+            "known answers: {}",
+            known_keys().collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
+
+/// Reads and type-checks an answers file; unknown keys are errors.
+pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "answers file `{}` is not valid TOML: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    let source = Source::File(path.to_path_buf());
+    let mut out = Vec::new();
+    let mut invalid = Vec::new();
+    for (key, value) in &table {
+        let spec = spec(key).ok_or_else(|| unknown_key(key, &source.to_string()))?;
+        match raw_from_toml(spec, value) {
+            Ok(raw) => out.push((spec.key, raw)),
+            Err((k, rule)) => invalid.push(Invalid {
+                key: k.unwrap_or_else(|| key.clone()),
+                value: value.to_string(),
+                rule,
+                source: source.to_string(),
+            }),
+        }
+    }
+    if invalid.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(invalid))
+    }
+}
+
+type TomlError = (Option<String>, Rule);
+
+fn raw_from_toml(spec: &KeySpec, value: &toml::Value) -> std::result::Result<Raw, TomlError> {
+    let string = |v: &toml::Value| v.as_str().map(str::to_string);
+    match spec.kind {
+        Kind::Text => string(value)
+            .map(Raw::Text)
+            .ok_or((None, "must be a string".into())),
+        Kind::Bool => value
+            .as_bool()
+            .map(Raw::Bool)
+            .ok_or((None, "must be true or false".into())),
+        Kind::List => value
+            .as_array()
+            .and_then(|a| a.iter().map(string).collect::<Option<Vec<_>>>())
+            .map(Raw::List)
+            .ok_or((None, "must be a list of strings".into())),
+        Kind::Endpoints => {
+            let array = value
+                .as_array()
+                .ok_or((None, "must be a list of `[[endpoints]]` tables".into()))?;
+            let mut eps = Vec::new();
+            for (i, item) in array.iter().enumerate() {
+                let key = format!("endpoints[{i}]");
+                let table = item
+                    .as_table()
+                    .ok_or((Some(key.clone()), "must be a table".into()))?;
+                if let Some(unknown) = table
+                    .keys()
+                    .find(|k| !["method", "path", "summary", "consequential"].contains(&k.as_str()))
+                {
+                    return Err((
+                        Some(format!("{key}.{unknown}")),
+                        "unknown key (known: method, path, summary, consequential)".into(),
+                    ));
+                }
+                let field = |name: &str| -> std::result::Result<String, TomlError> {
+                    table.get(name).and_then(string).ok_or((
+                        Some(format!("{key}.{name}")),
+                        "is required and must be a string".into(),
+                    ))
+                };
+                let consequential = match table.get("consequential") {
+                    None => None,
+                    Some(v) => Some(v.as_bool().ok_or((
+                        Some(format!("{key}.consequential")),
+                        "must be true or false".into(),
+                    ))?),
+                };
+                eps.push(RawEndpoint {
+                    method: field("method")?,
+                    path: field("path")?,
+                    summary: field("summary")?,
+                    consequential,
+                });
+            }
+            Ok(Raw::Endpoints(eps))
+        }
+    }
+}
+
+/// Defaults that are not one-liners; some follow from answers already settled.
+struct Defaults;
+
+impl Defaults {
+    fn endpoints() -> Vec<RawEndpoint> {
+        let ep = |m: &str, p: &str, s: &str| RawEndpoint {
+            method: m.into(),
+            path: p.into(),
+            summary: s.into(),
+            consequential: None,
+        };
+        vec![
+            ep("GET", "/todos", "List my todos"),
+            ep("POST", "/todos", "Add a todo"),
+            ep("DELETE", "/todos/{todo_id}", "Delete one of my todos"),
+        ]
+    }
+
+    fn contact_email(base_url: &str) -> String {
+        let host = url::Url::parse(base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .filter(|h| !validate::is_loopback_host(h) && h.contains('.'));
+        match host {
+            Some(h) => format!(
+                "support@{}",
+                validate::second_level_domain(validate::root_domain(&h))
+            ),
+            None => "support@example.com".into(),
+        }
+    }
+}
+
+/// Turns given answers, defaults and (when an asker is present) prompts into a [`Plugin`].
+pub struct Resolver<'a> {
+    given: Given,
+    yes: bool,
+    asker: Option<&'a mut dyn Asker>,
+    invalid: Vec<Invalid>,
+    missing: Vec<Missing>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(given: Given, yes: bool, asker: Option<&'a mut dyn Asker>) -> Self {
+        Resolver {
+            given,
+            yes,
+            asker,
+            invalid: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+
+    fn miss(&mut self, key: &str) {
+        let spec = spec(key).expect("known key");
+        let file_form = match spec.kind {
+            Kind::Text => format!("`{key} = \"…\"`"),
+            Kind::Bool => format!("`{key} = true`"),
+            Kind::List => format!("`{key} = [\"…\"]`"),
+            Kind::Endpoints => "`[[endpoints]]` tables".to_string(),
+        };
+        let set = if spec.kind == Kind::Endpoints {
+            String::new()
+        } else {
+            format!(", `--set {key}=…`")
+        };
+        self.missing.push(Missing {
+            key: key.into(),
+            how: format!(
+                "pass `{}`{set}, or {file_form} in `--answers FILE`",
+                spec.flag
+            ),
+        });
+    }
+
+    fn bad(&mut self, key: &str, value: &str, rule: Rule, source: &Source) {
+        self.invalid.push(Invalid {
+            key: key.into(),
+            value: value.into(),
+            rule,
+            source: source.to_string(),
+        });
+    }
+
+    /// A text answer: given (validated), default (with `--yes`), prompt, or missing.
+    fn text(
+        &mut self,
+        key: &'static str,
+        prompt: &str,
+        default: String,
+        check: &dyn Fn(&str) -> std::result::Result<String, Rule>,
+    ) -> Result<Option<String>> {
+        if let Some((raw, source)) = self.given.get(key).cloned() {
+            let Raw::Text(value) = raw else {
+                unreachable!("text keys hold text")
+            };
+            return Ok(match check(&value) {
+                Ok(v) => Some(v),
+                Err(rule) => {
+                    self.bad(key, &value, rule, &source);
+                    None
+                }
+            });
+        }
+        if self.yes {
+            return Ok(match check(&default) {
+                Ok(v) => Some(v),
+                Err(rule) => {
+                    self.bad(key, &default, rule, &Source::Default);
+                    None
+                }
+            });
+        }
+        if let Some(asker) = self.asker.as_deref_mut() {
+            return asker.input(prompt, Some(&default), check).map(Some);
+        }
+        self.miss(key);
+        Ok(None)
+    }
+
+    fn list(
+        &mut self,
+        key: &'static str,
+        default: Vec<String>,
+        check: fn(&str) -> std::result::Result<String, Rule>,
+    ) -> Vec<String> {
+        let Some((Raw::List(values), source)) = self.given.get(key).cloned() else {
+            return default;
+        };
+        let mut out = Vec::new();
+        for v in values {
+            match check(&v) {
+                Ok(v) if !out.contains(&v) => out.push(v),
+                Ok(v) => self.bad(key, &v, "appears twice".into(), &source),
+                Err(rule) => self.bad(key, &v, rule, &source),
+            }
+        }
+        out
+    }
+
+    /// Resolves every answer; `dir` is the target directory's name.
+    pub fn resolve(mut self, dir: &str) -> Result<Plugin> {
+        // Values given up front are checked before anything is asked: an error in a flag is
+        // reported at once, not after a dozen questions.
+        let asker = self.asker.take();
+        let up_front = self.resolve_inner(dir)?;
+        if !self.invalid.is_empty() {
+            return Err(Error::Invalid(std::mem::take(&mut self.invalid)));
+        }
+        let plugin = match (up_front, asker) {
+            (Some(p), _) => p,
+            (None, asker) if asker.is_some() && !self.yes => {
+                self.asker = asker;
+                self.missing.clear();
+                self.resolve_inner(dir)?
+                    .ok_or_else(|| Error::Invalid(std::mem::take(&mut self.invalid)))?
+            }
+            (None, _) => {
+                if !self.invalid.is_empty() {
+                    return Err(Error::Invalid(self.invalid));
+                }
+                return Err(Error::Missing(self.missing));
+            }
+        };
+        Ok(plugin)
+    }
+
+    /// One pass over every key in order; without an asker nothing is asked, and what is not
+    /// given is noted as missing.
+    fn resolve_inner(&mut self, dir: &str) -> Result<Option<Plugin>> {
+        let human = self.text(
+            "name_for_human",
+            "Name for humans (at most 20 characters)",
+            validate::derive_name_for_human(dir),
+            &validate::name_for_human,
+        )?;
+        let model_default = validate::derive_name_for_model(human.as_deref().unwrap_or(dir));
+        let model = self.text(
+            "name_for_model",
+            "Name for the model (letters, digits, _)",
+            model_default,
+            &validate::name_for_model,
+        )?;
+        let shown = human
+            .clone()
+            .unwrap_or_else(|| validate::derive_name_for_human(dir));
+        let desc_human = self.text(
+            "description_for_human",
+            "Description for humans (at most 100 characters)",
+            format!("{shown}: a plugin for ChatGPT."),
+            &validate::description_for_human,
+        )?;
+        let desc_model = self.text(
+            "description_for_model",
+            "Description for the model: when and how to use the plugin",
+            format!(
+                "Plugin for {shown}. Use it when the user asks to list, add or remove their items. \
+                 Every call acts on the signed-in user's own data."
+            ),
+            &validate::description_for_model,
+        )?;
+        let base_url = self.text(
+            "base_url",
+            "Base URL of the API (https, or http://localhost for development)",
+            "http://localhost:8000".into(),
+            &validate::base_url,
+        )?;
+        let base_for_defaults = base_url
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8000".into());
+        let contact = self.text(
+            "contact_email",
+            "Contact e-mail",
+            Defaults::contact_email(&base_for_defaults),
+            &validate::email,
+        )?;
+        let legal = self.text(
+            "legal_info_url",
+            "Legal information URL",
+            format!("{base_for_defaults}/legal"),
+            &validate::legal_info_url,
+        )?;
+        let auth = self.auth()?;
+        let endpoints = self.endpoints()?;
+        let scopes = self.list(
+            "scopes",
+            vec!["read".into(), "write".into()],
+            validate::scope,
+        );
+        let content_type = match self.given.get("oauth_content_type").cloned() {
+            Some((Raw::Text(v), source)) => match validate::oauth_content_type(&v) {
+                Ok(v) => v,
+                Err(rule) => {
+                    self.bad("oauth_content_type", &v, rule, &source);
+                    String::new()
+                }
+            },
+            _ => "application/json".into(),
+        };
+        let redirect_uris = self.list("redirect_uris", Vec::new(), validate::redirect_uri);
+        if auth == Some(AuthMode::Oauth) && scopes.is_empty() {
+            self.bad(
+                "scopes",
+                "[]",
+                "oauth needs at least one scope".into(),
+                &Source::Default,
+            );
+        }
+        let stack_name = self.stack(auth)?;
+        let git = self.git()?;
+
+        let (
+            Some(name_for_human),
+            Some(name_for_model),
+            Some(description_for_human),
+            Some(description_for_model),
+            Some(base_url),
+            Some(contact_email),
+            Some(legal_info_url),
+            Some(auth),
+            Some(mut endpoints),
+            Some(stack),
+            Some(git),
+        ) = (
+            human, model, desc_human, desc_model, base_url, contact, legal, auth, endpoints,
+            stack_name, git,
+        )
+        else {
+            return Ok(None);
+        };
+        if !self.invalid.is_empty() {
+            return Ok(None);
+        }
+        model::dedupe_operation_ids(&mut endpoints);
+        Ok(Some(Plugin {
+            project_name: dir.to_string(),
+            name_for_human,
+            name_for_model,
+            description_for_human,
+            description_for_model,
+            base_url,
+            contact_email,
+            legal_info_url,
+            auth,
+            stack,
+            git,
+            endpoints,
+            oauth: OAuth {
+                scopes,
+                content_type,
+                redirect_uris,
+            },
+        }))
+    }
+
+    fn auth(&mut self) -> Result<Option<AuthMode>> {
+        if let Some((Raw::Text(v), source)) = self.given.get("auth").cloned() {
+            return Ok(match AuthMode::parse(&v) {
+                Ok(m) => Some(m),
+                Err(rule) => {
+                    self.bad("auth", &v, rule, &source);
+                    None
+                }
+            });
+        }
+        if self.yes {
+            return Ok(Some(AuthMode::ServiceHttp));
+        }
+        if let Some(asker) = self.asker.as_deref_mut() {
+            let items: Vec<String> = AuthMode::ALL
+                .iter()
+                .map(|m| format!("{:<13} {}", m.as_str(), m.explanation()))
+                .collect();
+            let i = asker.select("Auth mode", &items, 1)?;
+            return Ok(Some(AuthMode::ALL[i]));
+        }
+        self.miss("auth");
+        Ok(None)
+    }
+
+    fn stack(&mut self, auth: Option<AuthMode>) -> Result<Option<String>> {
+        let name = if let Some((Raw::Text(v), source)) = self.given.get("stack").cloned() {
+            match stack::find(v.trim()) {
+                Some(s) => s.name.clone(),
+                None => {
+                    let names: Vec<_> = stack::all().iter().map(|s| s.name.as_str()).collect();
+                    self.bad(
+                        "stack",
+                        &v,
+                        format!("must be one of {}", names.join(", ")),
+                        &source,
+                    );
+                    return Ok(None);
+                }
+            }
+        } else if self.yes || stack::all().len() == 1 {
+            stack::all()[0].name.clone()
+        } else if let Some(asker) = self.asker.as_deref_mut() {
+            let items: Vec<String> = stack::all()
+                .iter()
+                .map(|s| format!("{:<10} {}", s.name, s.description))
+                .collect();
+            let i = asker.select("Stack", &items, 0)?;
+            stack::all()[i].name.clone()
+        } else {
+            self.miss("stack");
+            return Ok(None);
+        };
+        if let Some(auth) = auth {
+            let stack = stack::find(&name).expect("found above");
+            if !stack.supports(auth) {
+                self.bad(
+                    "auth",
+                    auth.as_str(),
+                    format!(
+                        "the `{name}` stack does not offer it yet (it offers {})",
+                        stack.auth_modes.join(", ")
+                    ),
+                    &Source::Default,
+                );
+            }
+        }
+        Ok(Some(name))
+    }
+
+    fn git(&mut self) -> Result<Option<bool>> {
+        if let Some((Raw::Bool(b), _)) = self.given.get("git") {
+            return Ok(Some(*b));
+        }
+        if self.yes {
+            return Ok(Some(true));
+        }
+        if let Some(asker) = self.asker.as_deref_mut() {
+            return asker
+                .confirm("Initialise a git repository with a first commit?", true)
+                .map(Some);
+        }
+        self.miss("git");
+        Ok(None)
+    }
+
+    fn endpoints(&mut self) -> Result<Option<Vec<Endpoint>>> {
+        if let Some((Raw::Endpoints(raw), source)) = self.given.get("endpoints").cloned() {
+            return Ok(self.check_endpoints(&raw, &source));
+        }
+        if self.yes {
+            return Ok(self.check_endpoints(&Defaults::endpoints(), &Source::Default));
+        }
+        if let Some(asker) = self.asker.as_deref_mut() {
+            return ask_endpoints(asker).map(Some);
+        }
+        self.miss("endpoints");
+        Ok(None)
+    }
+
+    fn check_endpoints(&mut self, raw: &[RawEndpoint], source: &Source) -> Option<Vec<Endpoint>> {
+        if raw.is_empty() {
+            self.bad(
+                "endpoints",
+                "[]",
+                "at least one endpoint is needed".into(),
+                source,
+            );
+            return None;
+        }
+        let mut out: Vec<Endpoint> = Vec::new();
+        let before = self.invalid.len();
+        for (i, r) in raw.iter().enumerate() {
+            let key = |f: &str| format!("endpoints[{i}].{f}");
+            let method = validate::method(&r.method)
+                .map_err(|rule| self.bad(&key("method"), &r.method, rule, source))
+                .ok();
+            let path = validate::path(&r.path)
+                .map_err(|rule| self.bad(&key("path"), &r.path, rule, source))
+                .ok();
+            let summary = validate::summary(&r.summary)
+                .map_err(|rule| self.bad(&key("summary"), &r.summary, rule, source))
+                .ok();
+            if let (Some(method), Some(path), Some(summary)) = (method, path, summary) {
+                if let Some(other) = out.iter().find(|e| same_route(e, &method, &path)) {
+                    let rule = format!("the same route as `{} {}`", other.method, other.path);
+                    self.bad(&key("path"), &path, rule, source);
+                    continue;
+                }
+                let consequential = r.consequential.unwrap_or(method != "GET");
+                out.push(Endpoint::new(method, path, summary, consequential));
+            }
+        }
+        (self.invalid.len() == before).then_some(out)
+    }
+}
+
+/// Two endpoints are the same route when the method matches and the paths match with every
+/// `{param}` treated alike (`/t/{a}` and `/t/{b}` collide).
+fn same_route(e: &Endpoint, method: &str, path: &str) -> bool {
+    e.method == method && route_shape(&e.path) == route_shape(path)
+}
+
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The endpoint loop of the interactive flow.
+fn ask_endpoints(asker: &mut dyn Asker) -> Result<Vec<Endpoint>> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    asker.say("Endpoints of the API (at least one):");
+    loop {
+        let methods: Vec<String> = validate::METHODS.iter().map(|m| m.to_string()).collect();
+        let method = methods[asker.select("Method", &methods, 0)?].clone();
+        let taken: Vec<Endpoint> = out.clone();
+        let m = method.clone();
+        let path = asker.input("Path (e.g. /todos/{todo_id})", None, &move |v: &str| {
+            let p = validate::path(v)?;
+            match taken.iter().find(|e| same_route(e, &m, &p)) {
+                Some(o) => Err(format!("the same route as `{} {}`", o.method, o.path)),
+                None => Ok(p),
+            }
+        })?;
+        let summary = asker.input("Summary (at most 200 characters)", None, &validate::summary)?;
+        let consequential = asker.confirm(
+            "Consequential (ChatGPT asks the user before each call)?",
+            method != "GET",
+        )?;
+        out.push(Endpoint::new(method, path, summary, consequential));
+        if !asker.confirm("Add another endpoint?", false)? {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: impl FnOnce(&mut NewArgs)) -> NewArgs {
+        let mut a = NewArgs::default();
+        extra(&mut a);
+        a
+    }
+
+    #[test]
+    fn yes_gives_a_complete_plugin_from_defaults() {
+        let given = Given::from_args(&args(|_| {})).unwrap();
+        let p = Resolver::new(given, true, None)
+            .resolve("todo-plugin")
+            .unwrap();
+        assert_eq!(p.name_for_human, "Todo Plugin");
+        assert_eq!(p.name_for_model, "todo_plugin");
+        assert_eq!(p.auth, AuthMode::ServiceHttp);
+        assert_eq!(p.legal_info_url, "http://localhost:8000/legal");
+        assert_eq!(p.endpoints.len(), 3);
+        assert!(p.endpoints[1].consequential && !p.endpoints[0].consequential);
+    }
+
+    #[test]
+    fn flags_win_over_set_which_wins_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.toml");
+        std::fs::write(&file, "auth = \"none\"\nname_for_human = \"From File\"\nbase_url = \"https://x.example.com\"\n").unwrap();
+        let a = args(|a| {
+            a.answers = Some(file.clone());
+            a.set = vec!["auth=user_http".into(), "name_for_human=From Set".into()];
+            a.name_for_human = Some("From Flag".into());
+        });
+        let p = Resolver::new(Given::from_args(&a).unwrap(), true, None)
+            .resolve("x")
+            .unwrap();
+        assert_eq!(p.name_for_human, "From Flag");
+        assert_eq!(p.auth, AuthMode::UserHttp);
+        assert_eq!(p.base_url, "https://x.example.com");
+        assert_eq!(p.contact_email, "support@example.com");
+    }
+
+    #[test]
+    fn missing_answers_are_all_named_without_a_terminal() {
+        let given = Given::from_args(&args(|a| a.auth = Some("none".into()))).unwrap();
+        let Err(Error::Missing(missing)) = Resolver::new(given, false, None).resolve("x") else {
+            panic!("expected missing answers");
+        };
+        let keys: Vec<_> = missing.iter().map(|m| m.key.as_str()).collect();
+        assert!(
+            keys.contains(&"name_for_human") && keys.contains(&"endpoints"),
+            "{keys:?}"
+        );
+        assert!(!keys.contains(&"auth"));
+        assert!(missing.iter().all(|m| m.how.contains("--")));
+    }
+
+    #[test]
+    fn every_invalid_answer_is_reported_with_its_source() {
+        let a = args(|a| {
+            a.name_for_model = Some("bad-name".into());
+            a.base_url = Some("http://example.com".into());
+            a.endpoints = vec![
+                "GET /t list".into(),
+                "GET /t/{a} one".into(),
+                "get /t/{b} two".into(),
+            ];
+        });
+        let Err(Error::Invalid(all)) =
+            Resolver::new(Given::from_args(&a).unwrap(), true, None).resolve("x")
+        else {
+            panic!("expected invalid answers");
+        };
+        let keys: Vec<_> = all.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["name_for_model", "base_url", "endpoints[2].path"]);
+        assert_eq!(all[0].source, "`--name-for-model`");
+    }
+
+    #[test]
+    fn answers_file_rejects_unknown_keys_and_wrong_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        assert!(matches!(read_answers_file(&file), Err(Error::Usage { .. })));
+        std::fs::write(&file, "git = \"yes\"\n[[endpoints]]\nmethod = \"GET\"\n").unwrap();
+        let Err(Error::Invalid(all)) = read_answers_file(&file) else {
+            panic!("expected invalid");
+        };
+        assert_eq!(all.len(), 2, "{all:?}");
+    }
+
+    #[test]
+    fn set_parses_by_kind() {
+        assert_eq!(parse_set("git=no").unwrap(), ("git", Raw::Bool(false)));
+        assert_eq!(
+            parse_set("scopes=read, write").unwrap(),
+            ("scopes", Raw::List(vec!["read".into(), "write".into()]))
+        );
+        assert!(parse_set("nokey").is_err());
+        assert!(parse_set("endpoints=x").is_err());
+        assert!(parse_set("colour=x").is_err());
+    }
+}

@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Generate a complete, secure plugin project.
     #[command(after_help = NEW_HELP)]
-    New(NewArgs),
+    New(Box<NewArgs>),
     /// Show the stacks and auth modes `new` can generate.
     List,
     /// Print a shell completion script.

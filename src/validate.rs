@@ -1,1 +1,484 @@
-//! (being written)
+//! One set of validators for every source of an answer: a typed prompt, a flag, `--set`, the
+//! answers file and defaults all pass through these functions, so a value is judged the same way
+//! wherever it came from. Each returns the cleaned value or a one-line rule that was broken.
+
+use regex::Regex;
+use std::sync::LazyLock;
+use url::Url;
+
+/// The broken rule, said in words a user can act on.
+pub type Rule = String;
+
+pub const NAME_FOR_HUMAN_MAX: usize = 20;
+pub const NAME_FOR_MODEL_MAX: usize = 50;
+pub const DESCRIPTION_FOR_HUMAN_MAX: usize = 100;
+pub const DESCRIPTION_FOR_MODEL_MAX: usize = 8_000;
+pub const SUMMARY_MAX: usize = 200;
+
+pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+pub const CONTENT_TYPES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
+
+static NAME_FOR_MODEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]{1,50}$").expect("valid regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+        .expect("valid regex")
+});
+static IDENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_]{0,62}$").expect("valid regex"));
+static SEGMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._~-]+$").expect("valid regex"));
+static SCOPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.:-]{1,64}$").expect("valid regex"));
+
+/// Python's keywords and the soft keywords: a path parameter becomes a Python argument name.
+const PYTHON_KEYWORDS: [&str; 38] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "match", "case", "type",
+];
+
+/// No control characters (newlines included) in a one-line answer.
+pub fn single_line(value: &str) -> Result<(), Rule> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "must not contain control characters (found U+{:04X})",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Text with a length limit: trimmed, not empty, no control characters except newlines and tabs
+/// when `multiline`.
+pub fn text(value: &str, max: usize, multiline: bool) -> Result<String, Rule> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !(multiline && (*c == '\n' || *c == '\t')))
+    {
+        return Err(format!(
+            "must not contain control characters (found U+{:04X})",
+            c as u32
+        ));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(format!("must be at most {max} characters (it has {len})"));
+    }
+    Ok(value.to_string())
+}
+
+pub fn name_for_human(value: &str) -> Result<String, Rule> {
+    text(value, NAME_FOR_HUMAN_MAX, false)
+}
+
+pub fn description_for_human(value: &str) -> Result<String, Rule> {
+    text(value, DESCRIPTION_FOR_HUMAN_MAX, false)
+}
+
+pub fn description_for_model(value: &str) -> Result<String, Rule> {
+    text(value, DESCRIPTION_FOR_MODEL_MAX, true)
+}
+
+pub fn name_for_model(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    if NAME_FOR_MODEL.is_match(value) {
+        Ok(value.to_string())
+    } else {
+        Err("must be 1 to 50 letters, digits or `_`".into())
+    }
+}
+
+/// A name for the model derived from a human name: `Todo Manager!` → `todo_manager`.
+pub fn derive_name_for_model(human: &str) -> String {
+    let mut out = String::new();
+    for c in human.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out: String = out
+        .trim_end_matches('_')
+        .chars()
+        .take(NAME_FOR_MODEL_MAX)
+        .collect();
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() {
+        "plugin".into()
+    } else {
+        out
+    }
+}
+
+/// A human name derived from a directory name: `todo-plugin` → `Todo Plugin`.
+pub fn derive_name_for_human(dir: &str) -> String {
+    let words: Vec<String> = dir
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(f) => f.to_uppercase().chain(cs).collect(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    let mut name = String::new();
+    for w in words {
+        let next = if name.is_empty() {
+            w
+        } else {
+            format!("{name} {w}")
+        };
+        if next.chars().count() > NAME_FOR_HUMAN_MAX {
+            break;
+        }
+        name = next;
+    }
+    if name.is_empty() {
+        "My Plugin".into()
+    } else {
+        name
+    }
+}
+
+pub fn email(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    single_line(value)?;
+    if EMAIL.is_match(value) && value.len() <= 254 {
+        Ok(value.to_string())
+    } else {
+        Err("must be an e-mail address like `support@example.com`".into())
+    }
+}
+
+/// True for the hosts where plain http is allowed (local development only).
+pub fn is_loopback_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+/// An absolute URL: https, or http on localhost / 127.0.0.1; no userinfo, no fragment.
+pub fn url(value: &str) -> Result<Url, Rule> {
+    let value = value.trim();
+    single_line(value)?;
+    let parsed = Url::parse(value).map_err(|e| format!("must be an absolute URL ({e})"))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| "must name a host".to_string())?
+        .to_string();
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&host) => {}
+        "http" => {
+            return Err(
+                "must use https (plain http only for http://localhost or http://127.0.0.1)".into(),
+            )
+        }
+        other => return Err(format!("must use https, not `{other}`")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not contain a user name or password".into());
+    }
+    if parsed.fragment().is_some() {
+        return Err("must not contain a fragment (`#...`)".into());
+    }
+    Ok(parsed)
+}
+
+/// The base URL: a URL with no query; returned without a trailing slash.
+pub fn base_url(value: &str) -> Result<String, Rule> {
+    let parsed = url(value)?;
+    if parsed.query().is_some() {
+        return Err("must not contain a query (`?...`)".into());
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+pub fn legal_info_url(value: &str) -> Result<String, Rule> {
+    Ok(url(value)?.to_string())
+}
+
+/// The root domain of a host: the host minus a leading `www.`.
+pub fn root_domain(host: &str) -> &str {
+    host.strip_prefix("www.").unwrap_or(host)
+}
+
+/// The second-level domain of a host: its last two labels (`api.todo.example.com` → `example.com`).
+pub fn second_level_domain(host: &str) -> String {
+    let labels: Vec<&str> = host.trim_end_matches('.').rsplit('.').take(2).collect();
+    labels.into_iter().rev().collect::<Vec<_>>().join(".")
+}
+
+/// Warnings (not errors) for the manifest's domain rules: the legal-info URL and the contact
+/// e-mail should share the base URL's second-level domain. Nothing is said for localhost.
+pub fn domain_warnings(base_url: &str, legal_info_url: &str, contact_email: &str) -> Vec<String> {
+    let Ok(base) = Url::parse(base_url) else {
+        return Vec::new();
+    };
+    let Some(host) = base.host_str() else {
+        return Vec::new();
+    };
+    if is_loopback_host(host) {
+        return Vec::new();
+    }
+    let sld = second_level_domain(root_domain(host));
+    let mut warnings = Vec::new();
+    if let Some(legal_host) = Url::parse(legal_info_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        if second_level_domain(&legal_host) != sld {
+            warnings.push(format!(
+                "`legal_info_url` is on `{legal_host}`, not on `{sld}` like the API: the plugin review expects them to match"
+            ));
+        }
+    }
+    if let Some((_, mail_host)) = contact_email.rsplit_once('@') {
+        if second_level_domain(&mail_host.to_ascii_lowercase()) != sld {
+            warnings.push(format!(
+                "`contact_email` is on `{mail_host}`, not on `{sld}` like the API: the plugin review expects them to match"
+            ));
+        }
+    }
+    warnings
+}
+
+pub fn method(value: &str) -> Result<String, Rule> {
+    let upper = value.trim().to_ascii_uppercase();
+    if METHODS.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(format!("must be one of {}", METHODS.join(", ")))
+    }
+}
+
+/// An endpoint path: starts with `/`, segments of URL-safe characters or `{param}` where the
+/// parameter is an identifier that is not a Python keyword; no duplicate parameters.
+pub fn path(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    single_line(value)?;
+    if !value.starts_with('/') {
+        return Err("must start with `/`".into());
+    }
+    if value.len() > 200 {
+        return Err("must be at most 200 characters".into());
+    }
+    if value == "/" {
+        return Err("must name a resource, not `/` alone".into());
+    }
+    let reserved = [
+        "/.well-known",
+        "/openapi.yaml",
+        "/logo.png",
+        "/legal",
+        "/oauth",
+    ];
+    if let Some(r) = reserved
+        .iter()
+        .find(|r| value == **r || value.starts_with(&format!("{r}/")))
+    {
+        return Err(format!("`{r}` is served by the generated project itself"));
+    }
+    let mut params: Vec<&str> = Vec::new();
+    let body = value.trim_end_matches('/');
+    if body.len() != value.len() {
+        return Err("must not end with `/`".into());
+    }
+    for segment in body[1..].split('/') {
+        if segment.is_empty() {
+            return Err("must not contain an empty segment (`//`)".into());
+        }
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if !IDENT.is_match(name) {
+                return Err(format!(
+                    "parameter `{{{name}}}` must be an identifier: a letter, then letters, digits or `_`"
+                ));
+            }
+            if PYTHON_KEYWORDS.contains(&name) {
+                return Err(format!(
+                    "parameter `{{{name}}}` is a reserved word in the generated code; choose another name"
+                ));
+            }
+            if params.contains(&name) {
+                return Err(format!("parameter `{{{name}}}` appears twice"));
+            }
+            params.push(name);
+        } else if !SEGMENT.is_match(segment) {
+            return Err(format!(
+                "segment `{segment}` may hold only letters, digits, `-`, `.`, `_`, `~`, or be a `{{param}}`"
+            ));
+        } else if segment == "." || segment == ".." {
+            return Err("must not contain `.` or `..` segments".into());
+        }
+    }
+    Ok(value.to_string())
+}
+
+pub fn summary(value: &str) -> Result<String, Rule> {
+    text(value, SUMMARY_MAX, false)
+}
+
+pub fn scope(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    if SCOPE.is_match(value) {
+        Ok(value.to_string())
+    } else {
+        Err("a scope is 1 to 64 letters, digits, `_`, `.`, `:` or `-`".into())
+    }
+}
+
+pub fn oauth_content_type(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    if CONTENT_TYPES.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("must be one of {}", CONTENT_TYPES.join(", ")))
+    }
+}
+
+/// A redirect URI, compared exactly by the server: https (http only on loopback), no fragment.
+pub fn redirect_uri(value: &str) -> Result<String, Rule> {
+    let value = value.trim();
+    url(value)?;
+    Ok(value.to_string())
+}
+
+/// The target directory's last component becomes a folder and a default name: it must be a
+/// plain, portable name.
+pub fn target_dir_name(name: &str) -> Result<(), Rule> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err("must name a new directory".into());
+    }
+    if name.starts_with('.') || name.starts_with('-') {
+        return Err("must not start with `.` or `-`".into());
+    }
+    if name.len() > 100 {
+        return Err("must be at most 100 characters".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("may hold only ASCII letters, digits, `-`, `_` and `.`".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_for_model_accepts_letters_digits_underscore_only() {
+        assert!(name_for_model("todo_manager2").is_ok());
+        assert!(name_for_model("todo-manager").is_err());
+        assert!(name_for_model("").is_err());
+        assert!(name_for_model(&"a".repeat(51)).is_err());
+        assert!(name_for_model(&"a".repeat(50)).is_ok());
+    }
+
+    #[test]
+    fn derives_names() {
+        assert_eq!(derive_name_for_model("Todo Manager!"), "todo_manager");
+        assert_eq!(derive_name_for_model("日本"), "plugin");
+        assert_eq!(derive_name_for_human("todo-plugin"), "Todo Plugin");
+        assert_eq!(
+            derive_name_for_human("a-very-long-directory-name-indeed"),
+            "A Very Long"
+        );
+        assert_eq!(derive_name_for_human("---"), "My Plugin");
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        assert!(name_for_human(&"é".repeat(20)).is_ok());
+        assert!(name_for_human(&"é".repeat(21)).is_err());
+        assert!(name_for_human("two\nlines").is_err());
+        assert!(description_for_model("two\nlines").is_ok());
+        assert!(description_for_model("bell\u{7}").is_err());
+        assert!(name_for_human("   ").is_err());
+    }
+
+    #[test]
+    fn urls_need_https_except_loopback() {
+        assert!(base_url("https://todo.example.com").is_ok());
+        assert_eq!(
+            base_url("https://todo.example.com/").unwrap(),
+            "https://todo.example.com"
+        );
+        assert!(base_url("http://localhost:8000").is_ok());
+        assert!(base_url("http://127.0.0.1:8000").is_ok());
+        assert!(base_url("http://todo.example.com").is_err());
+        assert!(base_url("ftp://todo.example.com").is_err());
+        assert!(base_url("https://user:pw@todo.example.com").is_err());
+        assert!(base_url("https://todo.example.com/?q=1").is_err());
+        assert!(base_url("todo.example.com").is_err());
+        assert!(legal_info_url("https://x.example.com/legal#top").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("support@example.com").is_ok());
+        assert!(email("support@localhost").is_err());
+        assert!(email("not an email").is_err());
+        assert!(email("a@b.c\n").is_ok(), "trimmed");
+        assert!(email("a\n@b.com").is_err());
+    }
+
+    #[test]
+    fn domain_rules_warn_on_other_second_level_domain() {
+        assert!(domain_warnings(
+            "https://api.todo.example.com",
+            "https://example.com/legal",
+            "a@example.com"
+        )
+        .is_empty());
+        let w = domain_warnings(
+            "https://todo.example.com",
+            "https://other.org/legal",
+            "a@other.org",
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(domain_warnings("http://localhost:8000", "https://x.org", "a@y.org").is_empty());
+    }
+
+    #[test]
+    fn paths() {
+        assert!(path("/todos").is_ok());
+        assert!(path("/todos/{todo_id}").is_ok());
+        assert!(path("todos").is_err());
+        assert!(path("/todos/").is_err());
+        assert!(path("/todos//x").is_err());
+        assert!(path("/todos/{1id}").is_err());
+        assert!(path("/todos/{class}").is_err());
+        assert!(path("/a/{x}/b/{x}").is_err());
+        assert!(path("/a b").is_err());
+        assert!(path("/../etc").is_err());
+        assert!(path("/").is_err());
+        assert!(path("/.well-known/ai-plugin.json").is_err());
+        assert!(path("/oauth/token").is_err());
+        assert!(path("/oauthx").is_ok());
+    }
+
+    #[test]
+    fn methods_are_case_insensitive_and_limited() {
+        assert_eq!(method("get").unwrap(), "GET");
+        assert!(method("HEAD").is_err());
+    }
+
+    #[test]
+    fn target_dir_names() {
+        assert!(target_dir_name("todo-plugin").is_ok());
+        assert!(target_dir_name("-rf").is_err());
+        assert!(target_dir_name(".hidden").is_err());
+        assert!(target_dir_name("a b").is_err());
+        assert!(target_dir_name("..").is_err());
+    }
+}

@@ -1,1 +1,364 @@
-//! (being written)
+//! Writing a rendered project to disk so that nothing already there is lost and nothing is left
+//! half-written: every file is first written in full to a staging directory beside the target,
+//! then moved into place by rename. A new project appears with one rename of the whole directory;
+//! an update (`--force`) moves file by file, keeping the replaced files until the end so that an
+//! error rolls everything back. Files plugsmith did not generate are never touched.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::render::GeneratedFile;
+
+/// What writing does to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Overwritten,
+    Identical,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Overwritten => "overwritten",
+            Change::Identical => "identical",
+        }
+    }
+}
+
+/// The state of the target directory before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Absent, or an empty directory: the whole project moves in with one rename.
+    Fresh,
+    /// A directory with files in it (needs `--force`).
+    Existing,
+}
+
+/// What writing would do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Target,
+    pub changes: Vec<(String, Change)>,
+}
+
+impl Plan {
+    /// One line a file: `  created      app/main.py`.
+    pub fn lines(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .map(|(p, c)| format!("  {:<12} {p}", c.as_str()))
+            .collect()
+    }
+}
+
+/// Looks at the target and says what writing `files` would do; refuses a non-empty target
+/// without `force`.
+pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan> {
+    let state = match fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Target::Fresh,
+        Err(e) => return Err(Error::io("cannot inspect", target, e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::usage(format!(
+                "`{}` exists and is not a directory",
+                target.display()
+            )))
+        }
+        Ok(_) => {
+            let mut entries =
+                fs::read_dir(target).map_err(|e| Error::io("cannot read", target, e))?;
+            if entries.next().is_none() {
+                Target::Fresh
+            } else if force {
+                Target::Existing
+            } else {
+                return Err(Error::usage_hint(
+                    format!("`{}` is not empty", target.display()),
+                    "pass `--force` to write into it (files plugsmith does not generate are left alone), or choose a new directory",
+                ));
+            }
+        }
+    };
+    let mut changes = Vec::with_capacity(files.len());
+    for f in files {
+        let path = target.join(&f.path);
+        let change = if state == Target::Fresh {
+            Change::Created
+        } else {
+            match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Change::Created,
+                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                    return Err(Error::usage(format!(
+                        "cannot write `{}`: a part of its path is a file",
+                        path.display()
+                    )))
+                }
+                Err(e) => return Err(Error::io("cannot inspect", &path, e)),
+                Ok(m) if !m.is_file() => {
+                    return Err(Error::usage(format!(
+                        "`{}` exists and is not a regular file; plugsmith will not replace it",
+                        path.display()
+                    )))
+                }
+                Ok(_) => {
+                    let old = fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                    if old == f.contents {
+                        Change::Identical
+                    } else {
+                        Change::Overwritten
+                    }
+                }
+            }
+        };
+        changes.push((f.path.clone(), change));
+    }
+    Ok(Plan {
+        target: state,
+        changes,
+    })
+}
+
+fn write_file(root: &Path, f: &GeneratedFile) -> Result<()> {
+    let path = root.join(&f.path);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(f.mode)
+        .open(&path)
+        .map_err(|e| Error::io("cannot create", &path, e))?;
+    file.write_all(&f.contents)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io("cannot write", &path, e))?;
+    // The umask may have narrowed the mode; a secret file must never be wider than asked.
+    fs::set_permissions(&path, fs::Permissions::from_mode(f.mode))
+        .map_err(|e| Error::io("cannot set permissions of", &path, e))
+}
+
+fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::usage(format!(
+            "the parent directory `{}` does not exist",
+            parent.display()
+        )));
+    }
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}.plugsmith-"))
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io("cannot create a staging directory in", parent, e))
+}
+
+/// Writes the files as planned. `finish` runs on the complete staged project before it is moved
+/// into place (for a fresh target: git init, commit and the secret check); if it fails, nothing
+/// is moved and the staging directory is removed.
+pub fn write(
+    target: &Path,
+    files: &[GeneratedFile],
+    plan: &Plan,
+    finish: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let staging = staging_dir(target)?;
+    let changed: Vec<&GeneratedFile> = files
+        .iter()
+        .zip(&plan.changes)
+        .filter(|(_, (_, c))| *c != Change::Identical)
+        .map(|(f, _)| f)
+        .collect();
+    let stage_root = staging.path().join("project");
+    fs::create_dir(&stage_root).map_err(|e| Error::io("cannot create", &stage_root, e))?;
+    for f in &changed {
+        write_file(&stage_root, f)?;
+    }
+    match plan.target {
+        Target::Fresh => {
+            finish(&stage_root)?;
+            if target.exists() {
+                fs::remove_dir(target).map_err(|e| Error::io("cannot replace", target, e))?;
+            }
+            fs::rename(&stage_root, target)
+                .map_err(|e| Error::io("cannot move into", target, e))?;
+            Ok(())
+        }
+        Target::Existing => {
+            let backup = staging.path().join("backup");
+            let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+            let result = move_in(&stage_root, target, &backup, &changed, &mut done);
+            if let Err(e) = result {
+                roll_back(&done);
+                return Err(e);
+            }
+            finish(target)
+        }
+    }
+}
+
+/// Moves each staged file over its place in the target, keeping the replaced one in `backup`.
+fn move_in(
+    stage: &Path,
+    target: &Path,
+    backup: &Path,
+    files: &[&GeneratedFile],
+    done: &mut Vec<(PathBuf, Option<PathBuf>)>,
+) -> Result<()> {
+    for f in files {
+        let dest = target.join(&f.path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        let kept = if dest.exists() {
+            let keep = backup.join(&f.path);
+            if let Some(parent) = keep.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+            }
+            fs::rename(&dest, &keep).map_err(|e| Error::io("cannot move aside", &dest, e))?;
+            Some(keep)
+        } else {
+            None
+        };
+        done.push((dest.clone(), kept));
+        fs::rename(stage.join(&f.path), &dest)
+            .map_err(|e| Error::io("cannot move into", &dest, e))?;
+    }
+    Ok(())
+}
+
+/// Puts back what [`move_in`] replaced, newest first.
+fn roll_back(done: &[(PathBuf, Option<PathBuf>)]) {
+    for (dest, kept) in done.iter().rev() {
+        let _ = fs::remove_file(dest);
+        if let Some(kept) = kept {
+            let _ = fs::rename(kept, dest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> GeneratedFile {
+        GeneratedFile {
+            path: path.into(),
+            contents: text.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn fresh_target_gets_every_file_with_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("p");
+        let mut secret = file(".env", "S=1");
+        secret.mode = 0o600;
+        let files = vec![file("a/b.txt", "x"), secret];
+        let plan = plan(&target, &files, false).unwrap();
+        write(&target, &files, &plan, |_| Ok(())).unwrap();
+        assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "x");
+        let mode = fs::metadata(target.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no staging left"
+        );
+    }
+
+    #[test]
+    fn refuses_non_empty_target_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        assert!(matches!(
+            plan(dir.path(), &[file("a", "x")], false),
+            Err(Error::Usage { .. })
+        ));
+    }
+
+    #[test]
+    fn force_lists_created_overwritten_identical_and_keeps_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("p");
+        fs::create_dir(&t).unwrap();
+        fs::write(t.join("keep.txt"), "mine").unwrap();
+        fs::write(t.join("same.txt"), "same").unwrap();
+        fs::write(t.join("old.txt"), "old").unwrap();
+        let files = vec![
+            file("new.txt", "n"),
+            file("old.txt", "new"),
+            file("same.txt", "same"),
+        ];
+        let plan = plan(&t, &files, true).unwrap();
+        let changes: Vec<_> = plan.changes.iter().map(|(_, c)| *c).collect();
+        assert_eq!(
+            changes,
+            [Change::Created, Change::Overwritten, Change::Identical]
+        );
+        write(&t, &files, &plan, |_| Ok(())).unwrap();
+        assert_eq!(fs::read_to_string(t.join("keep.txt")).unwrap(), "mine");
+        assert_eq!(fs::read_to_string(t.join("old.txt")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(t.join("new.txt")).unwrap(), "n");
+    }
+
+    #[test]
+    fn failed_finish_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("p");
+        let files = vec![file("a.txt", "x")];
+        let plan = plan(&target, &files, false).unwrap();
+        let r = write(&target, &files, &plan, |_| {
+            Err(Error::CheckFailed("no".into()))
+        });
+        assert!(r.is_err());
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_path_through_a_file_is_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("p");
+        fs::create_dir(&t).unwrap();
+        fs::write(t.join("b"), "a file").unwrap();
+        let err = plan(&t, &[file("b/c.txt", "x")], true).unwrap_err();
+        assert!(err.to_string().contains("is a file"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_move_rolls_back_replaced_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stage, t, backup) = (
+            dir.path().join("s"),
+            dir.path().join("t"),
+            dir.path().join("k"),
+        );
+        fs::create_dir_all(&stage).unwrap();
+        fs::create_dir_all(&t).unwrap();
+        fs::write(t.join("a.txt"), "old a").unwrap();
+        fs::write(stage.join("a.txt"), "new a").unwrap();
+        // `z.txt` was never staged: its move fails after `a.txt` was replaced.
+        let (a, z) = (file("a.txt", "new a"), file("z.txt", "z"));
+        let mut done = Vec::new();
+        assert!(move_in(&stage, &t, &backup, &[&a, &z], &mut done).is_err());
+        assert_eq!(fs::read_to_string(t.join("a.txt")).unwrap(), "new a");
+        roll_back(&done);
+        assert_eq!(fs::read_to_string(t.join("a.txt")).unwrap(), "old a");
+        assert!(!t.join("z.txt").exists());
+    }
+}

@@ -1,0 +1,99 @@
+//! Escaping filters for code templates. A template never prints a user's string raw: it goes
+//! through the filter of the file's language, which turns any string into a literal (or text)
+//! that means exactly that string.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use tera::{Result as TeraResult, Value};
+
+/// A Python string literal (double-quoted) holding exactly `s`.
+pub fn python_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            // Line and paragraph separators, and other format characters, are escaped so the
+            // source stays readable and no editor or tool sees a line break inside the literal.
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}') => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Markdown text that renders as `s` on one line: specials escaped, line breaks as spaces.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '+'
+            | '-' | '!' | '|' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A POSIX shell word (single-quoted) holding exactly `s`.
+pub fn shell_word(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn string_arg(value: &Value, name: &str) -> TeraResult<String> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| tera::Error::msg(format!("filter `{name}` takes a string, got {value}")))
+}
+
+fn register(tera: &mut tera::Tera, name: &'static str, f: fn(&str) -> String) {
+    tera.register_filter(
+        name,
+        move |value: &Value, _: &HashMap<String, Value>| -> TeraResult<Value> {
+            Ok(Value::String(f(&string_arg(value, name)?)))
+        },
+    );
+}
+
+/// Registers every filter under its name: `py_str`, `md`, `sh`.
+pub fn register_all(tera: &mut tera::Tera) {
+    register(tera, "py_str", python_string);
+    register(tera, "md", markdown_text);
+    register(tera, "sh", shell_word);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_string_escapes_quotes_backslashes_and_controls() {
+        assert_eq!(python_string(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(python_string("x\ny\u{7}"), r#""x\ny\x07""#);
+        assert_eq!(python_string("\u{2028}"), r#""\u2028""#);
+        assert_eq!(python_string("é{{ }}"), "\"é{{ }}\"");
+    }
+
+    #[test]
+    fn markdown_and_shell() {
+        assert_eq!(markdown_text("*a* <b>\nc"), "\\*a\\* \\<b\\> c");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,1 @@
+"""The plugin's server: a FastAPI application (see main.py)."""

@@ -1,0 +1,34 @@
+"""`python -m app`: serve the plugin with uvicorn on the configured host and port.
+
+Binds 127.0.0.1 unless HOST says otherwise; no reload, no debug. uvicorn's own access log is
+off because it prints query strings; app.security logs each request's path instead.
+"""
+
+import sys
+
+import uvicorn
+
+from app.settings import SettingsError, load_settings
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from app.main import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
