@@ -30,6 +30,9 @@ pub struct EnvVar {
     /// A fixed value for both files.
     #[serde(default)]
     pub value: String,
+    /// The value comes from an answer instead: `name_for_model`, or `redirect_uris`
+    /// (comma-separated).
+    pub from: Option<String>,
 }
 
 /// A file that exists only for some auth modes.

@@ -62,7 +62,7 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
         0o644,
     );
 
-    let (env, example, secrets) = env_files(stack, p.auth, secret)?;
+    let (env, example, secrets) = env_files(stack, p, secret)?;
     add(ENV_FILE, env.into_bytes(), 0o600);
     add(".env.example", example.into_bytes(), 0o644);
 
@@ -347,7 +347,7 @@ pub const SECRET_PLACEHOLDER: &str = "change-me";
 /// `.env` (fresh secrets) and `.env.example` (placeholders), with a comment per key.
 fn env_files(
     stack: &Stack,
-    auth: AuthMode,
+    p: &Plugin,
     secret: &mut dyn FnMut(&str) -> Result<String>,
 ) -> Result<(String, String, Vec<String>)> {
     let mut env = String::from(
@@ -358,7 +358,7 @@ fn env_files(
         "# Copy to .env and fill in. Every key the server reads, with what it is for.\n",
     );
     let mut secrets = Vec::new();
-    for var in stack.env_for(auth) {
+    for var in stack.env_for(p.auth) {
         let comment: String = var.comment.lines().map(|l| format!("# {l}\n")).collect();
         let (value, example_value) = match &var.secret {
             Some(prefix) => {
@@ -366,7 +366,20 @@ fn env_files(
                 secrets.push(s.clone());
                 (s, SECRET_PLACEHOLDER.to_string())
             }
-            None => (var.value.clone(), var.value.clone()),
+            None => {
+                let value = match var.from.as_deref() {
+                    None => var.value.clone(),
+                    Some("name_for_model") => p.name_for_model.clone(),
+                    Some("redirect_uris") => p.oauth.redirect_uris.join(","),
+                    Some(other) => {
+                        return Err(Error::Internal(format!(
+                            "stack `{}`: env `{}` takes its value from unknown answer `{other}`",
+                            stack.name, var.name
+                        )))
+                    }
+                };
+                (value.clone(), value)
+            }
         };
         env.push_str(&format!("\n{comment}{}={value}\n", var.name));
         example.push_str(&format!("\n{comment}{}={example_value}\n", var.name));
