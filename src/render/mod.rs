@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::model::{AuthMode, Plugin};
+use crate::model::Plugin;
 use crate::stack::{self, Stack};
 
 /// A file to write, its path relative to the project root with `/` separators.
