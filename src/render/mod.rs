@@ -8,6 +8,7 @@
 pub mod filters;
 pub mod manifest;
 pub mod openapi;
+pub mod yaml;
 
 use serde::Serialize;
 use serde_json::json;
@@ -52,8 +53,7 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
     let manifest = serde_json::to_string_pretty(&manifest::manifest(p))
         .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
     add(".well-known/ai-plugin.json", with_newline(manifest), 0o644);
-    let spec = serde_yaml_ng::to_string(&openapi::openapi(p))
-        .map_err(|e| Error::Internal(format!("openapi: {e}")))?;
+    let spec = yaml::to_string(&openapi::openapi(p));
     add("openapi.yaml", spec.into_bytes(), 0o644);
     add("plugsmith.toml", answers_file(p)?.into_bytes(), 0o644);
     add(

@@ -1,0 +1,269 @@
+//! Hostile strings in every free-text answer: the generated JSON, YAML and TOML parse back to
+//! exactly the answer, and the generated Python compiles and holds exactly the answer.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use plugsmith::model::Plugin;
+use plugsmith::render::Project;
+
+/// Pieces that break naive templating in one language or another.
+fn hostile_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"".to_string()),
+        Just("'".to_string()),
+        Just("\\".to_string()),
+        Just("\\n".to_string()),
+        Just("\n".to_string()),
+        Just("\t".to_string()),
+        Just("{{ name }}".to_string()),
+        Just("{% if x %}".to_string()),
+        Just("{#".to_string()),
+        Just("${HOME}".to_string()),
+        Just(": ".to_string()),
+        Just("# ".to_string()),
+        Just("&anchor".to_string()),
+        Just("*alias".to_string()),
+        Just("yes".to_string()),
+        Just("no".to_string()),
+        Just("on".to_string()),
+        Just("null".to_string()),
+        Just("~".to_string()),
+        Just("- ".to_string()),
+        Just("? ".to_string()),
+        Just("| ".to_string()),
+        Just("> ".to_string()),
+        Just("!!python/object".to_string()),
+        Just("%TAG".to_string()),
+        Just("@".to_string()),
+        Just("`".to_string()),
+        Just("0x1F".to_string()),
+        Just("1e3".to_string()),
+        Just("2001-12-14".to_string()),
+        Just("0b101".to_string()),
+        Just("1_000".to_string()),
+        Just("+1".to_string()),
+        Just(".inf".to_string()),
+        Just("0o17".to_string()),
+        Just("1:20".to_string()),
+        Just("<<".to_string()),
+        Just("=".to_string()),
+        Just("\"\"\"".to_string()),
+        Just("</script>".to_string()),
+        Just("é".to_string()),
+        Just("日本語".to_string()),
+        Just("😀".to_string()),
+        Just("\u{2028}".to_string()),
+        Just("\u{feff}".to_string()),
+        Just("\u{200b}".to_string()),
+        "[a-zA-Z0-9 ]{1,6}",
+    ]
+}
+
+fn hostile(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(hostile_piece(), 1..10).prop_map(move |parts| {
+        let s: String = parts.concat();
+        s.chars().take(max).collect()
+    })
+}
+
+/// Makes a generated string a valid answer: no control characters (newlines and tabs kept where
+/// allowed), not blank; the validators then trim it.
+fn answer(s: &str, multiline: bool, max: usize) -> String {
+    let mut s: String = s
+        .chars()
+        .filter(|c| !c.is_control() || (multiline && (*c == '\n' || *c == '\t')))
+        .collect();
+    if s.trim().is_empty() {
+        s = format!("x{s}");
+    }
+    s.chars().take(max).collect()
+}
+
+struct Case {
+    plugin: Plugin,
+    project: Project,
+}
+
+fn file<'a>(p: &'a Project, path: &str) -> &'a str {
+    let f = p
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path}"));
+    std::str::from_utf8(&f.contents).unwrap()
+}
+
+fn check_structured(case: &Case) -> Result<(), TestCaseError> {
+    let (p, project) = (&case.plugin, &case.project);
+    let manifest: serde_json::Value =
+        serde_json::from_str(file(project, ".well-known/ai-plugin.json")).unwrap();
+    prop_assert_eq!(
+        manifest["name_for_human"].as_str(),
+        Some(p.name_for_human.as_str())
+    );
+    prop_assert_eq!(
+        manifest["description_for_human"].as_str(),
+        Some(p.description_for_human.as_str())
+    );
+    prop_assert_eq!(
+        manifest["description_for_model"].as_str(),
+        Some(p.description_for_model.as_str())
+    );
+    let spec: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(file(project, "openapi.yaml")).unwrap();
+    prop_assert_eq!(
+        spec["info"]["title"].as_str(),
+        Some(p.name_for_human.as_str())
+    );
+    prop_assert_eq!(
+        spec["info"]["description"].as_str(),
+        Some(p.description_for_human.as_str())
+    );
+    let e = &p.endpoints[0];
+    let op = &spec["paths"][e.path.as_str()][e.method.to_ascii_lowercase().as_str()];
+    prop_assert_eq!(op["summary"].as_str(), Some(e.summary.as_str()));
+    let answers: toml::Table = toml::from_str(file(project, "plugsmith.toml")).unwrap();
+    prop_assert_eq!(
+        answers["name_for_human"].as_str(),
+        Some(p.name_for_human.as_str())
+    );
+    prop_assert_eq!(
+        answers["description_for_model"].as_str(),
+        Some(p.description_for_model.as_str())
+    );
+    prop_assert_eq!(
+        answers["endpoints"][0]["summary"].as_str(),
+        Some(e.summary.as_str())
+    );
+    let pyproject: toml::Table = toml::from_str(file(project, "pyproject.toml")).unwrap();
+    prop_assert_eq!(
+        pyproject["project"]["description"].as_str(),
+        Some(p.description_for_human.as_str())
+    );
+    Ok(())
+}
+
+/// Checked in Python for every case at once: each `.py` compiles, the constants and docstrings
+/// hold the exact answers, and PyYAML (YAML 1.1, what the server uses) reads the same summaries.
+const PYTHON_CHECK: &str = r#"
+import ast, json, pathlib, sys, yaml
+root = pathlib.Path(sys.argv[1])
+failures = []
+cases = sorted(p for p in root.iterdir() if p.is_dir())
+for case in cases:
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    for py in case.rglob("*.py"):
+        try:
+            compile(py.read_text(encoding="utf-8"), str(py), "exec")
+        except SyntaxError as e:
+            failures.append(f"{py}: {e}")
+    settings = ast.parse((case / "app/settings.py").read_text(encoding="utf-8"))
+    consts = {t.id: ast.literal_eval(n.value) for n in settings.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name) and t.id.isupper() and isinstance(n.value, ast.Constant)}
+    if consts.get("NAME_FOR_HUMAN") != expected["name_for_human"]:
+        failures.append(f"{case}: NAME_FOR_HUMAN {consts.get('NAME_FOR_HUMAN')!r} != {expected['name_for_human']!r}")
+    routes = ast.parse((case / "app/routes.py").read_text(encoding="utf-8"))
+    docs = {f.name: ast.get_docstring(f, clean=False) for f in routes.body if isinstance(f, ast.FunctionDef)}
+    spec = yaml.safe_load((case / "openapi.yaml").read_text(encoding="utf-8"))
+    for op_id, summary in expected["summaries"].items():
+        if docs.get(op_id) != summary:
+            failures.append(f"{case}: docstring of {op_id} {docs.get(op_id)!r} != {summary!r}")
+    found = {op["operationId"]: op["summary"] for item in spec["paths"].values() for op in item.values()}
+    if found != expected["summaries"]:
+        failures.append(f"{case}: PyYAML reads {found!r}, expected {expected['summaries']!r}")
+    if spec["info"]["title"] != expected["name_for_human"]:
+        failures.append(f"{case}: PyYAML title {spec['info']['title']!r}")
+print(f"{len(cases)} cases checked, {len(failures)} failures")
+for f in failures[:20]:
+    print(f)
+sys.exit(1 if failures else 0)
+"#;
+
+#[test]
+fn hostile_answers_survive_every_generated_format() {
+    let cases_dir = tempfile::tempdir().unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        hostile(40),
+        hostile(140),
+        hostile(400),
+        hostile(260),
+        hostile(260),
+    );
+    let n = std::cell::Cell::new(0);
+    runner
+        .run(&strategy, |(human, desc_h, desc_m, s1, s2)| {
+            let plugin = common::plugin(|a| {
+                a.name_for_human = Some(answer(&human, false, 20));
+                a.name_for_model = Some("hostile".into());
+                a.description_for_human = Some(answer(&desc_h, false, 100));
+                a.description_for_model = Some(answer(&desc_m, true, 8000));
+                a.endpoints = vec![
+                    format!("GET /items {}", answer(&s1, false, 200)),
+                    format!("PUT /items/{{item_id}} {}", answer(&s2, false, 200)),
+                ];
+            });
+            let case = Case {
+                project: common::render_fixed(&plugin),
+                plugin,
+            };
+            check_structured(&case)?;
+            n.set(n.get() + 1);
+            let dir = cases_dir.path().join(format!("case{:03}", n.get()));
+            for f in case.project.files.iter().filter(|f| f.path.ends_with(".py") || f.path == "openapi.yaml") {
+                let path = dir.join(&f.path);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(path, &f.contents).unwrap();
+            }
+            let summaries: serde_json::Map<String, serde_json::Value> = case
+                .plugin
+                .endpoints
+                .iter()
+                .map(|e| (e.operation_id.clone(), e.summary.clone().into()))
+                .collect();
+            let expected = serde_json::json!({"name_for_human": case.plugin.name_for_human, "summaries": summaries});
+            fs::write(dir.join("expected.json"), expected.to_string()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+
+    let Some(python) = common::python_with_yaml() else {
+        return;
+    };
+    let out = Command::new(python)
+        .args(["-c", PYTHON_CHECK])
+        .arg(cases_dir.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("96 cases checked, 0 failures"), "{report}");
+}
+
+#[test]
+fn maximum_lengths_are_accepted_and_kept_whole() {
+    let plugin = common::plugin(|a| {
+        a.name_for_human = Some("N".repeat(20));
+        a.description_for_human = Some("d".repeat(100));
+        a.description_for_model = Some("m".repeat(8000));
+        a.endpoints = vec![format!("GET /items {}", "s".repeat(200))];
+    });
+    let case = Case {
+        project: common::render_fixed(&plugin),
+        plugin,
+    };
+    check_structured(&case).unwrap();
+}
