@@ -66,6 +66,7 @@ impl Asker for Terminal {
         Confirm::with_theme(&self.theme)
             .with_prompt(prompt)
             .default(default)
+            .wait_for_newline(true)
             .interact_on(&self.term)
             .map_err(aborted)
     }
