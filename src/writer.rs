@@ -3,6 +3,11 @@
 //! then moved into place by rename. A new project appears with one rename of the whole directory;
 //! an update (`--force`) moves file by file, keeping the replaced files until the end so that an
 //! error rolls everything back. Files plugsmith did not generate are never touched.
+//!
+//! What this guards against is an error while writing (disk full, permission denied, a bug):
+//! the rename happens only once every byte is written. Files are not fsynced one by one: that
+//! would guard against a power cut at the cost of most of the run time, and a project
+//! generated again after one is as good.
 
 use std::fs;
 use std::io::Write;
@@ -134,7 +139,6 @@ fn write_file(root: &Path, f: &GeneratedFile) -> Result<()> {
         .open(&path)
         .map_err(|e| Error::io("cannot create", &path, e))?;
     file.write_all(&f.contents)
-        .and_then(|_| file.sync_all())
         .map_err(|e| Error::io("cannot write", &path, e))?;
     // The umask may have narrowed the mode; a secret file must never be wider than asked.
     fs::set_permissions(&path, fs::Permissions::from_mode(f.mode))
