@@ -9,7 +9,11 @@ const DOWN: &str = "\x1b[B";
 
 fn session(dir: &std::path::Path, args: &[&str]) -> rexpect::session::PtySession {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("plugsmith"));
-    cmd.current_dir(dir).arg("new").args(args).env("TERM", "xterm").env_remove("CI");
+    cmd.current_dir(dir)
+        .arg("new")
+        .args(args)
+        .env("TERM", "xterm")
+        .env_remove("CI");
     spawn_command(cmd, Some(30_000)).expect("spawn in a pty")
 }
 
@@ -66,11 +70,18 @@ fn interactive_flow_asks_everything_and_generates_the_project() {
     p.exp_eof().unwrap();
 
     let answers: toml::Table =
-        toml::from_str(&std::fs::read_to_string(tmp.path().join("todo/plugsmith.toml")).unwrap()).unwrap();
+        toml::from_str(&std::fs::read_to_string(tmp.path().join("todo/plugsmith.toml")).unwrap())
+            .unwrap();
     assert_eq!(answers["name_for_human"].as_str(), Some("Todo Manager"));
     assert_eq!(answers["name_for_model"].as_str(), Some("todo_manager"));
-    assert_eq!(answers["base_url"].as_str(), Some("https://todo.example.com"));
-    assert_eq!(answers["contact_email"].as_str(), Some("support@example.com"));
+    assert_eq!(
+        answers["base_url"].as_str(),
+        Some("https://todo.example.com")
+    );
+    assert_eq!(
+        answers["contact_email"].as_str(),
+        Some("support@example.com")
+    );
     assert_eq!(answers["auth"].as_str(), Some("user_http"));
     assert_eq!(answers["git"].as_bool(), Some(true));
     let eps = answers["endpoints"].as_array().unwrap();
@@ -85,8 +96,12 @@ fn interactive_flow_asks_everything_and_generates_the_project() {
 #[test]
 fn flags_are_not_asked_again_and_bad_flags_fail_before_any_prompt() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut p = session(tmp.path(), &["todo", "--base-url", "http://todo.example.com"]);
-    p.exp_string("`base_url` = \"http://todo.example.com\" (from `--base-url`)").unwrap();
+    let mut p = session(
+        tmp.path(),
+        &["todo", "--base-url", "http://todo.example.com"],
+    );
+    p.exp_string("`base_url` = \"http://todo.example.com\" (from `--base-url`)")
+        .unwrap();
     p.exp_eof().unwrap();
     assert!(!tmp.path().join("todo").exists());
 }
