@@ -7,8 +7,11 @@ use std::fmt::Write;
 
 use tera::{Result as TeraResult, Value};
 
-/// A Python string literal (double-quoted) holding exactly `s`.
-pub fn python_string(s: &str) -> String {
+/// A double-quoted literal holding exactly `s`, valid as a Python `str` literal, a JSON string
+/// and a YAML double-quoted scalar alike: quotes and backslashes escaped, control characters and
+/// the characters some readers take for line breaks (U+0085, U+2028, U+2029) and the BOM written
+/// as `\uXXXX`.
+pub fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -18,12 +21,7 @@ pub fn python_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            // Line and paragraph separators, and other format characters, are escaped so the
-            // source stays readable and no editor or tool sees a line break inside the literal.
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}') => {
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -74,7 +72,7 @@ fn register(tera: &mut tera::Tera, name: &'static str, f: fn(&str) -> String) {
 
 /// Registers every filter under its name: `py_str`, `md`, `sh`.
 pub fn register_all(tera: &mut tera::Tera) {
-    register(tera, "py_str", python_string);
+    register(tera, "py_str", double_quoted);
     register(tera, "md", markdown_text);
     register(tera, "sh", shell_word);
 }
@@ -84,11 +82,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn python_string_escapes_quotes_backslashes_and_controls() {
-        assert_eq!(python_string(r#"a"b\c"#), r#""a\"b\\c""#);
-        assert_eq!(python_string("x\ny\u{7}"), r#""x\ny\x07""#);
-        assert_eq!(python_string("\u{2028}"), r#""\u2028""#);
-        assert_eq!(python_string("é{{ }}"), "\"é{{ }}\"");
+    fn double_quoted_escapes_quotes_backslashes_and_controls() {
+        assert_eq!(double_quoted(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(double_quoted("x\ny\u{7}"), r#""x\ny\u0007""#);
+        assert_eq!(double_quoted("\u{2028}"), r#""\u2028""#);
+        assert_eq!(double_quoted("é{{ }}"), "\"é{{ }}\"");
     }
 
     #[test]

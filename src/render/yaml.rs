@@ -8,8 +8,6 @@
 //! double-quoted with JSON escapes, which are valid YAML escapes, plus the line and paragraph
 //! separators that YAML 1.1 would read as line breaks.
 
-use std::fmt::Write;
-
 use serde_json::Value;
 
 const YAML11_WORDS: [&str; 14] = [
@@ -28,21 +26,7 @@ fn scalar(s: &str, out: &mut String) {
         out.push_str(s);
         return;
     }
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}') => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    out.push_str(&super::filters::double_quoted(s));
 }
 
 fn inline(value: &Value, out: &mut String) -> bool {
