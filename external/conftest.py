@@ -107,7 +107,8 @@ def pytest_runtest_logreport(report):
     elif report.skipped and isinstance(report.longrepr, tuple):
         detail = detail or report.longrepr[2]
     elif report.failed and not detail:
-        detail = str(report.longrepr).strip().splitlines()[-1][:200] if report.longrepr else ""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        detail = (crash.message if crash else str(report.longrepr)).strip().splitlines()[0][:200]
     _results[tool].append((report.nodeid.split("::", 1)[-1], outcome, detail))
 
 
