@@ -4,18 +4,38 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{Action, AuthMode, Plugin};
 
-fn error_response(description: &str) -> Value {
+/// The most items one collection holds; the example store refuses more.
+pub const MAX_ITEMS: usize = 1000;
+
+/// The rate-limit headers the server sends on every API response (IETF RateLimit fields).
+fn rate_limit_headers() -> Value {
+    let header = |description: &str| json!({"description": description, "schema": {"type": "integer", "minimum": 0}});
     json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        "RateLimit-Limit": header("Requests allowed in the current window."),
+        "RateLimit-Remaining": header("Requests left in the current window."),
+        "RateLimit-Reset": header("Seconds until the window resets.")
     })
 }
 
+fn response(description: &str, schema: Option<&str>) -> Value {
+    let mut r = Map::new();
+    r.insert("description".into(), json!(description));
+    r.insert("headers".into(), rate_limit_headers());
+    if let Some(schema) = schema {
+        r.insert(
+            "content".into(),
+            json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}),
+        );
+    }
+    Value::Object(r)
+}
+
+fn error_response(description: &str) -> Value {
+    response(description, Some("Error"))
+}
+
 fn item_response(description: &str, schema: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
-    })
+    response(description, Some(schema))
 }
 
 fn operation(p: &Plugin, e: &crate::model::Endpoint) -> Value {
@@ -26,7 +46,7 @@ fn operation(p: &Plugin, e: &crate::model::Endpoint) -> Value {
         ok,
         match action {
             Action::List => item_response("The signed-in user's items.", "ItemList"),
-            Action::Delete | Action::Clear => json!({"description": "Deleted."}),
+            Action::Delete | Action::Clear => response("Deleted.", None),
             Action::Create => item_response("The new item.", "Item"),
             _ => item_response("The item.", "Item"),
         },
@@ -48,10 +68,34 @@ fn operation(p: &Plugin, e: &crate::model::Endpoint) -> Value {
     }
     if action.takes_body() {
         responses.insert(
-            "422".into(),
-            item_response("The request body is not valid.", "ValidationError"),
+            "400".into(),
+            error_response("The request body is not JSON."),
         );
     }
+    if action.takes_body() || !e.params.is_empty() {
+        responses.insert(
+            "422".into(),
+            item_response(
+                "A parameter or the request body is not valid.",
+                "ValidationError",
+            ),
+        );
+    }
+    responses.insert(
+        "429".into(),
+        json!({
+            "description": "Too many requests: wait the number of seconds in Retry-After.",
+            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        }),
+    );
+    responses.insert(
+        "500".into(),
+        json!({
+            "description": "An unexpected error (the body never holds details).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        }),
+    );
     let mut op = Map::new();
     op.insert("operationId".into(), json!(e.operation_id));
     op.insert("summary".into(), json!(e.summary));
@@ -112,8 +156,8 @@ pub fn openapi(p: &Plugin) -> Value {
                 "type": "object",
                 "required": ["id", "text"],
                 "properties": {
-                    "id": {"type": "string", "description": "The item's id."},
-                    "text": {"type": "string", "description": "The item's text."}
+                    "id": {"type": "string", "maxLength": 200, "description": "The item's id."},
+                    "text": {"type": "string", "maxLength": 1000, "description": "The item's text."}
                 }
             },
             "ItemInput": {
@@ -127,17 +171,17 @@ pub fn openapi(p: &Plugin) -> Value {
             "ItemList": {
                 "type": "object",
                 "required": ["items"],
-                "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}
+                "properties": {"items": {"type": "array", "maxItems": MAX_ITEMS, "items": {"$ref": "#/components/schemas/Item"}}}
             },
             "Error": {
                 "type": "object",
                 "required": ["detail"],
-                "properties": {"detail": {"type": "string"}}
+                "properties": {"detail": {"type": "string", "maxLength": 1000}}
             },
             "ValidationError": {
                 "type": "object",
                 "required": ["detail"],
-                "properties": {"detail": {"type": "array", "items": {"type": "object"}}}
+                "properties": {"detail": {"type": "array", "maxItems": 100, "items": {"type": "object"}}}
             }
         }),
     );
@@ -148,10 +192,15 @@ pub fn openapi(p: &Plugin) -> Value {
         json!({
             "title": p.name_for_human,
             "description": p.description_for_human,
-            "version": "1.0.0"
+            "version": "1.0.0",
+            "contact": {"email": p.contact_email}
         }),
     );
-    doc.insert("servers".into(), json!([{"url": p.base_url}]));
+    // `x-internal: false`: the server is meant for the public (OWASP API9 inventory).
+    doc.insert(
+        "servers".into(),
+        json!([{"url": p.base_url, "x-internal": false}]),
+    );
     match p.auth {
         AuthMode::None => {}
         AuthMode::ServiceHttp | AuthMode::UserHttp => {
