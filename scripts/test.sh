@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of plugsmith on a fresh machine: installs what the tests need (a Python venv
 # with PyYAML, the generated projects' packages, a throwaway PostgreSQL server when the script
-# for it exists), then formatting, lints and `cargo test`.
+# for it exists), then formatting, lints, `cargo test`, and the external suite
+# (scripts/external.sh: generated projects checked by tools nobody here wrote).
 # Build output and environments live under ~/.cache/plugsmith so later runs are incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,4 @@ fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+bash scripts/external.sh
