@@ -1,25 +1,24 @@
-"""The database: SQLite through the standard library, one connection per operation (safe
-across threads), WAL mode so readers never block the writer. The schema is created on start-up."""
+"""The database, behind one small interface for two backends:
+
+- SQLite through the standard library (`DATABASE_URL=sqlite:///data/app.db`, the default): one
+  connection per operation (safe across threads), WAL mode so readers never block the writer.
+- PostgreSQL through psycopg 3 (`DATABASE_URL=postgresql://user@host/db`).
+
+Queries use `?` placeholders and portable SQL; every statement commits on its own (autocommit),
+so anything that must be atomic is written as one statement, e.g. an
+`UPDATE ... WHERE used_at IS NULL` whose row count says who won. The schema is created on
+start-up (`CREATE TABLE IF NOT EXISTS`)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from app.settings import PROJECT_ROOT
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY,
-    user TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user);
-"""
 
 
 def sqlite_path(url: str) -> Path:
@@ -30,19 +29,64 @@ def sqlite_path(url: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+class Connection:
+    """One connection, the same API on both backends: execute() returns a cursor with
+    fetchone(), fetchall() and rowcount."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.postgres:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return self.raw.execute(sql, tuple(params))
+
+
 class Database:
-    def __init__(self, url: str) -> None:
-        self.path = sqlite_path(url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, url: str, schema: str = "") -> None:
+        self.url = url
+        self.postgres = is_postgres(url)
+        self.path: Path | None = None
+        if not self.postgres:
+            self.path = sqlite_path(url)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+        self.tables: list[str] = []
         with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+            for statement in (s.strip() for s in schema.split(";")):
+                if statement:
+                    conn.execute(statement)
+                    table = re.match(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statement)
+                    if table:
+                        self.tables.append(table.group(1))
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+    def connect(self) -> Iterator[Connection]:
+        if self.postgres:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as raw:
+                yield Connection(raw, True)
+            return
+        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
-            conn.execute("PRAGMA busy_timeout=10000")
-            yield conn
+            raw.execute("PRAGMA busy_timeout=10000")
+            yield Connection(raw, False)
         finally:
-            conn.close()
+            raw.close()
+
+    def dump(self) -> str:
+        """Every row of every table of the schema as text: what a copy of the database holds
+        (the tests check that it holds no usable credential)."""
+        lines = []
+        with self.connect() as conn:
+            for table in self.tables:
+                for row in conn.execute(f"SELECT * FROM {table}").fetchall():
+                    lines.append(f"{table}: " + " | ".join(str(v) for v in row))
+        return "\n".join(lines)
