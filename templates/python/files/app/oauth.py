@@ -329,6 +329,10 @@ def _authorize_post(request: Request, body: bytes) -> Response:
 # --- the token and revocation endpoints -----------------------------------------------------
 
 
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs, so that a repeated key can be seen."""
+
+
 def _body_params(request: Request, body: bytes) -> dict[str, str]:
     """The parameters of a token or revocation request: in the body only (never the query
     string, where they would be logged), as a form or, for ChatGPT plugins whose manifest says
@@ -343,8 +347,8 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
         if content_type == "application/x-www-form-urlencoded":
             return _single(parse_qsl(text, keep_blank_values=True, max_num_fields=30))
         if content_type == "application/json":
-            pairs = json.loads(text, object_pairs_hook=lambda p: p)
-            if not isinstance(pairs, list) or not all(isinstance(v, str) for _, v in pairs):
+            pairs = json.loads(text, object_pairs_hook=_Pairs)
+            if not isinstance(pairs, _Pairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise OAuthError("invalid_request", "the JSON body must be an object of strings")
             return _single(pairs)
     except (UnicodeDecodeError, ValueError) as e:
@@ -422,8 +426,8 @@ def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> di
         raise OAuthError("invalid_grant", "authorization code already used; its tokens are revoked")
     if code.expires_at <= now:
         raise OAuthError("invalid_grant", "authorization code expired")
-    if not store.grant_is_live(db, code.grant_id):
-        raise OAuthError("invalid_grant", "the grant was revoked")
+    # Tokens of a revoked grant (`revoke-grants`, or a concurrent second redemption of this
+    # code) are dead from the start: every check joins the grant.
     return store.issue_tokens(
         db, settings, grant_id=code.grant_id, client_id=client.client_id, user=code.user,
         scope=code.scope, now=now,

@@ -320,12 +320,6 @@ def revoke_user_grants(db: Database, user: str, now: float) -> int:
         return cur.rowcount
 
 
-def grant_is_live(db: Database, grant_id: str) -> bool:
-    with db.connect() as conn:
-        row = conn.execute("SELECT revoked_at FROM oauth_grants WHERE id = ?", (grant_id,)).fetchone()
-    return row is not None and row[0] is None
-
-
 def issue_tokens(
     db: Database, settings: Settings, *, grant_id: str, client_id: str, user: str, scope: str,
     refresh_scope: str | None = None, refresh_expires_at: float | None = None, now: float,
