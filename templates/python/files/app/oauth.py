@@ -5,6 +5,7 @@
     POST /oauth/token                            authorization_code and refresh_token grants
     POST /oauth/revoke                           RFC 7009 revocation
     GET  /.well-known/oauth-authorization-server RFC 8414 metadata
+    GET  /.well-known/oauth-protected-resource   RFC 9728 metadata (for MCP clients)
 
 It follows RFC 6749 with the OAuth 2.1 / RFC 9700 hardening: exact redirect URI matching,
 `response_type=code` only, mandatory `state`, PKCE S256 enforced whenever a challenge is sent
@@ -503,6 +504,20 @@ def _revoke(request: Request, body: bytes) -> Response:
     # RFC 7009 §2.2: 200 whether or not the token existed.
     store.revoke_token(request.app.state.db, params["token"], client.client_id, _now(request))
     return Response(status_code=200, headers=NO_STORE)
+
+
+@router.get("/.well-known/oauth-protected-resource")
+def resource_metadata() -> JSONResponse:
+    """RFC 9728 protected resource metadata: this API, and who issues its tokens (MCP clients
+    read it from the 401's `WWW-Authenticate`)."""
+    return JSONResponse(
+        {
+            "resource": BASE_URL,
+            "authorization_servers": [BASE_URL],
+            "scopes_supported": list(SCOPES),
+            "bearer_methods_supported": ["header"],
+        }
+    )
 
 
 @router.get("/.well-known/oauth-authorization-server")

@@ -13,6 +13,7 @@ Every time comes from the caller (`now`), so tests move a fake clock instead of 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -94,8 +95,12 @@ CREATE TABLE IF NOT EXISTS oauth_sessions (
 
 # Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost.
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a password: only here to spend the same time")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a login takes as long either way."""
+    return PasswordHasher().hash("not a password: only here to spend the same time")
 
 
 def new_secret(prefix: str) -> str:
@@ -204,7 +209,7 @@ def check_password(db: Database, name: str, password: str) -> bool:
         with db.connect() as conn:
             row = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", (name,)).fetchone()
     try:
-        return _hasher.verify(row[0] if row else _DUMMY_HASH, password) and row is not None
+        return _hasher.verify(row[0] if row else _dummy_hash(), password) and row is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -249,6 +249,17 @@ def test_c21_authorization_server_metadata(client):
     assert m["scopes_supported"] == list(SCOPES)
 
 
+def test_c21_protected_resource_metadata_for_mcp_clients(client):
+    r = client.get("/.well-known/oauth-protected-resource")
+    assert r.json() == {
+        "resource": BASE_URL, "authorization_servers": [BASE_URL],
+        "scopes_supported": list(SCOPES), "bearer_methods_supported": ["header"],
+    }
+    method, path, op = OPERATIONS[0]
+    challenge = call(client, method, path, op, {}).headers["www-authenticate"]
+    assert challenge == f'Bearer resource_metadata="{BASE_URL}/.well-known/oauth-protected-resource"'
+
+
 def test_c21_metadata_agrees_with_manifest_and_spec(client):
     from tests.spec import SPEC
 
