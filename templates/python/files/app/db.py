@@ -1,7 +1,7 @@
 """The database, behind one small interface for two backends:
 
 - SQLite through the standard library (`DATABASE_URL=sqlite:///data/app.db`, the default): one
-  connection per operation (safe across threads), WAL mode so readers never block the writer.
+  connection per thread, WAL mode so readers never block the writer.
 - PostgreSQL through psycopg 3 (`DATABASE_URL=postgresql://user@host/db`).
 
 Queries use `?` placeholders and portable SQL; every statement commits on its own (autocommit),
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,10 +49,17 @@ class Connection:
 
 
 class Database:
+    """The connection pool is one connection per thread (the server's worker threads), opened
+    on first use and kept: no connect or schema read on each request. A PostgreSQL connection
+    that broke is replaced on the next use."""
+
     def __init__(self, url: str, schema: str = "") -> None:
         self.url = url
         self.postgres = is_postgres(url)
         self.path: Path | None = None
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
         if not self.postgres:
             self.path = sqlite_path(url)
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,20 +74,36 @@ class Database:
                     if table:
                         self.tables.append(table.group(1))
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
+    def _open(self) -> Connection:
         if self.postgres:
             import psycopg
 
-            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as raw:
-                yield Connection(raw, True)
-            return
-        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            raw.execute("PRAGMA busy_timeout=10000")
-            yield Connection(raw, False)
-        finally:
-            raw.close()
+            return Connection(psycopg.connect(self.url, autocommit=True, connect_timeout=10), True)
+        # Used by one thread at a time (its owner); close() may run on another thread.
+        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        raw.execute("PRAGMA busy_timeout=10000")
+        return Connection(raw, False)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or (self.postgres and (conn.raw.closed or conn.raw.broken)):
+            conn = self._open()
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        yield conn
+
+    def close(self) -> None:
+        """Closes every thread's connection (tests call it; a server just exits)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.raw.close()
+            except Exception:
+                pass
+        self._local = threading.local()
 
     def dump(self) -> str:
         """Every row of every table of the schema as text: what a copy of the database holds

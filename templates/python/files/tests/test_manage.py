@@ -33,13 +33,15 @@ def test_issue_then_revoke_a_key(settings):
     assert issued.returncode == 0, issued.stderr
     key = issued.stdout.strip()
     assert key.startswith("psk_") and len(key) >= 40
-    client = TestClient(create_app(settings))
+    app = create_app(settings)
+    client = TestClient(app)
     assert call(client, key).status_code != 401
 
     revoked = manage("revoke-key", "carol", database_url=settings.database_url)
     assert revoked.returncode == 0, revoked.stderr
     assert "revoked 1" in revoked.stderr
     assert call(client, key).status_code == 401
+    app.state.db.close()
 
 
 def test_only_hashes_are_stored(settings, app):

@@ -38,7 +38,8 @@ NEAR_MISSES = [
 def narrow_app(settings, clock):
     app = create_app(replace(settings, oauth_redirect_uris=(ALLOWED,)))
     app.state.clock = clock
-    return app
+    yield app
+    app.state.db.close()
 
 
 def assert_error_page(r, status: int = 400):
@@ -80,6 +81,7 @@ def test_c2_missing_redirect_uri_gets_an_error_page(app):
 def test_c2_no_configured_redirect_uri_explains_what_to_set(settings, clock):
     app = create_app(replace(settings, oauth_redirect_uris=()))
     r = browser(app).get("/oauth/authorize", params=authorize_params())
+    app.state.db.close()
     assert_error_page(r)
     assert "OAUTH_REDIRECT_URIS" in r.text
 

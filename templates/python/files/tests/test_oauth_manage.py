@@ -76,3 +76,4 @@ def test_the_server_starts_without_a_redirect_uri(settings):
 
     app = create_app(replace(settings, oauth_redirect_uris=()))
     assert TestClient(app).get("/.well-known/oauth-authorization-server").status_code == 200
+    app.state.db.close()
