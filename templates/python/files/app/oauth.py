@@ -421,14 +421,16 @@ def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> di
     elif verifier is not None:
         # PKCE downgrade: a verifier for a code issued without a challenge.
         raise OAuthError("invalid_grant", "this code was issued without a code_challenge")
+    if code.grant_revoked and not code.used:
+        raise OAuthError("invalid_grant", "the grant was revoked")
     if code.used or not store.consume_code(db, code.code_hash, now):
         # RFC 6749 §4.1.2: a code used twice was stolen; revoke what it gave.
         store.revoke_grant(db, code.grant_id, now)
         raise OAuthError("invalid_grant", "authorization code already used; its tokens are revoked")
     if code.expires_at <= now:
         raise OAuthError("invalid_grant", "authorization code expired")
-    # Tokens of a revoked grant (`revoke-grants`, or a concurrent second redemption of this
-    # code) are dead from the start: every check joins the grant.
+    # Should a concurrent second redemption revoke the grant meanwhile, these tokens are dead
+    # from the start: every check joins the grant.
     return store.issue_tokens(
         db, settings, grant_id=code.grant_id, client_id=client.client_id, user=code.user,
         scope=code.scope, now=now,

@@ -284,6 +284,7 @@ class Code:
     challenge: str | None
     expires_at: float
     used: bool
+    grant_revoked: bool
 
 
 def find_code(db: Database, code: str) -> Code | None:
@@ -291,13 +292,14 @@ def find_code(db: Database, code: str) -> Code | None:
         return None
     with db.connect() as conn:
         row = conn.execute(
-            "SELECT code_hash, grant_id, client_id, redirect_uri, scope, user_name, challenge,"
-            " expires_at, used_at FROM oauth_codes WHERE code_hash = ?",
+            "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.scope, c.user_name,"
+            " c.challenge, c.expires_at, c.used_at, g.revoked_at FROM oauth_codes c"
+            " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
             (digest(code),),
         ).fetchone()
     if row is None:
         return None
-    return Code(*row[:8], used=row[8] is not None)
+    return Code(*row[:8], used=row[8] is not None, grant_revoked=row[9] is not None)
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from app import oauth_store
 from app.settings import BASE_URL, SCOPES
 from tests.oauth_helpers import (
-    CLIENT_ID, CLIENT_SECRET, PASSWORD, api_get, exchange, get_code, refresh, token_request,
+    CLIENT_ID, CLIENT_SECRET, PASSWORD, api_get, exchange, get_code, refresh,
 )
 from tests.spec import fill, operations
 
@@ -229,6 +229,13 @@ def test_c18_a_user_can_have_every_grant_revoked(app, client):
         assert api_get(client, body["access_token"]).status_code == 401
         assert refresh(client, body["refresh_token"]).status_code == 400
     assert api_get(client, bob["access_token"]).status_code == 200
+
+
+def test_c18_a_code_of_a_revoked_grant_gives_no_tokens(app, client):
+    code = get_code(app)
+    oauth_store.revoke_user_grants(app.state.db, "alice", app.state.clock())
+    r = exchange(client, code)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
 # --- C21 ------------------------------------------------------------------------------------
