@@ -94,6 +94,25 @@ def test_c16_refresh_reuse_revokes_the_whole_grant(app, client):
     assert refresh(client, second["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+def test_c16_concurrent_refreshes_exactly_one_succeeds(app):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        body = tokens(app, c)
+    barrier = threading.Barrier(4)
+
+    def use(_):
+        with TestClient(app) as c:
+            barrier.wait()
+            return refresh(c, body["refresh_token"]).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(use, range(4))) == [200, 400, 400, 400]
+
+
 def test_c16_refresh_tokens_have_an_absolute_lifetime(app, client, clock):
     body = tokens(app, client)
     for _ in range(29):  # refresh daily: rotation never extends the 30 days
