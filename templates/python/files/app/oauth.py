@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote_plus, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -63,6 +63,17 @@ class OAuthError(Exception):
             status_code=self.status,
             headers={**NO_STORE, **self.headers},
         )
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, read no further than MAX_BODY bytes (+1, so "too large" is seen)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY:
+            break
+    return b"".join(chunks)
 
 
 def _now(request: Request) -> float:
@@ -152,7 +163,9 @@ def consent_page(req: "AuthRequest", query: str, csrf: str, user: str) -> HTMLRe
         f"<p>Signed in as <strong>{html.escape(user)}</strong>.</p>"
         f"<p><strong>{html.escape(req.client.name)}</strong> (client <code>"
         f"{html.escape(req.client.client_id)}</code>) asks for access to your account with these"
-        f" scopes:</p><ul>{scopes}</ul>{_form(query, csrf, fields)}"
+        f" scopes:</p><ul>{scopes}</ul>"
+        f"<p>Either way you go back to <strong>{html.escape(urlsplit(req.redirect_uri).netloc)}</strong>.</p>"
+        f"{_form(query, csrf, fields)}"
     )
     return _csrf_cookie(_page("Allow access?", body), csrf)
 
@@ -257,7 +270,7 @@ def authorize(request: Request) -> Response:
 
 @router.post("/oauth/authorize")
 async def authorize_post(request: Request) -> Response:
-    body = await request.body()
+    body = await _read_body(request)
     return await run_in_threadpool(_authorize_post, request, body)
 
 
@@ -467,7 +480,7 @@ def _refresh_grant(request: Request, client: store.Client, p: dict[str, str]) ->
 
 @router.post("/oauth/token")
 async def token(request: Request) -> Response:
-    body = await request.body()
+    body = await _read_body(request)
     return await run_in_threadpool(_token, request, body)
 
 
@@ -491,7 +504,7 @@ def _token(request: Request, body: bytes) -> Response:
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request) -> Response:
-    body = await request.body()
+    body = await _read_body(request)
     return await run_in_threadpool(_revoke, request, body)
 
 

@@ -10,8 +10,9 @@ from collections import deque
 
 
 class FailureLimiter:
-    def __init__(self, max_failures: int = 10, window: float = 300.0) -> None:
+    def __init__(self, max_failures: int = 10, window: float = 300.0, max_keys: int = 100_000) -> None:
         self.max_failures = max_failures
+        self.max_keys = max_keys
         self.window = window
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -36,6 +37,12 @@ class FailureLimiter:
 
     def fail(self, keys: list[str], now: float) -> None:
         with self._lock:
+            if len(self._failures) > self.max_keys:
+                # Keys are attacker-chosen (client ids, user names): keep memory bounded.
+                for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self.window]:
+                    del self._failures[key]
+                if len(self._failures) > self.max_keys:
+                    self._failures.clear()
             for key in keys:
                 self._recent(key, now).append(now)
 

@@ -31,6 +31,7 @@ def test_c19_login_and_consent_pages_have_csrf_tokens_and_frame_protection(app):
     consent_page = b.get("/oauth/authorize", params=params)
     assert_page_headers(consent_page)
     assert csrf_of(consent_page.text)
+    assert "go back to <strong>chat.openai.com</strong>" in consent_page.text
 
 
 @pytest.mark.parametrize("csrf", [None, "", "forged-token-value-forged-token-value-12345"])
