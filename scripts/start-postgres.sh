@@ -5,7 +5,7 @@
 #                                    # prints TEST_DATABASE_URL=postgresql://... on its last line
 #   scripts/start-postgres.sh stop   # stops it
 #
-# The cluster lives under $HOME/.cache/plugsmith/pg (data, socket, log, port). Running it again
+# The cluster lives under $HOME/.cache/plugsmith/pg (or $PLUGSMITH_PG_DIR): data, socket, log, port. Running it again
 # while the server is up only prints the URL again. initdb refuses to run as root, so as root the
 # cluster belongs to the `postgres` user.
 set -euo pipefail
