@@ -437,3 +437,21 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
                 " AND revoked_at IS NULL",
                 (now, digest(token), client_id),
             )
+
+
+def purge_expired(db: Database, settings: Settings, now: float) -> int:
+    """Deletes what can no longer be used; returns how many rows went. Codes and grants stay as
+    long as a refresh token of theirs could live, so that a late replay is still caught."""
+    keep = now - settings.refresh_token_lifetime - settings.code_lifetime
+    statements = [
+        ("DELETE FROM oauth_access_tokens WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_sessions WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_codes WHERE expires_at <= ?", keep),
+        ("DELETE FROM oauth_grants WHERE created_at <= ?", keep),
+    ]
+    removed = 0
+    with db.connect() as conn:
+        for sql, before in statements:
+            removed += max(conn.execute(sql, (before,)).rowcount, 0)
+    return removed

@@ -77,3 +77,21 @@ def test_the_server_starts_without_a_redirect_uri(settings):
     app = create_app(replace(settings, oauth_redirect_uris=()))
     assert TestClient(app).get("/.well-known/oauth-authorization-server").status_code == 200
     app.state.db.close()
+
+
+def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, clock):
+    live = exchange(client, get_code(app)).json()
+    old = exchange(client, get_code(app, "bob")).json()
+    clock.advance(3601)
+    assert oauth_store.purge_expired(app.state.db, settings, clock()) == 2  # two access tokens
+    assert refresh(client, live["refresh_token"]).status_code == 200
+    clock.advance(31 * 86400)
+    assert oauth_store.purge_expired(app.state.db, settings, clock()) > 0
+    left = app.state.db.dump().splitlines()
+    assert left and all(line.startswith("oauth_users: ") for line in left), left
+    assert refresh(client, old["refresh_token"]).status_code == 400
+
+
+def test_purge_command(settings):
+    r = manage("purge", settings=settings)
+    assert r.returncode == 0 and "deleted 0" in r.stderr, r.stderr
