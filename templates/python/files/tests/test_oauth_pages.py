@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import oauth
+from app.settings import BASE_URL
 from tests.oauth_helpers import (
     PASSWORD, REDIRECT_URI, authorize_params, browser, consent, csrf_of, login, make_user, redirect_query,
 )
@@ -26,6 +27,9 @@ def test_c19_login_and_consent_pages_have_csrf_tokens_and_frame_protection(app):
     assert csrf_of(page.text) and 'name=username' in page.text and 'name=password' in page.text
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+    if BASE_URL.startswith("https://"):
+        # `__Host-`: Secure, this host only, path / (no subdomain can plant a CSRF cookie).
+        assert cookie.startswith("__host-") and "secure" in cookie and "path=/" in cookie
     r = login(b, params)
     assert r.status_code == 303
     consent_page = b.get("/oauth/authorize", params=params)
