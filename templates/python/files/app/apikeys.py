@@ -12,6 +12,16 @@ import time
 
 from app.db import Database
 
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    revoked_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_name);
+"""
+
 PREFIX = "psk_"
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -36,7 +46,7 @@ def issue_key(db: Database, user: str) -> str:
     key = new_key()
     with db.connect() as conn:
         conn.execute(
-            "INSERT INTO api_keys (user, key_hash, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO api_keys (user_name, key_hash, created_at) VALUES (?, ?, ?)",
             (user, hash_key(key), time.time()),
         )
     return key
@@ -46,7 +56,7 @@ def revoke_keys(db: Database, user: str) -> int:
     """Revokes every key of `user`; returns how many were live."""
     with db.connect() as conn:
         cur = conn.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL",
+            "UPDATE api_keys SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL",
             (time.time(), user),
         )
         return cur.rowcount
@@ -58,7 +68,7 @@ def lookup(db: Database, key: str) -> str | None:
         return None
     with db.connect() as conn:
         row = conn.execute(
-            "SELECT user FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+            "SELECT user_name FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
             (hash_key(key),),
         ).fetchone()
     return row[0] if row else None

@@ -1,25 +1,25 @@
-"""The database: SQLite through the standard library, one connection per operation (safe
-across threads), WAL mode so readers never block the writer. The schema is created on start-up."""
+"""The database, behind one small interface for two backends:
+
+- SQLite through the standard library (`DATABASE_URL=sqlite:///data/app.db`, the default): one
+  connection per thread, WAL mode so readers never block the writer.
+- PostgreSQL through psycopg 3 (`DATABASE_URL=postgresql://user@host/db`).
+
+Queries use `?` placeholders and portable SQL; every statement commits on its own (autocommit),
+so anything that must be atomic is written as one statement, e.g. an
+`UPDATE ... WHERE used_at IS NULL` whose row count says who won. The schema is created on
+start-up (`CREATE TABLE IF NOT EXISTS`)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from app.settings import PROJECT_ROOT
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY,
-    user TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user);
-"""
 
 
 def sqlite_path(url: str) -> Path:
@@ -30,19 +30,87 @@ def sqlite_path(url: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+class Connection:
+    """One connection, the same API on both backends: execute() returns a cursor with
+    fetchone(), fetchall() and rowcount."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.postgres:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return self.raw.execute(sql, tuple(params))
+
+
 class Database:
-    def __init__(self, url: str) -> None:
-        self.path = sqlite_path(url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    """The connection pool is one connection per thread (the server's worker threads), opened
+    on first use and kept: no connect or schema read on each request. A PostgreSQL connection
+    that broke is replaced on the next use."""
+
+    def __init__(self, url: str, schema: str = "") -> None:
+        self.url = url
+        self.postgres = is_postgres(url)
+        self.path: Path | None = None
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+        if not self.postgres:
+            self.path = sqlite_path(url)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+        self.tables: list[str] = []
         with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+            for statement in (s.strip() for s in schema.split(";")):
+                if statement:
+                    conn.execute(statement)
+                    table = re.match(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statement)
+                    if table:
+                        self.tables.append(table.group(1))
+
+    def _open(self) -> Connection:
+        if self.postgres:
+            import psycopg
+
+            return Connection(psycopg.connect(self.url, autocommit=True, connect_timeout=10), True)
+        # Used by one thread at a time (its owner); close() may run on another thread.
+        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        raw.execute("PRAGMA busy_timeout=10000")
+        return Connection(raw, False)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout=10000")
-            yield conn
-        finally:
-            conn.close()
+    def connect(self) -> Iterator[Connection]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or (self.postgres and (conn.raw.closed or conn.raw.broken)):
+            conn = self._open()
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        yield conn
+
+    def close(self) -> None:
+        """Closes every thread's connection (tests call it; a server just exits)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            try:
+                conn.raw.close()
+            except Exception:
+                pass
+        self._local = threading.local()
+
+    def dump(self) -> str:
+        """Every row of every table of the schema as text: what a copy of the database holds
+        (the tests check that it holds no usable credential)."""
+        lines = []
+        with self.connect() as conn:
+            for table in self.tables:
+                for row in conn.execute(f"SELECT * FROM {table}").fetchall():
+                    lines.append(f"{table}: " + " | ".join(str(v) for v in row))
+        return "\n".join(lines)

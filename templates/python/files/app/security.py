@@ -49,6 +49,17 @@ def install_logging_filter() -> None:
             logger.addFilter(RedactingFilter())
 
 
+class NoCorsOnAuthorize(CORSMiddleware):
+    """CORS for the configured origins, except on /oauth/authorize: that page is for a browser
+    window, never for a script on another site (no CORS headers, not even to listed origins)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == "/oauth/authorize":
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
     install_logging_filter()
     https = BASE_URL.startswith("https://")
@@ -78,9 +89,9 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         return response
 
     # Outermost, so preflight answers come from here: only the listed origins, never `*`, never
-    # an echo of an origin that is not listed.
+    # an echo of an origin that is not listed; none at all on the authorization endpoint.
     app.add_middleware(
-        CORSMiddleware,
+        NoCorsOnAuthorize,
         allow_origins=list(settings.allowed_origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=ALLOWED_HEADERS,

@@ -25,7 +25,11 @@ def call(client, method: str, path: str, op: dict, **kwargs):
 def test_401_without_credentials(client, method, path, op):
     r = call(client, method, path, op)
     assert r.status_code == 401
-    assert r.headers["www-authenticate"] == "Bearer"
+    if AUTH_MODE == "oauth":
+        # RFC 9728: where MCP clients find the authorization server.
+        assert r.headers["www-authenticate"].startswith('Bearer resource_metadata="')
+    else:
+        assert r.headers["www-authenticate"] == "Bearer"
     assert r.json() == {"detail": "Missing or invalid credentials."}
 
 

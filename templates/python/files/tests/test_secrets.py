@@ -14,12 +14,15 @@ from app.settings import PROJECT_ROOT
 ENV_FILE = PROJECT_ROOT / ".env"
 PUBLIC_URLS = ["/.well-known/ai-plugin.json", "/openapi.yaml", "/logo.png", "/legal"]
 # Settings, not secrets: short or well-known values that may appear anywhere.
-NOT_SECRET = {"ALLOWED_ORIGINS", "HOST", "PORT", "DATABASE_URL", "OPENAI_VERIFICATION_TOKEN"}
+NOT_SECRET = {
+    "ALLOWED_ORIGINS", "HOST", "PORT", "DATABASE_URL", "OPENAI_VERIFICATION_TOKEN",
+    "OAUTH_CLIENT_ID", "OAUTH_REDIRECT_URIS",
+}
 
 
 def secret_values(settings) -> list[str]:
     """The secrets of this checkout's `.env` (when there is one) and of the test settings."""
-    values = [settings.service_token]
+    values = [settings.service_token, settings.oauth_client_secret]
     if ENV_FILE.exists():
         values += [v for k, v in dotenv_values(ENV_FILE).items() if k not in NOT_SECRET and v]
     return [v for v in values if v and len(v) >= 16]

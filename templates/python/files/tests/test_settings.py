@@ -7,7 +7,12 @@ import pytest
 
 from app.settings import AUTH_MODE, SettingsError, load_settings
 
-GOOD = {"SERVICE_TOKEN": "pss_" + "k" * 43, "DATABASE_URL": "sqlite:///data/test.db"}
+GOOD = {
+    "SERVICE_TOKEN": "pss_" + "k" * 43,
+    "DATABASE_URL": "sqlite:///data/test.db",
+    "OAUTH_CLIENT_ID": "chatgpt",
+    "OAUTH_CLIENT_SECRET": "pcs_" + "c" * 43,
+}
 
 
 def test_good_environment_loads_with_safe_defaults():

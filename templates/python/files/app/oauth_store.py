@@ -1,0 +1,457 @@
+"""What the authorization server stores, and every query it makes (auth mode `oauth`).
+
+Codes, access tokens, refresh tokens, client secrets and login sessions are random values
+(256 bits from the OS CSPRNG) behind a recognisable prefix (`pac_`, `pat_`, `prt_`, `pcs_`,
+`pss_`) so secret scanners find leaked ones. Only their SHA-256 hashes are stored: a copy of the
+database yields nothing usable. User passwords are hashed with Argon2id.
+
+A *grant* is one user's consent to one client for some scopes. Its code, access tokens and
+refresh tokens all point to it, and revoking the grant (code reuse, refresh reuse,
+`python -m app.manage revoke-grants USER`) kills all of them at once.
+
+Every time comes from the caller (`now`), so tests move a fake clock instead of sleeping."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.db import Database
+from app.settings import CLIENT_ID, Settings
+
+CODE_PREFIX = "pac_"
+ACCESS_PREFIX = "pat_"
+REFRESH_PREFIX = "prt_"
+CLIENT_SECRET_PREFIX = "pcs_"
+SESSION_PREFIX = "pss_"
+USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD_LENGTH = 10
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS oauth_clients (
+    client_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_grants (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    revoked_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS oauth_grants_user ON oauth_grants (user_name);
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    code_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    challenge TEXT,
+    expires_at DOUBLE PRECISION NOT NULL,
+    used_at DOUBLE PRECISION
+);
+CREATE TABLE IF NOT EXISTS oauth_access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    revoked_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS oauth_access_tokens_grant ON oauth_access_tokens (grant_id);
+CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    used_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_grant ON oauth_refresh_tokens (grant_id);
+CREATE TABLE IF NOT EXISTS oauth_sessions (
+    session_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+)
+"""
+
+# Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost.
+_hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a login takes as long either way."""
+    return PasswordHasher().hash("not a password: only here to spend the same time")
+
+
+def new_secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    """SHA-256, hex: enough for random 256-bit values (no slow hash needed, unlike passwords)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_user_name(name: str) -> str:
+    if not USER_NAME.match(name):
+        raise ValueError("a user name is 1 to 64 letters, digits, `_`, `.`, `@` or `-`")
+    return name
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    name: str
+    secret_hash: str
+    redirect_uris: tuple[str, ...]
+
+    def secret_matches(self, secret: str) -> bool:
+        return hmac.compare_digest(digest(secret), self.secret_hash)
+
+
+def configured_client(settings: Settings) -> Client | None:
+    """The client from the environment (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URIS).
+    Only the secret's hash is kept in memory."""
+    if not settings.oauth_client_secret:
+        return None
+    return Client(
+        client_id=settings.oauth_client_id,
+        name="ChatGPT",
+        secret_hash=digest(settings.oauth_client_secret),
+        redirect_uris=tuple(settings.oauth_redirect_uris),
+    )
+
+
+def get_client(db: Database, settings: Settings, client_id: str) -> Client | None:
+    main = configured_client(settings)
+    if main is not None and hmac.compare_digest(client_id.encode(), main.client_id.encode()):
+        return main
+    if not CLIENT_ID.match(client_id):
+        return None
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT client_id, name, secret_hash, redirect_uris FROM oauth_clients WHERE client_id = ?",
+            (client_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    return Client(row[0], row[1], row[2], tuple(u for u in row[3].split("\n") if u))
+
+
+def add_client(db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float) -> str:
+    """Registers a client and returns its secret (shown once; only its hash is stored)."""
+    from app.settings import redirect_uri_problem
+
+    if not CLIENT_ID.match(client_id):
+        raise ValueError("a client id is 1 to 64 letters, digits, `_`, `.` or `-`")
+    if client_id == settings.oauth_client_id:
+        raise ValueError(f"`{client_id}` is the client configured in .env (OAUTH_CLIENT_ID)")
+    if not redirect_uris:
+        raise ValueError("give at least one --redirect-uri")
+    for uri in redirect_uris:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise ValueError(problem)
+    secret = new_secret(CLIENT_SECRET_PREFIX)
+    with db.connect() as conn:
+        if conn.execute("SELECT 1 FROM oauth_clients WHERE client_id = ?", (client_id,)).fetchone():
+            raise ValueError(f"a client `{client_id}` exists already")
+        conn.execute(
+            "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (client_id, client_id, digest(secret), "\n".join(redirect_uris), now),
+        )
+    return secret
+
+
+# --- users and login sessions ---------------------------------------------------------------
+
+
+def create_user(db: Database, name: str, password: str, now: float) -> None:
+    check_user_name(name)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    with db.connect() as conn:
+        if conn.execute("SELECT 1 FROM oauth_users WHERE name = ?", (name,)).fetchone():
+            raise ValueError(f"a user `{name}` exists already")
+        conn.execute(
+            "INSERT INTO oauth_users (name, password_hash, created_at) VALUES (?, ?, ?)",
+            (name, _hasher.hash(password), now),
+        )
+
+
+def check_password(db: Database, name: str, password: str) -> bool:
+    row = None
+    if USER_NAME.match(name):
+        with db.connect() as conn:
+            row = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", (name,)).fetchone()
+    try:
+        return _hasher.verify(row[0] if row else _dummy_hash(), password) and row is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:
+    """A short login session for the authorize flow (login, then consent); returns its cookie."""
+    session = new_secret(SESSION_PREFIX)
+    with db.connect() as conn:
+        conn.execute("DELETE FROM oauth_sessions WHERE expires_at <= ?", (now,))
+        conn.execute(
+            "INSERT INTO oauth_sessions (session_hash, user_name, expires_at) VALUES (?, ?, ?)",
+            (digest(session), user, now + lifetime),
+        )
+    return session
+
+
+def session_user(db: Database, session: str | None, now: float) -> str | None:
+    if not session or not session.startswith(SESSION_PREFIX):
+        return None
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT user_name FROM oauth_sessions WHERE session_hash = ? AND expires_at > ?",
+            (digest(session), now),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def end_session(db: Database, session: str | None) -> None:
+    if session:
+        with db.connect() as conn:
+            conn.execute("DELETE FROM oauth_sessions WHERE session_hash = ?", (digest(session),))
+
+
+# --- grants, codes and tokens ---------------------------------------------------------------
+
+
+def create_grant(db: Database, client_id: str, user: str, scope: str, now: float) -> str:
+    grant_id = secrets.token_hex(16)
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO oauth_grants (id, client_id, user_name, scope, created_at) VALUES (?, ?, ?, ?, ?)",
+            (grant_id, client_id, user, scope, now),
+        )
+    return grant_id
+
+
+def issue_code(
+    db: Database, *, client_id: str, redirect_uri: str, scope: str, user: str,
+    challenge: str | None, now: float, lifetime: int,
+) -> str:
+    """A new grant and its authorization code, bound to the client, the redirect URI, the scope,
+    the user and the PKCE challenge."""
+    grant_id = create_grant(db, client_id, user, scope, now)
+    code = new_secret(CODE_PREFIX)
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO oauth_codes (code_hash, grant_id, client_id, redirect_uri, scope, user_name,"
+            " challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (digest(code), grant_id, client_id, redirect_uri, scope, user, challenge, now + lifetime),
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class Code:
+    code_hash: str
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    user: str
+    challenge: str | None
+    expires_at: float
+    used: bool
+    grant_revoked: bool
+
+
+def find_code(db: Database, code: str) -> Code | None:
+    if not code.startswith(CODE_PREFIX):
+        return None
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.scope, c.user_name,"
+            " c.challenge, c.expires_at, c.used_at, g.revoked_at FROM oauth_codes c"
+            " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
+            (digest(code),),
+        ).fetchone()
+    if row is None:
+        return None
+    return Code(*row[:8], used=row[8] is not None, grant_revoked=row[9] is not None)
+
+
+def consume_code(db: Database, code_hash: str, now: float) -> bool:
+    """Marks the code used; True for exactly one caller however many race (one atomic UPDATE)."""
+    with db.connect() as conn:
+        cur = conn.execute(
+            "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", (now, code_hash)
+        )
+        return cur.rowcount == 1
+
+
+def revoke_grant(db: Database, grant_id: str, now: float) -> None:
+    """Revokes the grant: its access and refresh tokens stop working at once."""
+    with db.connect() as conn:
+        conn.execute(
+            "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, grant_id)
+        )
+
+
+def revoke_user_grants(db: Database, user: str, now: float) -> int:
+    with db.connect() as conn:
+        cur = conn.execute(
+            "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL", (now, user)
+        )
+        return cur.rowcount
+
+
+def issue_tokens(
+    db: Database, settings: Settings, *, grant_id: str, client_id: str, user: str, scope: str,
+    refresh_scope: str | None = None, refresh_expires_at: float | None = None, now: float,
+) -> dict:
+    """A new access token and refresh token for the grant; the token response's body.
+
+    The refresh token keeps the grant's scope and its absolute expiry (rotation never extends
+    it); the access token may carry a narrower scope."""
+    access = new_secret(ACCESS_PREFIX)
+    refresh = new_secret(REFRESH_PREFIX)
+    if refresh_expires_at is None:
+        refresh_expires_at = now + settings.refresh_token_lifetime
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO oauth_access_tokens (token_hash, grant_id, client_id, user_name, scope, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (digest(access), grant_id, client_id, user, scope, now + settings.access_token_lifetime),
+        )
+        conn.execute(
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, scope, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (digest(refresh), grant_id, client_id, refresh_scope or scope, refresh_expires_at),
+        )
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_lifetime,
+        "refresh_token": refresh,
+        "scope": scope,
+    }
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    user: str
+    scopes: frozenset[str]
+    client_id: str
+
+
+def check_access_token(db: Database, token: str, now: float) -> AccessToken | None:
+    """The live access token's user and scopes, or None (unknown, expired or revoked)."""
+    if not token.startswith(ACCESS_PREFIX):
+        return None
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT t.user_name, t.scope, t.client_id, t.expires_at FROM oauth_access_tokens t"
+            " JOIN oauth_grants g ON g.id = t.grant_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
+            (digest(token),),
+        ).fetchone()
+    if row is None or row[3] <= now:
+        return None
+    return AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2])
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    token_hash: str
+    grant_id: str
+    client_id: str
+    scope: str
+    expires_at: float
+    used: bool
+    user: str
+    grant_revoked: bool
+
+
+def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
+    if not token.startswith(REFRESH_PREFIX):
+        return None
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at,"
+            " g.user_name, g.revoked_at FROM oauth_refresh_tokens r"
+            " JOIN oauth_grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
+            (digest(token),),
+        ).fetchone()
+    if row is None:
+        return None
+    return RefreshToken(
+        row[0], row[1], row[2], row[3], row[4], used=row[5] is not None, user=row[6],
+        grant_revoked=row[7] is not None,
+    )
+
+
+def consume_refresh_token(db: Database, token_hash: str, now: float) -> bool:
+    """Marks the refresh token used (rotation); True for exactly one caller."""
+    with db.connect() as conn:
+        cur = conn.execute(
+            "UPDATE oauth_refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+            (now, token_hash),
+        )
+        return cur.rowcount == 1
+
+
+def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
+    """RFC 7009: revokes an access token, or a refresh token and with it its whole grant, when it
+    belongs to `client_id`; anything else is silently ignored."""
+    refresh = find_refresh_token(db, token)
+    if refresh is not None:
+        if refresh.client_id == client_id:
+            revoke_grant(db, refresh.grant_id, now)
+        return
+    if token.startswith(ACCESS_PREFIX):
+        with db.connect() as conn:
+            conn.execute(
+                "UPDATE oauth_access_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ?"
+                " AND revoked_at IS NULL",
+                (now, digest(token), client_id),
+            )
+
+
+def purge_expired(db: Database, settings: Settings, now: float) -> int:
+    """Deletes what can no longer be used; returns how many rows went. Codes and grants stay as
+    long as a refresh token of theirs could live, so that a late replay is still caught."""
+    keep = now - settings.refresh_token_lifetime - settings.code_lifetime
+    statements = [
+        ("DELETE FROM oauth_access_tokens WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_sessions WHERE expires_at <= ?", now),
+        ("DELETE FROM oauth_codes WHERE expires_at <= ?", keep),
+        ("DELETE FROM oauth_grants WHERE created_at <= ?", keep),
+    ]
+    removed = 0
+    with db.connect() as conn:
+        for sql, before in statements:
+            removed += max(conn.execute(sql, (before,)).rowcount, 0)
+    return removed
