@@ -29,7 +29,7 @@ from app.settings import CLIENT_ID, Settings
 CODE_PREFIX = "pac_"
 ACCESS_PREFIX = "pat_"
 REFRESH_PREFIX = "prt_"
-CLIENT_SECRET_PREFIX = "pcs_"
+CLIENT_SECRET_PREFIX = "pcs_"  # pragma: allowlist secret
 SESSION_PREFIX = "pss_"
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 10

@@ -10,7 +10,9 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
+from app.ratelimit import RequestLimiter
 from app.settings import BASE_URL, Settings
 
 log = logging.getLogger("app.access")
@@ -60,14 +62,47 @@ class NoCorsOnAuthorize(CORSMiddleware):
         await super().__call__(scope, receive, send)
 
 
+# Public files and the OAuth endpoints (which have their own brute-force guard) are not counted.
+NOT_RATE_LIMITED = ("/.well-known/", "/openapi.yaml", "/logo.png", "/legal", "/oauth/")
+
+
+def api_routes(routes):
+    """Every APIRoute, looking inside included routers (FastAPI keeps them wrapped)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if inner is not None and hasattr(inner, "routes"):
+            yield from api_routes(inner.routes)
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
     install_logging_filter()
     https = BASE_URL.startswith("https://")
+    limiter = RequestLimiter(settings.rate_limit_per_minute)
+    app.state.request_limiter = limiter
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
+        path = request.url.path
+        limited = request.method != "OPTIONS" and not path.startswith(NOT_RATE_LIMITED)
+        if limited:
+            key = RequestLimiter.key(
+                request.headers.get("authorization"), request.client.host if request.client else None
+            )
+            allowed, remaining, reset = limiter.hit(key, time.monotonic())
+            if allowed:
+                response = await call_next(request)
+            else:
+                response = JSONResponse(
+                    {"detail": "Too many requests."}, status_code=429, headers={"Retry-After": str(reset)}
+                )
+            response.headers["RateLimit-Limit"] = str(limiter.limit)
+            response.headers["RateLimit-Remaining"] = str(max(0, remaining))
+            response.headers["RateLimit-Reset"] = str(reset)
+        else:
+            response = await call_next(request)
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -98,6 +133,14 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         allow_credentials=False,
         max_age=600,
     )
+
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette names only the first route that matched the path; list every method served.
+        methods = sorted(
+            {m for r in api_routes(app.routes) if r.path_regex.match(request.url.path) for m in r.methods}
+        )
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(methods)})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

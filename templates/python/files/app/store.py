@@ -9,6 +9,13 @@ from __future__ import annotations
 import secrets
 import threading
 
+# The most items one collection holds (openapi.yaml says the same as ItemList's maxItems).
+MAX_ITEMS = 1000
+
+
+class LimitReached(Exception):
+    """A collection already holds MAX_ITEMS items."""
+
 
 class ItemStore:
     """Items per (user, collection), where a collection is the path up to the item."""
@@ -31,13 +38,19 @@ class ItemStore:
     def create(self, user: str, collection: str, text: str) -> dict[str, str]:
         item = {"id": secrets.token_hex(8), "text": text}
         with self._lock:
-            self._bucket(user, collection)[item["id"]] = item
+            bucket = self._bucket(user, collection)
+            if len(bucket) >= MAX_ITEMS:
+                raise LimitReached
+            bucket[item["id"]] = item
         return item
 
     def put(self, user: str, collection: str, item_id: str, text: str) -> dict[str, str]:
         item = {"id": item_id, "text": text}
         with self._lock:
-            self._bucket(user, collection)[item_id] = item
+            bucket = self._bucket(user, collection)
+            if item_id not in bucket and len(bucket) >= MAX_ITEMS:
+                raise LimitReached
+            bucket[item_id] = item
         return item
 
     def update(self, user: str, collection: str, item_id: str, text: str) -> dict[str, str] | None:

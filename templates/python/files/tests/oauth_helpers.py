@@ -15,11 +15,11 @@ from app import oauth_store
 from app.settings import SCOPES
 
 CLIENT_ID = "chatgpt-test"
-CLIENT_SECRET = "pcs_" + secrets.token_urlsafe(32)
+CLIENT_SECRET = "pcs_" + secrets.token_urlsafe(32)  # pragma: allowlist secret
 REDIRECT_URI = "https://chat.openai.com/aip/plugin-00000000-0000-0000-0000-000000000000/oauth/callback"
 LOOPBACK_URI = "http://127.0.0.1:8765/callback"
 REDIRECT_URIS = (REDIRECT_URI, LOOPBACK_URI)
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 STATE = "st-" + secrets.token_urlsafe(12)
 
 

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi.routing import APIRoute
-
+from app.security import api_routes
 from tests.spec import operations
-
-
-def api_routes(routes):
-    """Every APIRoute, looking inside included routers (FastAPI keeps them wrapped)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
-        if inner is not None and hasattr(inner, "routes"):
-            yield from api_routes(inner.routes)
 
 
 def test_routes_and_spec_agree(app):

@@ -1,0 +1,77 @@
+"""Rate limits, method lists and collection sizes: what the spec declares, the server does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.store import MAX_ITEMS, ItemStore, LimitReached
+from tests.spec import SPEC, fill, operations
+
+OPERATIONS = list(operations())
+METHOD, PATH, OP = OPERATIONS[0]
+
+
+def call(client, headers, method=METHOD, path=PATH, op=OP):
+    body = {"text": "x"} if "requestBody" in op else None
+    return client.request(method, fill(path), json=body, headers=headers)
+
+
+def test_api_responses_carry_rate_limit_headers(client, auth_headers):
+    r = call(client, auth_headers)
+    assert int(r.headers["ratelimit-limit"]) == 600
+    assert 0 <= int(r.headers["ratelimit-remaining"]) < 600
+    assert 1 <= int(r.headers["ratelimit-reset"]) <= 60
+    assert "ratelimit-limit" not in client.get("/openapi.yaml").headers
+
+
+def test_over_the_limit_answers_429_with_retry_after(settings, auth_headers_for):
+    app = create_app(replace(settings, rate_limit_per_minute=3))
+    client = TestClient(app)
+    headers = auth_headers_for(app, "alice")
+    answers = [call(client, headers).status_code for _ in range(4)]
+    assert 429 not in answers[:3] and answers[3] == 429
+    r = call(client, headers)
+    assert r.status_code == 429
+    assert r.json() == {"detail": "Too many requests."}
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert r.headers["ratelimit-remaining"] == "0"
+    for method, path, op in OPERATIONS:
+        assert "429" in op["responses"], (method, path)
+
+
+def test_each_credential_has_its_own_budget(settings, auth_headers_for):
+    app = create_app(replace(settings, rate_limit_per_minute=2))
+    client = TestClient(app)
+    alice = auth_headers_for(app, "alice")
+    for _ in range(3):
+        call(client, alice)
+    other = {"Authorization": "Bearer someone-else"}
+    assert call(client, other).status_code != 429
+
+
+def test_405_lists_every_method_of_the_path(client, auth_headers):
+    by_path: dict[str, set[str]] = {}
+    for method, path, _ in OPERATIONS:
+        by_path.setdefault(path, set()).add(method)
+    for path, methods in by_path.items():
+        unused = next(m for m in ("PATCH", "PUT", "DELETE", "POST", "GET") if m not in methods)
+        r = client.request(unused, fill(path), headers=auth_headers)
+        assert r.status_code == 405
+        assert set(r.headers["allow"].split(", ")) == methods
+
+
+def test_a_collection_holds_at_most_max_items():
+    store = ItemStore()
+    for i in range(MAX_ITEMS):
+        store.put("alice", "/todos", str(i), "x")
+    try:
+        store.create("alice", "/todos", "one too many")
+    except LimitReached:
+        pass
+    else:
+        raise AssertionError("the store took more than MAX_ITEMS items")
+    store.put("alice", "/todos", "0", "replacing is fine")
+    assert SPEC["components"]["schemas"]["ItemList"]["properties"]["items"]["maxItems"] == MAX_ITEMS
