@@ -117,18 +117,7 @@ def test_no_server_error_schema_conformance_and_auth_enforced(name, target_for, 
     assert target.server.process.poll() is None, "the server died during the run"
 
 
-CONFORMANCE_DEFECT = (
-    "template defect: responses the spec does not declare — DELETE /todos/{todo_id} with a "
-    "201-character id answers 422 (FastAPI's path validation; only 204/401/404 documented); "
-    "POST /todos with a body that is not JSON answers 400 'There was an error parsing the body' "
-    "(only 201/401/422 documented); OPTIONS /todos answers 405 with `Allow: GET` although POST is "
-    "served (Starlette answers 405 per route, not per path)"
-)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=CONFORMANCE_DEFECT)) for n in target_names()]
-)
+@pytest.mark.parametrize("name", target_names())
 def test_responses_conform_to_the_spec(name, target_for, tmp_path, record_property):
     target = target_for(name)
     code, output, _ = schemathesis(target, CONFORMANCE_CHECKS, tmp_path)

@@ -7,20 +7,36 @@ use crate::model::{Action, AuthMode, Plugin};
 /// The most items one collection holds; the example store refuses more.
 pub const MAX_ITEMS: usize = 1000;
 
-/// The rate-limit headers the server sends on every API response (IETF RateLimit fields).
-fn rate_limit_headers() -> Value {
-    let header = |description: &str| json!({"description": description, "schema": {"type": "integer", "minimum": 0}});
-    json!({
-        "RateLimit-Limit": header("Requests allowed in the current window."),
-        "RateLimit-Remaining": header("Requests left in the current window."),
-        "RateLimit-Reset": header("Seconds until the window resets.")
-    })
+/// The headers a response may carry: CORS (only for the configured origins) and, on API
+/// answers, the IETF RateLimit fields.
+fn headers(rate_limited: bool) -> Map<String, Value> {
+    let count = |description: &str| json!({"description": description, "schema": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2_147_483_647}});
+    let mut h = Map::new();
+    h.insert(
+        "Access-Control-Allow-Origin".into(),
+        json!({"description": "Present only for the configured origins (ALLOWED_ORIGINS), never `*`.", "schema": {"type": "string", "format": "uri", "maxLength": 200}}),
+    );
+    if rate_limited {
+        h.insert(
+            "RateLimit-Limit".into(),
+            count("Requests allowed in the current window."),
+        );
+        h.insert(
+            "RateLimit-Remaining".into(),
+            count("Requests left in the current window."),
+        );
+        h.insert(
+            "RateLimit-Reset".into(),
+            count("Seconds until the window resets."),
+        );
+    }
+    h
 }
 
 fn response(description: &str, schema: Option<&str>) -> Value {
     let mut r = Map::new();
     r.insert("description".into(), json!(description));
-    r.insert("headers".into(), rate_limit_headers());
+    r.insert("headers".into(), Value::Object(headers(true)));
     if let Some(schema) = schema {
         r.insert(
             "content".into(),
@@ -81,21 +97,16 @@ fn operation(p: &Plugin, e: &crate::model::Endpoint) -> Value {
             ),
         );
     }
-    responses.insert(
-        "429".into(),
-        json!({
-            "description": "Too many requests: wait the number of seconds in Retry-After.",
-            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}},
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        }),
-    );
-    responses.insert(
-        "500".into(),
-        json!({
-            "description": "An unexpected error (the body never holds details).",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        }),
-    );
+    let mut too_many =
+        error_response("Too many requests: wait the number of seconds in Retry-After.");
+    too_many["headers"]["Retry-After"] = json!({
+        "description": "Seconds to wait.",
+        "schema": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 86_400}
+    });
+    responses.insert("429".into(), too_many);
+    let mut server_error = error_response("An unexpected error (the body never holds details).");
+    server_error["headers"] = Value::Object(headers(false));
+    responses.insert("500".into(), server_error);
     let mut op = Map::new();
     op.insert("operationId".into(), json!(e.operation_id));
     op.insert("summary".into(), json!(e.summary));
