@@ -344,8 +344,15 @@ pub fn oauth_content_type(value: &str) -> Result<String, Rule> {
 }
 
 /// A redirect URI, compared exactly by the server: https (http only on loopback), no fragment.
+/// The list goes into `.env` comma-separated, so no comma, quote, `$`, backslash or space.
 pub fn redirect_uri(value: &str) -> Result<String, Rule> {
     let value = value.trim();
+    if let Some(c) = value
+        .chars()
+        .find(|c| matches!(c, ',' | '\'' | '"' | '$' | '\\' | '`') || c.is_whitespace())
+    {
+        return Err(format!("must not contain `{c}`"));
+    }
     url(value)?;
     Ok(value.to_string())
 }
@@ -471,6 +478,16 @@ mod tests {
     fn methods_are_case_insensitive_and_limited() {
         assert_eq!(method("get").unwrap(), "GET");
         assert!(method("HEAD").is_err());
+    }
+
+    #[test]
+    fn redirect_uris_are_exact_env_safe_urls() {
+        assert!(redirect_uri("https://chat.openai.com/aip/plugin-1/oauth/callback").is_ok());
+        assert!(redirect_uri("http://127.0.0.1:8765/cb").is_ok());
+        assert!(redirect_uri("http://evil.example/cb").is_err());
+        assert!(redirect_uri("https://a.example/cb,https://b.example/cb").is_err());
+        assert!(redirect_uri("https://a.example/${HOME}").is_err());
+        assert!(redirect_uri("https://a.example/cb#x").is_err());
     }
 
     #[test]

@@ -202,7 +202,12 @@ fn hostile_answers_survive_every_generated_format() {
     let n = std::cell::Cell::new(0);
     runner
         .run(&strategy, |(human, desc_h, desc_m, s1, s2)| {
+            // Every auth mode in turn, so each mode's templates meet hostile answers.
+            let auth = plugsmith::model::AuthMode::ALL[n.get() % 4];
             let plugin = common::plugin(|a| {
+                a.auth = Some(auth.as_str().into());
+                a.redirect_uris = vec!["https://chat.openai.com/aip/plugin-1/oauth/callback".into()];
+                a.scopes = vec!["read".into(), "write".into(), "items:admin".into()];
                 a.name_for_human = Some(answer(&human, false, 20));
                 a.name_for_model = Some("hostile".into());
                 a.description_for_human = Some(answer(&desc_h, false, 100));
