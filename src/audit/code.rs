@@ -36,9 +36,9 @@ fn checks() -> &'static Checks {
     C.get_or_init(|| {
         let table: &[(&str, &str, &str)] = &[
             ("code.cors-wildcard", "CORS allows any origin", r#"(?i)(?:allow_origins?|origins?|allow_origin|allowed_origins)\s*[=:]\s*\[?\s*["']\*["']"#),
-            ("code.cors-wildcard", "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\s*[\],:=]\s*["']\*["']"#),
+            ("code.cors-wildcard", "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\]?\s*[,:=]\s*["']\*["']"#),
             ("code.cors-wildcard", "CORS enabled with defaults (all origins)", r"(?:\bCORS\(\s*app\s*\)|\bcors\(\s*app\s*\)|\bcors\(\s*\)|\bCors::permissive\(\)|CorsLayer::(?:very_)?permissive\(\)|allow_any_origin\(\)|AllowOrigin::any\(\)|allow_origin\(\s*(?:cors::)?Any\s*\))"),
-            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\s*[\],:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|origin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
+            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|origin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
             ("code.debug-mode", "debug mode on", r#"(?:\.run\([^\n]*\bdebug\s*=\s*True|\bDEBUG\s*=\s*True\b|\bapp\.debug\s*=\s*True|FastAPI\([^\n]*debug\s*=\s*True|\bFLASK_DEBUG\s*=\s*["']?1)"#),
             ("code.redirect-prefix", "redirect URI checked by prefix/substring", r#"(?i)(?:redirect_?ur[il]\w*\s*\.\s*(?:startswith|startsWith|starts_with|includes|indexOf|contains|__contains__)\s*\(|(?:startswith|startsWith|starts_with)\s*\(\s*["'&]*https://chat(?:gpt)?\.(?:openai\.)?com|["']https://chat(?:gpt)?\.(?:openai\.)?com[^"']*["']\s+in\s+redirect|redirect_?ur[il]\w*\s*=~)"#),
         ];
@@ -50,11 +50,11 @@ fn checks() -> &'static Checks {
             .ascii_case_insensitive(true)
             .build([
                 "cors", "access-control", "origin", "debug", "startswith", "starts_with",
-                "redirect", "token", "secret", "passw", "api_key", "apikey", "signature",
+                "redirect", "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
                 "credential", "plugsmith:allow",
             ])
             .expect("valid keywords");
-        let compare = Regex::new(r#"([\w.\[\]"'()]+)\s*(===?|!==?)\s*([\w.\[\]"'()-]+)"#)
+        let compare = Regex::new(r#"([\w.\[\]"'():]+)\s*(===?|!==?)\s*([\w.\[\]"'():-]+)"#)
             .expect("valid compare regex");
         Checks {
             prefilter,
@@ -65,8 +65,14 @@ fn checks() -> &'static Checks {
 }
 
 fn secretish(operand: &str) -> bool {
-    let l = operand.to_ascii_lowercase();
-    let secret = ["token", "secret", "password", "passwd", "api_key", "apikey", "signature", "credential", "hmac"]
+    // Only the last attribute counts: `req.headers.authorization`, `body["token_type"]`.
+    let last = operand
+        .trim_matches(|c: char| "()[]\"':".contains(c))
+        .rsplit(['.', '[', '"', '\''])
+        .find(|s| !s.trim_matches(|c: char| "()[]\"':".contains(c)).is_empty())
+        .unwrap_or(operand);
+    let l = last.to_ascii_lowercase();
+    let secret = ["token", "secret", "password", "passwd", "api_key", "apikey", "signature", "credential", "hmac", "authorization"]
         .iter()
         .any(|w| l.contains(w));
     let not = [
@@ -80,7 +86,10 @@ fn secretish(operand: &str) -> bool {
 }
 
 fn trivial(operand: &str) -> bool {
-    let t = operand.trim_matches(['(', ')']);
+    let t = operand.trim_matches(['(', ')', ':']);
+    if t.contains("::") {
+        return true; // an enum variant or path: Token::Eof
+    }
     let l = t.to_ascii_lowercase();
     ["none", "null", "undefined", "true", "false", "\"\"", "''", "nil", "0"].contains(&l.as_str())
         || t.bytes().all(|b| b.is_ascii_digit() || b == b'-')

@@ -98,7 +98,9 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
     let looks_plugin = |o: &serde_json::Map<String, Value>| {
         o.contains_key("schema_version") || o.contains_key("name_for_model") || o.contains_key("auth")
     };
-    if !looks_plugin(obj) {
+    let copilot = !obj.contains_key("name_for_model")
+        && (obj.contains_key("namespace") || obj.contains_key("functions") || obj.contains_key("runtimes"));
+    if copilot || !looks_plugin(obj) {
         let (sev, msg) = if obj.len() == 1 && obj.values().next().and_then(Value::as_object).is_some_and(looks_plugin) {
             (
                 Severity::Medium,
@@ -109,7 +111,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             )
         } else if obj.contains_key("openapi") || obj.contains_key("swagger") {
             (Severity::Medium, "this file is an OpenAPI document, not a plugin manifest".to_string())
-        } else if obj.contains_key("namespace") || obj.contains_key("functions") || obj.contains_key("runtimes") {
+        } else if copilot {
             (Severity::Low, "this is a Microsoft 365 Copilot plugin manifest, not a ChatGPT one: not checked further".to_string())
         } else {
             (Severity::Low, "not a ChatGPT plugin manifest (no schema_version, name_for_model or auth): not checked further".to_string())
@@ -210,14 +212,19 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
     for (k, u) in &urls {
         let key = k.rsplit('.').next().unwrap_or(k);
         let line = key_line(text, key);
+        // A wrong logo or legal link is cosmetic; a wrong API or OAuth URL breaks the plugin.
+        let cosmetic = matches!(*k, "logo_url" | "legal_info_url");
+        let sev = if cosmetic { Severity::Low } else { Severity::Medium };
         let Some(host) = host_of(u) else {
-            if !u.starts_with('/') {
-                out.push(Finding::new("manifest.placeholder-host", path, line, format!("{k} {u:?} is not an absolute URL")));
+            if u.contains(['$', '{', '<']) || u.to_ascii_uppercase().contains("HOST") {
+                out.push(Finding::new("manifest.placeholder-host", path, line, format!("{k} {u:?} is a template, not a URL")).severity(sev));
+            } else if !u.starts_with('/') {
+                out.push(Finding::new("manifest.field", path, line, format!("{k} {u:?} is not an absolute URL")).severity(sev));
             }
             continue;
         };
         if is_placeholder_host(&host) {
-            out.push(Finding::new("manifest.placeholder-host", path, line, format!("{k} has the placeholder host {host:?}")));
+            out.push(Finding::new("manifest.placeholder-host", path, line, format!("{k} has the placeholder host {host:?}")).severity(sev));
             continue;
         }
         if is_localhost(&host) {

@@ -51,7 +51,11 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
         (Some(s), _) if s.starts_with('3') => {}
         (Some(s), _) => out.push(Finding::new("openapi.version", path, line_of(text, "openapi"), format!("openapi version {s:?} is not 3.x"))),
         (None, Some(_)) => out.push(Finding::new("openapi.version", path, line_of(text, "swagger"), "Swagger 2.0 document: ChatGPT needs OpenAPI 3.x".into())),
-        (None, None) => out.push(Finding::new("openapi.version", path, Some(1), "no `openapi: 3.x` version key".into())),
+        (None, None) if is_openapi(&v) => out.push(Finding::new("openapi.version", path, Some(1), "no `openapi: 3.x` version key".into())),
+        (None, None) => {
+            out.push(Finding::new("openapi.version", path, Some(1), "not an OpenAPI document (no `openapi` key, no `paths`)".into()));
+            return (out, writes);
+        }
     }
     let plugin = manifest.is_some();
     let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };

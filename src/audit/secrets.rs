@@ -39,6 +39,7 @@ struct Scanner {
     masks: Vec<u32>,
     formats: Vec<Format>,
     generic: Regex,
+    bearer: Regex,
 }
 
 fn scanner() -> &'static Scanner {
@@ -118,7 +119,7 @@ fn build() -> Scanner {
         (
             "secret.database-url",
             "database URL with a password",
-            r"\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'\x22]{1,64}:([^\s@'\x22/]{1,128})@[^\s'\x22<>]+)",
+            r"\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'\x22]{0,64}:([^\s@'\x22/]{1,128})@[^\s'\x22<>]+)",
             &["postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver"],
         ),
         (
@@ -145,7 +146,7 @@ fn build() -> Scanner {
     for k in [
         "secret", "token", "passw", "pwd", "passphrase", "apikey", "api_key", "api-key",
         "credential", "private_key", "privatekey", "access_key", "accesskey", "auth_key",
-        "signing_key", "client_key", "master_key",
+        "signing_key", "client_key", "master_key", "bearer ",
     ] {
         patterns.push(k);
         masks.push(GENERIC);
@@ -159,14 +160,16 @@ fn build() -> Scanner {
         .expect("valid keywords");
     // name, separator, optional string prefix and quote, value
     let generic = Regex::new(
-        r#"(?i-u)(?:^|[^a-z0-9_.\-])([a-z_][a-z0-9_.\-]{0,80})["'`]?\]?\s{0,4}(?::=|=>|=|:)\s{0,4}(?:[a-z]{0,2}["'`])?([^\s"'`,;)}\]<>]{8,512})"#,
+        r#"(?i-u)(?:^|[^a-z0-9_.\-])([a-z_][a-z0-9_.\-]{0,80})["'`]?\]?\s{0,4}(?::=|=>|=|:)\s{0,4}(?:[a-z]{0,2}(["'`]))?([^\s"'`,;)}\]<>]{8,512})"#,
     )
     .expect("valid generic regex");
+    let bearer = Regex::new(r"(?i-u)\bbearer\s+([A-Za-z0-9._~+/\-]{20,512}=*)").expect("valid bearer regex");
     Scanner {
         ac,
         masks,
         formats,
         generic,
+        bearer,
     }
 }
 
@@ -179,7 +182,7 @@ pub fn scan_chunk(text: &[u8], first_line: usize, hits: &mut Vec<Hit>, allowed: 
     let mut cur_end = 0usize;
     let mut line_no = first_line;
     let mut counted_to = 0usize;
-    for m in s.ac.find_iter(text) {
+    for m in s.ac.find_overlapping_iter(text) {
         let pos = m.start();
         if pos < cur_end {
             if let Some(last) = lines.last_mut() {
@@ -267,10 +270,32 @@ fn scan_line(
     if mask & GENERIC == 0 {
         return;
     }
+    for c in s.bearer.captures_iter(line) {
+        let Some(v) = c.get(1) else { continue };
+        let value = String::from_utf8_lossy(v.as_bytes());
+        if spans.iter().any(|&(a, b)| v.start() < b && a < v.end()) || !generic_value_is_secret(NameKind::Token, &value) {
+            continue;
+        }
+        spans.push((v.start(), v.end()));
+        hits.push(Hit {
+            rule: "secret.generic",
+            line: line_no,
+            column: v.start() + 1,
+            value: value.into_owned(),
+            what: "hard-coded bearer token".to_string(),
+            weaker: false,
+        });
+    }
     for c in s.generic.captures_iter(line) {
-        let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
+        let (Some(n), Some(v)) = (c.get(1), c.get(3)) else {
             continue;
         };
+        // A quoted value ends at its closing quote; anything else is prose ("Enter password").
+        if let Some(q) = c.get(2) {
+            if line.get(v.end()) != Some(&q.as_bytes()[0]) {
+                continue;
+            }
+        }
         if spans.iter().any(|&(a, b)| v.start() < b && a < v.end()) {
             continue;
         }
@@ -338,7 +363,7 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
         "mode", "method", "limit", "location", "scheme", "version", "policy", "label",
         "description", "hint", "msg", "message", "error", "help", "title", "required", "enabled",
         "provider", "kind", "size", "public", "publishable", "template", "var", "variable",
-        "input", "text", "class", "model", "manager", "service", "generator", "hint", "usage",
+        "input", "text", "class", "model", "manager", "generator", "hint", "usage",
         "tokens", "tokenizer", "tokenize", "parser", "lexer", "is", "has", "use", "uses", "allow",
         "show", "reset", "forgot", "confirm", "min", "policy", "strength", "field", "column",
         "csrf", "xsrf", "page", "next", "cursor", "continuation", "sync", "test", "dummy", "fake",
@@ -499,7 +524,9 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
     let has_alpha = has_upper || has_lower;
     let e = shannon(v);
     match kind {
-        NameKind::Password => has_alpha && (has_digit || has_upper || !v.bytes().all(|b| b.is_ascii_alphanumeric())) && e >= 2.5,
+        NameKind::Password => {
+            has_alpha && (has_digit || !v.bytes().all(|b| b.is_ascii_alphanumeric())) && e >= 2.5
+        }
         NameKind::Token => {
             (has_digit || (has_upper && has_lower && len >= 20)) && has_alpha && e >= 3.0
         }
