@@ -51,7 +51,9 @@ fn materialise(case: &Case, dir: &Path) {
         let repo = git2::Repository::init(dir).unwrap();
         let mut index = repo.index().unwrap();
         match &case.git_add {
-            None => index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap(),
+            None => index
+                .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+                .unwrap(),
             Some(list) => {
                 for f in list {
                     index.add_path(Path::new(f)).unwrap();
@@ -64,7 +66,8 @@ fn materialise(case: &Case, dir: &Path) {
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
-        repo.commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &[]).unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &[])
+            .unwrap();
     }
 }
 
@@ -100,7 +103,11 @@ fn precision_and_recall_per_family_meet_the_bar() {
             (true, true, _) => c.tp += 1,
             (true, false, _) => {
                 c.fn_ += 1;
-                c.misses.push(format!("missed {}: got {:?}", case.id, found.iter().map(|f| &f.rule).collect::<Vec<_>>()));
+                c.misses.push(format!(
+                    "missed {}: got {:?}",
+                    case.id,
+                    found.iter().map(|f| &f.rule).collect::<Vec<_>>()
+                ));
             }
             (false, _, true) => c.tn += 1,
             (false, _, false) => {
@@ -108,7 +115,10 @@ fn precision_and_recall_per_family_meet_the_bar() {
                 c.misses.push(format!(
                     "false alarm {}: {:?}",
                     case.id,
-                    found.iter().map(|f| format!("{} {}:{:?} {}", f.rule, f.path, f.line, f.message)).collect::<Vec<_>>()
+                    found
+                        .iter()
+                        .map(|f| format!("{} {}:{:?} {}", f.rule, f.path, f.line, f.message))
+                        .collect::<Vec<_>>()
                 ));
             }
         }
@@ -116,8 +126,16 @@ fn precision_and_recall_per_family_meet_the_bar() {
     let mut failures = Vec::new();
     println!("family      cases  TP  FP  FN  TN  precision  recall");
     for (fam, c) in &by_family {
-        let precision = if c.tp + c.fp == 0 { 1.0 } else { f64::from(c.tp) / f64::from(c.tp + c.fp) };
-        let recall = if c.tp + c.fn_ == 0 { 1.0 } else { f64::from(c.tp) / f64::from(c.tp + c.fn_) };
+        let precision = if c.tp + c.fp == 0 {
+            1.0
+        } else {
+            f64::from(c.tp) / f64::from(c.tp + c.fp)
+        };
+        let recall = if c.tp + c.fn_ == 0 {
+            1.0
+        } else {
+            f64::from(c.tp) / f64::from(c.tp + c.fn_)
+        };
         println!(
             "{fam:<10} {:>6} {:>3} {:>3} {:>3} {:>3}  {precision:>9.3}  {recall:>6.3}",
             c.tp + c.fp + c.fn_ + c.tn,
@@ -130,19 +148,35 @@ fn precision_and_recall_per_family_meet_the_bar() {
             println!("    {m}");
         }
         if precision < MIN_PRECISION || recall < MIN_RECALL {
-            failures.push(format!("{fam}: precision {precision:.3}, recall {recall:.3}: {:?}", c.misses));
+            failures.push(format!(
+                "{fam}: precision {precision:.3}, recall {recall:.3}: {:?}",
+                c.misses
+            ));
         }
     }
-    assert!(failures.is_empty(), "below the bar ({MIN_PRECISION} / {MIN_RECALL}):\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "below the bar ({MIN_PRECISION} / {MIN_RECALL}):\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_family_has_positive_and_negative_cases() {
     let cases = load();
     for fam in ["secret", "manifest", "openapi", "git", "code"] {
-        let pos = cases.iter().filter(|c| c.family == fam && c.positive).count();
-        let neg = cases.iter().filter(|c| c.family == fam && !c.positive).count();
-        assert!(pos >= 3 && neg >= 3, "{fam}: {pos} positive, {neg} negative cases");
+        let pos = cases
+            .iter()
+            .filter(|c| c.family == fam && c.positive)
+            .count();
+        let neg = cases
+            .iter()
+            .filter(|c| c.family == fam && !c.positive)
+            .count();
+        assert!(
+            pos >= 3 && neg >= 3,
+            "{fam}: {pos} positive, {neg} negative cases"
+        );
     }
 }
 
@@ -153,7 +187,12 @@ fn every_family_has_positive_and_negative_cases() {
 fn write_labelled_tree() {
     let out = std::env::var("PLUGSMITH_LABELLED_OUT").expect("set PLUGSMITH_LABELLED_OUT");
     for case in load() {
-        let dir = Path::new(&out).join(format!("{}--{}--{}", if case.positive { "pos" } else { "neg" }, case.family, case.id));
+        let dir = Path::new(&out).join(format!(
+            "{}--{}--{}",
+            if case.positive { "pos" } else { "neg" },
+            case.family,
+            case.id
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         materialise(&case, &dir);
     }

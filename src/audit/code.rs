@@ -65,6 +65,10 @@ fn checks() -> &'static Checks {
 }
 
 fn secretish(operand: &str) -> bool {
+    // A string literal is a value, not a secret's name (`rule == "secret.jwt"`).
+    if operand.starts_with(['"', '\'']) {
+        return false;
+    }
     // Only the last attribute counts: `req.headers.authorization`, `body["token_type"]`.
     let last = operand
         .trim_matches(|c: char| "()[]\"':".contains(c))
@@ -72,13 +76,49 @@ fn secretish(operand: &str) -> bool {
         .find(|s| !s.trim_matches(|c: char| "()[]\"':".contains(c)).is_empty())
         .unwrap_or(operand);
     let l = last.to_ascii_lowercase();
-    let secret = ["token", "secret", "password", "passwd", "api_key", "apikey", "signature", "credential", "hmac", "authorization"]
-        .iter()
-        .any(|w| l.contains(w));
+    let secret = [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "signature",
+        "credential",
+        "hmac",
+        "authorization",
+    ]
+    .iter()
+    .any(|w| l.contains(w));
     let not = [
-        "type", "len", "count", "expire", "_id", "kind", "name", "url", "format", "is_", "has_",
-        "status", "size", "none", "null", "undefined", "prefix", "scheme", "::", "tokens",
-        "tokenizer", "header", "verification", "state", "csrf", "grant", "mode", "hash",
+        "type",
+        "len",
+        "count",
+        "expire",
+        "_id",
+        "kind",
+        "name",
+        "url",
+        "format",
+        "is_",
+        "has_",
+        "status",
+        "size",
+        "none",
+        "null",
+        "undefined",
+        "prefix",
+        "scheme",
+        "::",
+        "tokens",
+        "tokenizer",
+        "header",
+        "verification",
+        "state",
+        "csrf",
+        "grant",
+        "mode",
+        "hash",
     ]
     .iter()
     .any(|w| l.contains(w));
@@ -91,7 +131,18 @@ fn trivial(operand: &str) -> bool {
         return true; // an enum variant or path: Token::Eof
     }
     let l = t.to_ascii_lowercase();
-    ["none", "null", "undefined", "true", "false", "\"\"", "''", "nil", "0"].contains(&l.as_str())
+    [
+        "none",
+        "null",
+        "undefined",
+        "true",
+        "false",
+        "\"\"",
+        "''",
+        "nil",
+        "0",
+    ]
+    .contains(&l.as_str())
         || t.bytes().all(|b| b.is_ascii_digit() || b == b'-')
         || ((t.starts_with('"') || t.starts_with('\'')) && t.len() <= 12)
 }
@@ -166,21 +217,36 @@ mod tests {
 
     #[test]
     fn flags_wildcard_and_reflected_cors() {
-        assert_eq!(rules("app.add_middleware(CORSMiddleware, allow_origins=[\"*\"])"), ["code.cors-wildcard"]);
-        assert_eq!(rules("res.setHeader('Access-Control-Allow-Origin', req.headers.origin)"), ["code.cors-reflected"]);
+        assert_eq!(
+            rules("app.add_middleware(CORSMiddleware, allow_origins=[\"*\"])"),
+            ["code.cors-wildcard"]
+        ); // plugsmith:allow
+        assert_eq!(
+            rules("res.setHeader('Access-Control-Allow-Origin', req.headers.origin)"),
+            ["code.cors-reflected"]
+        ); // plugsmith:allow
         assert!(rules("allow_origins=[\"https://chat.openai.com\"]").is_empty());
     }
 
     #[test]
     fn flags_equality_on_tokens_but_not_compare_digest() {
-        assert_eq!(rules("    if token != SERVICE_TOKEN:"), ["code.insecure-compare"]);
+        assert_eq!(
+            rules("    if token != SERVICE_TOKEN:"),
+            ["code.insecure-compare"]
+        ); // plugsmith:allow
         assert!(rules("    if not hmac.compare_digest(token, SERVICE_TOKEN):").is_empty());
         assert!(rules("    if token is None or token_type != \"bearer\":").is_empty());
     }
 
     #[test]
     fn flags_redirect_prefix_and_debug() {
-        assert_eq!(rules("if redirect_uri.startswith(\"https://chat.openai.com/\"):"), ["code.redirect-prefix"]);
-        assert_eq!(rules("app.run(debug=True, host=\"0.0.0.0\")"), ["code.debug-mode"]);
+        assert_eq!(
+            rules("if redirect_uri.startswith(\"https://chat.openai.com/\"):"),
+            ["code.redirect-prefix"]
+        ); // plugsmith:allow
+        assert_eq!(
+            rules("app.run(debug=True, host=\"0.0.0.0\")"),
+            ["code.debug-mode"]
+        ); // plugsmith:allow
     }
 }

@@ -65,15 +65,27 @@ fn rule_matches(pattern: &str, rule: &str) -> bool {
 
 fn glob(p: &str) -> Result<Glob, globset::Error> {
     let p = p.trim_start_matches("./");
-    let p = if let Some(d) = p.strip_suffix('/') { format!("{d}/**") } else { p.to_string() };
+    let p = if let Some(d) = p.strip_suffix('/') {
+        format!("{d}/**")
+    } else {
+        p.to_string()
+    };
     GlobBuilder::new(&p).literal_separator(true).build()
 }
 
 impl Config {
     /// Loads `explicit` (must exist) or `<root>/.plugsmith-audit.toml` (if it exists), then the
     /// baseline (`explicit_baseline` wins over the config's).
-    pub fn load(root: &Path, explicit: Option<&Path>, explicit_baseline: Option<&Path>) -> Result<Config, Error> {
-        let base_dir = if root.is_dir() { root } else { root.parent().unwrap_or(Path::new(".")) };
+    pub fn load(
+        root: &Path,
+        explicit: Option<&Path>,
+        explicit_baseline: Option<&Path>,
+    ) -> Result<Config, Error> {
+        let base_dir = if root.is_dir() {
+            root
+        } else {
+            root.parent().unwrap_or(Path::new("."))
+        };
         let (path, must) = match explicit {
             Some(p) => (p.to_path_buf(), true),
             None => (base_dir.join(DEFAULT_FILE), false),
@@ -90,21 +102,36 @@ impl Config {
         };
         let mut allow = Vec::new();
         for a in &file.allow {
-            let paths = if a.paths.is_empty() {
-                None
-            } else {
-                let mut b = GlobSetBuilder::new();
-                for p in &a.paths {
-                    b.add(glob(p).map_err(|e| Error::usage(format!("bad glob {p:?} in `{}`: {e}", path.display())))?);
-                }
-                Some(b.build().map_err(|e| Error::usage(format!("bad globs in `{}`: {e}", path.display())))?)
-            };
-            allow.push(Allow { paths, rules: a.rules.clone() });
+            let paths =
+                if a.paths.is_empty() {
+                    None
+                } else {
+                    let mut b = GlobSetBuilder::new();
+                    for p in &a.paths {
+                        b.add(glob(p).map_err(|e| {
+                            Error::usage(format!("bad glob {p:?} in `{}`: {e}", path.display()))
+                        })?);
+                    }
+                    Some(b.build().map_err(|e| {
+                        Error::usage(format!("bad globs in `{}`: {e}", path.display()))
+                    })?)
+                };
+            allow.push(Allow {
+                paths,
+                rules: a.rules.clone(),
+            });
         }
-        for r in file.disable.iter().chain(file.allow.iter().flat_map(|a| a.rules.iter())) {
+        for r in file
+            .disable
+            .iter()
+            .chain(file.allow.iter().flat_map(|a| a.rules.iter()))
+        {
             let known = super::finding::RULES.iter().any(|x| rule_matches(r, x.id));
             if !known {
-                return Err(Error::usage(format!("unknown rule {r:?} in `{}`", path.display())));
+                return Err(Error::usage(format!(
+                    "unknown rule {r:?} in `{}`",
+                    path.display()
+                )));
             }
         }
         let baseline_path = explicit_baseline
@@ -112,32 +139,44 @@ impl Config {
             .or_else(|| file.baseline.as_ref().map(|b| base_dir.join(b)));
         let mut baseline = HashSet::new();
         if let Some(bp) = baseline_path {
-            let text = std::fs::read_to_string(&bp).map_err(|e| Error::io("read the baseline", &bp, e))?;
+            let text =
+                std::fs::read_to_string(&bp).map_err(|e| Error::io("read the baseline", &bp, e))?;
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| Error::usage(format!("bad baseline `{}`: {e}", bp.display())))?;
-            let list = v.get("findings").and_then(|f| f.as_array()).ok_or_else(|| {
-                Error::usage_hint(
-                    format!("bad baseline `{}`: no `findings` list", bp.display()),
-                    "create one with `plugsmith audit --format json > baseline.json`",
-                )
-            })?;
+            let list = v
+                .get("findings")
+                .and_then(|f| f.as_array())
+                .ok_or_else(|| {
+                    Error::usage_hint(
+                        format!("bad baseline `{}`: no `findings` list", bp.display()),
+                        "create one with `plugsmith audit --format json > baseline.json`",
+                    )
+                })?;
             for f in list {
                 if let Some(fp) = f.get("fingerprint").and_then(|x| x.as_str()) {
                     baseline.insert(fp.to_string());
                 }
             }
         }
-        Ok(Config { disable: file.disable, allow, baseline })
+        Ok(Config {
+            disable: file.disable,
+            allow,
+            baseline,
+        })
     }
 
     /// Whether every rule is allowed for this path (the file need not be read at all).
     pub fn path_fully_allowed(&self, rel: &str) -> bool {
-        self.allow.iter().any(|a| a.rules.is_empty() && a.paths.as_ref().is_some_and(|g| g.is_match(rel)))
+        self.allow
+            .iter()
+            .any(|a| a.rules.is_empty() && a.paths.as_ref().is_some_and(|g| g.is_match(rel)))
     }
 
     /// Whether this finding is switched off, allowed or in the baseline.
     pub fn suppresses(&self, f: &Finding) -> bool {
-        if self.disable.iter().any(|d| rule_matches(d, &f.rule)) || self.baseline.contains(&f.fingerprint) {
+        if self.disable.iter().any(|d| rule_matches(d, &f.rule))
+            || self.baseline.contains(&f.fingerprint)
+        {
             return true;
         }
         self.allow.iter().any(|a| {

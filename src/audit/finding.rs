@@ -168,7 +168,12 @@ pub struct Rule {
     pub heuristic: bool,
 }
 
-const fn rule(id: &'static str, severity: Severity, summary: &'static str, hint: &'static str) -> Rule {
+const fn rule(
+    id: &'static str,
+    severity: Severity,
+    summary: &'static str,
+    hint: &'static str,
+) -> Rule {
     Rule {
         id,
         severity,
@@ -264,7 +269,11 @@ mod tests {
         assert_eq!(ids.len(), RULES.len());
         for r in RULES {
             let fam = r.id.split('.').next().unwrap();
-            assert!(["secret", "manifest", "openapi", "git", "code"].contains(&fam), "{}", r.id);
+            assert!(
+                ["secret", "manifest", "openapi", "git", "code"].contains(&fam),
+                "{}",
+                r.id
+            );
         }
     }
 

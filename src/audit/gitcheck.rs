@@ -45,13 +45,20 @@ impl Ignores {
                             }
                         }
                     }
-                    return Ignores::Repo(RepoView { repo, prefix, tracked });
+                    return Ignores::Repo(RepoView {
+                        repo,
+                        prefix,
+                        tracked,
+                    });
                 }
             }
         }
         let mut b = ignore::gitignore::GitignoreBuilder::new(&canon);
         b.add(canon.join(".gitignore"));
-        Ignores::Plain(b.build().unwrap_or_else(|_| ignore::gitignore::Gitignore::empty()))
+        Ignores::Plain(
+            b.build()
+                .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty()),
+        )
     }
 
     pub fn is_repo(&self) -> bool {
@@ -67,7 +74,10 @@ impl Ignores {
 
     pub fn is_ignored(&self, rel: &str) -> bool {
         match self {
-            Ignores::Repo(r) => r.repo.is_path_ignored(format!("{}{rel}", r.prefix)).unwrap_or(false),
+            Ignores::Repo(r) => r
+                .repo
+                .is_path_ignored(format!("{}{rel}", r.prefix))
+                .unwrap_or(false),
             Ignores::Plain(g) => g.matched_path_or_any_parents(rel, false).is_ignore(),
         }
     }
@@ -91,7 +101,9 @@ impl Ignores {
 /// `.env`, `.env.local`, `prod.env`; not `.env.example` and friends.
 pub fn is_env_file(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
-    let templ = ["example", "sample", "template", "dist", "defaults", "tmpl", "tpl", "schema"];
+    let templ = [
+        "example", "sample", "template", "dist", "defaults", "tmpl", "tpl", "schema",
+    ];
     if templ.iter().any(|t| l.ends_with(t)) {
         return false;
     }
@@ -102,8 +114,11 @@ pub fn is_env_file(name: &str) -> bool {
 pub fn is_key_file(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
     ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"].contains(&l.as_str())
-        || [".pfx", ".p12", ".jks", ".keystore", ".ppk"].iter().any(|e| l.ends_with(e))
-        || (l.ends_with(".pem") || l.ends_with(".key")) && (l.contains("priv") || l.contains("key") || l.contains("server"))
+        || [".pfx", ".p12", ".jks", ".keystore", ".ppk"]
+            .iter()
+            .any(|e| l.ends_with(e))
+        || (l.ends_with(".pem") || l.ends_with(".key"))
+            && (l.contains("priv") || l.contains("key") || l.contains("server"))
 }
 
 /// The git findings for one walked file (`.env` and key files).
@@ -118,14 +133,41 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     let ignored = ign.is_ignored(rel);
     let mut out = Vec::new();
     if env && tracked {
-        out.push(Finding::new("git.env-tracked", rel, None, format!("{name} is tracked by git: every clone has its values")));
+        out.push(Finding::new(
+            "git.env-tracked",
+            rel,
+            None,
+            format!("{name} is tracked by git: every clone has its values"),
+        ));
     } else if env && !ignored {
-        let why = if ign.is_repo() { "nothing in .gitignore covers it" } else { "no .gitignore covers it (no repository yet)" };
-        out.push(Finding::new("git.env-not-ignored", rel, None, format!("{name} would be committed: {why}")));
+        let why = if ign.is_repo() {
+            "nothing in .gitignore covers it"
+        } else {
+            "no .gitignore covers it (no repository yet)"
+        };
+        out.push(Finding::new(
+            "git.env-not-ignored",
+            rel,
+            None,
+            format!("{name} would be committed: {why}"),
+        ));
     } else if key && tracked {
-        out.push(Finding::new("git.key-file", rel, None, format!("{name} (a key or key store) is tracked by git")));
+        out.push(Finding::new(
+            "git.key-file",
+            rel,
+            None,
+            format!("{name} (a key or key store) is tracked by git"),
+        ));
     } else if key && !ignored {
-        out.push(Finding::new("git.key-file", rel, None, format!("{name} (a key or key store) is not gitignored")).severity(super::finding::Severity::Medium));
+        out.push(
+            Finding::new(
+                "git.key-file",
+                rel,
+                None,
+                format!("{name} (a key or key store) is not gitignored"),
+            )
+            .severity(super::finding::Severity::Medium),
+        );
     }
     out
 }
@@ -142,7 +184,10 @@ pub fn history(
     let mut walk = match repo.revwalk() {
         Ok(w) => w,
         Err(e) => {
-            errors.push(ScanError { path: ".git".into(), message: format!("cannot walk history: {e}") });
+            errors.push(ScanError {
+                path: ".git".into(),
+                message: format!("cannot walk history: {e}"),
+            });
             return 0;
         }
     };
@@ -167,7 +212,9 @@ pub fn history(
     }
     let mut commits = 0;
     for oid in walk.flatten() {
-        let Ok(commit) = repo.find_commit(oid) else { continue };
+        let Ok(commit) = repo.find_commit(oid) else {
+            continue;
+        };
         commits += 1;
         let Ok(tree) = commit.tree() else { continue };
         let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
@@ -175,15 +222,22 @@ pub fn history(
         if !view.prefix.is_empty() {
             opts.pathspec(&view.prefix);
         }
-        let diff = match repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts)) {
+        let diff = match repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
+        {
             Ok(d) => d,
             Err(e) => {
-                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+                errors.push(ScanError {
+                    path: format!("commit {oid}"),
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
         for delta in diff.deltas() {
-            if !matches!(delta.status(), Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied) {
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied
+            ) {
                 continue;
             }
             let nf = delta.new_file();
@@ -191,30 +245,46 @@ pub fn history(
             if !seen.insert(id) {
                 continue;
             }
-            let Some(full) = nf.path().map(PathBuf::from) else { continue };
+            let Some(full) = nf.path().map(PathBuf::from) else {
+                continue;
+            };
             let full = full.to_string_lossy().replace('\\', "/");
-            let Some(rel) = full.strip_prefix(&view.prefix) else { continue };
+            let Some(rel) = full.strip_prefix(&view.prefix) else {
+                continue;
+            };
             if skip_path(rel) {
                 continue;
             }
-            let Ok(blob) = repo.find_blob(id) else { continue };
+            let Ok(blob) = repo.find_blob(id) else {
+                continue;
+            };
             if blob.is_binary() {
                 continue;
             }
             let short = oid.to_string()[..12].to_string();
             let mut local = Vec::new();
             let mut allowed = 0;
-            scan_bytes(blob.content(), rel, FileKind::of(rel), &mut local, &mut allowed);
+            scan_bytes(
+                blob.content(),
+                rel,
+                FileKind::of(rel),
+                &mut local,
+                &mut allowed,
+            );
             for f in local.into_iter().filter(|f| f.family() == "secret") {
                 let mut h = Finding::new(
                     "git.history-secret",
                     rel,
                     f.line,
-                    format!("{} in commit {short} (not in the current version of the file)", f.message),
+                    format!(
+                        "{} in commit {short} (not in the current version of the file)",
+                        f.message
+                    ),
                 );
                 h.severity = f.severity;
                 h.secret = f.secret;
-                h.fingerprint = super::finding::fingerprint("git.history-secret", rel, &f.fingerprint);
+                h.fingerprint =
+                    super::finding::fingerprint("git.history-secret", rel, &f.fingerprint);
                 h.commit = Some(oid.to_string());
                 h.column = f.column;
                 findings.push(h);
@@ -233,7 +303,13 @@ mod tests {
         for n in [".env", ".env.local", ".env.production", "prod.env"] {
             assert!(is_env_file(n), "{n}");
         }
-        for n in [".env.example", ".env.sample", ".env.template", "environment.py", ".envrc"] {
+        for n in [
+            ".env.example",
+            ".env.sample",
+            ".env.template",
+            "environment.py",
+            ".envrc",
+        ] {
             assert!(!is_env_file(n), "{n}");
         }
     }

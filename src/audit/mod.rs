@@ -103,5 +103,9 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
             return Err(Error::io("write", "<stdout>", e));
         }
     }
-    Ok(ExitCode::from(if report.fails(args.fail_on) { 1 } else { 0 }))
+    Ok(ExitCode::from(if report.fails(args.fail_on) {
+        1
+    } else {
+        0
+    }))
 }

@@ -8,7 +8,9 @@ use super::finding::{Finding, Severity};
 use super::manifest::{host_of, is_localhost, is_placeholder_host, line_of, ManifestInfo};
 use super::secrets;
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 const WRITES: &[&str] = &["put", "post", "delete", "patch"];
 
 /// Parses JSON or YAML into a JSON value; the error carries a line when the parser gives one.
@@ -23,7 +25,9 @@ pub fn parse(path: &str, text: &str) -> Result<Value, (String, Option<usize>)> {
 
 /// Whether a parsed document is an OpenAPI/Swagger document at all.
 pub fn is_openapi(v: &Value) -> bool {
-    v.get("openapi").is_some() || v.get("swagger").is_some() || v.get("paths").is_some_and(Value::is_object)
+    v.get("openapi").is_some()
+        || v.get("swagger").is_some()
+        || v.get("paths").is_some_and(Value::is_object)
 }
 
 /// A write operation: `POST /todos`.
@@ -33,13 +37,22 @@ pub struct WriteOp {
 }
 
 /// Checks one spec; `manifest` is the plugin manifest that points at it, if any.
-pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Finding>, Vec<WriteOp>) {
+pub fn check(
+    path: &str,
+    text: &str,
+    manifest: Option<&ManifestInfo>,
+) -> (Vec<Finding>, Vec<WriteOp>) {
     let mut out = Vec::new();
     let mut writes = Vec::new();
     let v = match parse(path, text) {
         Ok(v) => v,
         Err((msg, line)) => {
-            out.push(Finding::new("openapi.parse", path, line, format!("OpenAPI document does not parse: {msg}")));
+            out.push(Finding::new(
+                "openapi.parse",
+                path,
+                line,
+                format!("OpenAPI document does not parse: {msg}"),
+            ));
             return (out, writes);
         }
     };
@@ -49,11 +62,31 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
     });
     match (&version, v.get("swagger")) {
         (Some(s), _) if s.starts_with('3') => {}
-        (Some(s), _) => out.push(Finding::new("openapi.version", path, line_of(text, "openapi"), format!("openapi version {s:?} is not 3.x"))),
-        (None, Some(_)) => out.push(Finding::new("openapi.version", path, line_of(text, "swagger"), "Swagger 2.0 document: ChatGPT needs OpenAPI 3.x".into())),
-        (None, None) if is_openapi(&v) => out.push(Finding::new("openapi.version", path, Some(1), "no `openapi: 3.x` version key".into())),
+        (Some(s), _) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            line_of(text, "openapi"),
+            format!("openapi version {s:?} is not 3.x"),
+        )),
+        (None, Some(_)) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            line_of(text, "swagger"),
+            "Swagger 2.0 document: ChatGPT needs OpenAPI 3.x".into(),
+        )),
+        (None, None) if is_openapi(&v) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            Some(1),
+            "no `openapi: 3.x` version key".into(),
+        )),
         (None, None) => {
-            out.push(Finding::new("openapi.version", path, Some(1), "not an OpenAPI document (no `openapi` key, no `paths`)".into()));
+            out.push(Finding::new(
+                "openapi.version",
+                path,
+                Some(1),
+                "not an OpenAPI document (no `openapi` key, no `paths`)".into(),
+            ));
             return (out, writes);
         }
     }
@@ -61,12 +94,22 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
     let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };
 
     // servers (also accept the common mistake of nesting them under info)
-    let servers = v.get("servers").or_else(|| v.get("info").and_then(|i| i.get("servers")));
+    let servers = v
+        .get("servers")
+        .or_else(|| v.get("info").and_then(|i| i.get("servers")));
     for s in servers.and_then(Value::as_array).into_iter().flatten() {
         if let Some(u) = s.get("url").and_then(Value::as_str) {
             if let Some(h) = host_of(u) {
-                if u.to_ascii_lowercase().starts_with("http://") && !is_localhost(&h) && !is_placeholder_host(&h) {
-                    out.push(Finding::new("openapi.http-server", path, line_of(text, u), format!("server {u} is plain http")));
+                if u.to_ascii_lowercase().starts_with("http://")
+                    && !is_localhost(&h)
+                    && !is_placeholder_host(&h)
+                {
+                    out.push(Finding::new(
+                        "openapi.http-server",
+                        path,
+                        line_of(text, u),
+                        format!("server {u} is plain http"),
+                    ));
                 }
             }
         }
@@ -78,8 +121,15 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
         .or_else(|| v.get("securityDefinitions"))
         .and_then(Value::as_object);
     for (name, s) in schemes.into_iter().flatten() {
-        if s.get("type").and_then(Value::as_str) == Some("apiKey") && s.get("in").and_then(Value::as_str) == Some("query") {
-            out.push(Finding::new("openapi.credential-in-url", path, line_of(text, name), format!("security scheme {name} sends the API key in the query string")));
+        if s.get("type").and_then(Value::as_str) == Some("apiKey")
+            && s.get("in").and_then(Value::as_str) == Some("query")
+        {
+            out.push(Finding::new(
+                "openapi.credential-in-url",
+                path,
+                line_of(text, name),
+                format!("security scheme {name} sends the API key in the query string"),
+            ));
         }
     }
 
@@ -89,26 +139,58 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
             .map(|a| a.iter().map(|x| resolve(&v, x).clone()).collect())
             .unwrap_or_default()
     };
-    for (p, item) in v.get("paths").and_then(Value::as_object).into_iter().flatten() {
-        let path_line = line_of(text, &format!("{p}:")).or_else(|| line_of(text, &format!("\"{p}\"")));
+    for (p, item) in v
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let path_line =
+            line_of(text, &format!("{p}:")).or_else(|| line_of(text, &format!("\"{p}\"")));
         let shared = params_of(item);
         for m in METHODS {
             let Some(op) = item.get(*m) else { continue };
             let line = path_line.and_then(|pl| {
                 let rest: String = text.lines().skip(pl).collect::<Vec<_>>().join("\n");
-                line_of(&rest, &format!("{m}:")).or_else(|| line_of(&rest, &format!("\"{m}\""))).map(|l| l + pl)
+                line_of(&rest, &format!("{m}:"))
+                    .or_else(|| line_of(&rest, &format!("\"{m}\"")))
+                    .map(|l| l + pl)
             });
             let name = format!("{} {p}", m.to_ascii_uppercase());
-            if op.get("operationId").and_then(Value::as_str).is_none_or_empty() {
-                out.push(Finding::new("openapi.operation-id", path, line, format!("{name} has no operationId")));
+            if op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .is_none_or_empty()
+            {
+                out.push(Finding::new(
+                    "openapi.operation-id",
+                    path,
+                    line,
+                    format!("{name} has no operationId"),
+                ));
             }
             for k in ["summary", "description"] {
                 if let Some(d) = op.get(k).and_then(Value::as_str) {
                     let n = d.chars().count();
                     if n > 300 {
-                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} {k} is {n} characters (GPT Actions: 300, plugins: 200)")).severity(Severity::Medium));
+                        out.push(
+                            Finding::new(
+                                "openapi.description-length",
+                                path,
+                                line,
+                                format!(
+                                    "{name} {k} is {n} characters (GPT Actions: 300, plugins: 200)"
+                                ),
+                            )
+                            .severity(Severity::Medium),
+                        );
                     } else if n > op_limit {
-                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} {k} is {n} characters (plugins show 200)")));
+                        out.push(Finding::new(
+                            "openapi.description-length",
+                            path,
+                            line,
+                            format!("{name} {k} is {n} characters (plugins show 200)"),
+                        ));
                     }
                 }
             }
@@ -130,9 +212,17 @@ pub fn check(path: &str, text: &str, manifest: Option<&ManifestInfo>) -> (Vec<Fi
                 }
             }
             if WRITES.contains(m) {
-                writes.push(WriteOp { method: m.to_ascii_uppercase(), path: p.clone() });
+                writes.push(WriteOp {
+                    method: m.to_ascii_uppercase(),
+                    path: p.clone(),
+                });
                 if op.get("x-openai-isConsequential").is_none() {
-                    out.push(Finding::new("openapi.consequential", path, line, format!("{name} changes state but has no x-openai-isConsequential")));
+                    out.push(Finding::new(
+                        "openapi.consequential",
+                        path,
+                        line,
+                        format!("{name} changes state but has no x-openai-isConsequential"),
+                    ));
                 }
             }
         }
@@ -168,7 +258,19 @@ fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
 fn credential_param(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
     secrets::secret_name(name).is_some()
-        || matches!(l.as_str(), "key" | "apikey" | "api_key" | "appid" | "access_token" | "token" | "auth" | "code" | "sig" | "signature")
+        || matches!(
+            l.as_str(),
+            "key"
+                | "apikey"
+                | "api_key"
+                | "appid"
+                | "access_token"
+                | "token"
+                | "auth"
+                | "code"
+                | "sig"
+                | "signature"
+        )
 }
 
 fn auth_agreement(
@@ -178,14 +280,28 @@ fn auth_agreement(
     schemes: Option<&serde_json::Map<String, Value>>,
     out: &mut Vec<Finding>,
 ) {
-    let Some(ty) = m.auth_type.as_deref() else { return };
+    let Some(ty) = m.auth_type.as_deref() else {
+        return;
+    };
     let kinds: Vec<String> = schemes
         .into_iter()
         .flatten()
         .map(|(_, s)| {
-            let t = s.get("type").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-            let sch = s.get("scheme").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-            if t == "http" { format!("http:{sch}") } else { t }
+            let t = s
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let sch = s
+                .get("scheme")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if t == "http" {
+                format!("http:{sch}")
+            } else {
+                t
+            }
         })
         .collect();
     let line = line_of(text, "securitySchemes").or(Some(1));
@@ -232,7 +348,10 @@ mod tests {
         let t = SPEC.replace("      x-openai-isConsequential: true\n", "");
         let (f, _) = check("openapi.yaml", &t, None);
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].rule.as_str(), f[0].severity), ("openapi.consequential", Severity::Low));
+        assert_eq!(
+            (f[0].rule.as_str(), f[0].severity),
+            ("openapi.consequential", Severity::Low)
+        );
     }
 
     #[test]

@@ -40,17 +40,43 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
                 (Some(l), None) => format!("{l}"),
                 _ => "-".to_string(),
             };
-            let sev = paint(color, sev_code(f.severity), &format!("{:<6}", f.severity.as_str()));
-            let secret = f.secret.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
-            let commit = f.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)])).unwrap_or_default();
-            out.push_str(&format!("  {loc:>7}  {sev}  {}  {}{secret}{commit}\n", f.rule, f.message));
-            out.push_str(&format!("           {}\n", paint(color, "2", &format!("fix: {}", f.hint))));
+            let sev = paint(
+                color,
+                sev_code(f.severity),
+                &format!("{:<6}", f.severity.as_str()),
+            );
+            let secret = f
+                .secret
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
+            let commit = f
+                .commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {loc:>7}  {sev}  {}  {}{secret}{commit}\n",
+                f.rule, f.message
+            ));
+            out.push_str(&format!(
+                "           {}\n",
+                paint(color, "2", &format!("fix: {}", f.hint))
+            ));
         }
     }
     for e in &r.errors {
-        out.push_str(&format!("warning: {}: {}\n", if e.path.is_empty() { "." } else { &e.path }, e.message));
+        out.push_str(&format!(
+            "warning: {}: {}\n",
+            if e.path.is_empty() { "." } else { &e.path },
+            e.message
+        ));
     }
-    let (h, m, l) = (r.count(Severity::High), r.count(Severity::Medium), r.count(Severity::Low));
+    let (h, m, l) = (
+        r.count(Severity::High),
+        r.count(Severity::Medium),
+        r.count(Severity::Low),
+    );
     let total = r.findings.len();
     let files_part = format!(
         "{} file{} scanned ({} binary skipped)",
@@ -58,13 +84,25 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         if r.files_scanned == 1 { "" } else { "s" },
         r.binary_skipped
     );
-    let hist = if r.commits_scanned > 0 { format!(", {} commits", r.commits_scanned) } else { String::new() };
-    let sup = if r.suppressed > 0 { format!(", {} suppressed", r.suppressed) } else { String::new() };
+    let hist = if r.commits_scanned > 0 {
+        format!(", {} commits", r.commits_scanned)
+    } else {
+        String::new()
+    };
+    let sup = if r.suppressed > 0 {
+        format!(", {} suppressed", r.suppressed)
+    } else {
+        String::new()
+    };
     if total == 0 {
         out.push_str(&format!("no findings; {files_part}{hist}{sup}\n"));
     } else {
         let verdict = if r.fails(fail_on) {
-            paint(color, "1;31", &format!("fails at --fail-on {}", fail_on.as_str()))
+            paint(
+                color,
+                "1;31",
+                &format!("fails at --fail-on {}", fail_on.as_str()),
+            )
         } else {
             format!("passes at --fail-on {}", fail_on.as_str())
         };
@@ -110,7 +148,9 @@ fn rule_name(id: &str) -> String {
     id.split(['.', '-'])
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }

@@ -49,12 +49,21 @@ pub struct FileKind {
 
 impl FileKind {
     pub fn of(rel: &str) -> FileKind {
-        FileKind { code: code::is_code(rel) }
+        FileKind {
+            code: code::is_code(rel),
+        }
     }
 }
 
 /// Runs the secret and code checks over one chunk of text starting at `first_line`.
-fn scan_chunk(chunk: &[u8], first_line: usize, rel: &str, kind: FileKind, out: &mut Vec<Finding>, allowed: &mut u64) {
+fn scan_chunk(
+    chunk: &[u8],
+    first_line: usize,
+    rel: &str,
+    kind: FileKind,
+    out: &mut Vec<Finding>,
+    allowed: &mut u64,
+) {
     let mut hits = Vec::new();
     secrets::scan_chunk(chunk, first_line, &mut hits, allowed);
     for h in hits {
@@ -78,7 +87,13 @@ fn scan_chunk(chunk: &[u8], first_line: usize, rel: &str, kind: FileKind, out: &
 }
 
 /// Scans bytes already in memory (git blobs).
-pub fn scan_bytes(data: &[u8], rel: &str, kind: FileKind, out: &mut Vec<Finding>, allowed: &mut u64) {
+pub fn scan_bytes(
+    data: &[u8],
+    rel: &str,
+    kind: FileKind,
+    out: &mut Vec<Finding>,
+    allowed: &mut u64,
+) {
     scan_chunk(data, 1, rel, kind, out, allowed);
 }
 
@@ -101,7 +116,12 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 /// Streams a file through the line checks in chunks cut at line ends.
-fn scan_file(abs: &Path, rel: &str, out: &mut Vec<Finding>, allowed: &mut u64) -> std::io::Result<FileOutcome> {
+fn scan_file(
+    abs: &Path,
+    rel: &str,
+    out: &mut Vec<Finding>,
+    allowed: &mut u64,
+) -> std::io::Result<FileOutcome> {
     let kind = FileKind::of(rel);
     let mut f = File::open(abs)?;
     let mut data: Vec<u8> = Vec::new();
@@ -143,7 +163,9 @@ fn rel_of(root: &Path, path: &Path) -> String {
     let r = path.strip_prefix(root).unwrap_or(path);
     let s = r.to_string_lossy().replace('\\', "/");
     if s.is_empty() {
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     } else {
         s
     }
@@ -151,7 +173,10 @@ fn rel_of(root: &Path, path: &Path) -> String {
 
 /// A path anyone can fetch from a deployed plugin.
 fn public_dir(rel: &str) -> bool {
-    rel.split('/').rev().skip(1).any(|c| matches!(c, ".well-known" | "static" | "public"))
+    rel.split('/')
+        .rev()
+        .skip(1)
+        .any(|c| matches!(c, ".well-known" | "static" | "public"))
 }
 
 fn is_manifest_name(name: &str) -> bool {
@@ -186,7 +211,10 @@ impl Shared {
             Ok(FileOutcome::Binary) => {
                 self.binary.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => self.errors.lock().expect("lock").push(ScanError { path: rel.clone(), message: format!("cannot read: {e}") }),
+            Err(e) => self.errors.lock().expect("lock").push(ScanError {
+                path: rel.clone(),
+                message: format!("cannot read: {e}"),
+            }),
         }
         if allowed > 0 {
             self.allowed.fetch_add(allowed, Ordering::Relaxed);
@@ -240,14 +268,20 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    shared.errors.lock().expect("lock").push(ScanError { path: String::new(), message: e.to_string() });
+                    shared.errors.lock().expect("lock").push(ScanError {
+                        path: String::new(),
+                        message: e.to_string(),
+                    });
                     return WalkState::Continue;
                 }
             };
             let rel = rel_of(root, entry.path());
             let ft = entry.file_type();
             if ft.is_some_and(|t| t.is_dir()) {
-                if !rel.is_empty() && entry.depth() > 0 && config.path_fully_allowed(&format!("{rel}/\u{1}/\u{1}")) {
+                if !rel.is_empty()
+                    && entry.depth() > 0
+                    && config.path_fully_allowed(&format!("{rel}/\u{1}/\u{1}"))
+                {
                     return WalkState::Skip;
                 }
                 return WalkState::Continue;
@@ -264,7 +298,10 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     if honour && meta.is_dir() {
         let seen: HashSet<String> = shared.paths.lock().expect("lock").iter().cloned().collect();
         for t in ign.tracked() {
-            if seen.contains(&t) || t.split('/').any(|c| c == ".git") || config.path_fully_allowed(&t) {
+            if seen.contains(&t)
+                || t.split('/').any(|c| c == ".git")
+                || config.path_fully_allowed(&t)
+            {
                 continue;
             }
             let abs = root.join(&t);
@@ -285,23 +322,42 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     let read_small = |rel: &str, abs: &Path, errors: &mut Vec<ScanError>| -> Option<String> {
         match std::fs::metadata(abs) {
             Ok(m) if m.len() > STRUCTURED_MAX => {
-                errors.push(ScanError { path: rel.to_string(), message: "too large to check structurally".into() });
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    message: "too large to check structurally".into(),
+                });
                 None
             }
             Ok(_) => match std::fs::read(abs) {
-                Ok(b) => Some(String::from_utf8_lossy(&b).trim_start_matches('\u{feff}').to_string()),
+                Ok(b) => Some(
+                    String::from_utf8_lossy(&b)
+                        .trim_start_matches('\u{feff}')
+                        .to_string(),
+                ),
                 Err(e) => {
-                    errors.push(ScanError { path: rel.to_string(), message: format!("cannot read: {e}") });
+                    errors.push(ScanError {
+                        path: rel.to_string(),
+                        message: format!("cannot read: {e}"),
+                    });
                     None
                 }
             },
             Err(e) => {
-                errors.push(ScanError { path: rel.to_string(), message: format!("cannot read: {e}") });
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    message: format!("cannot read: {e}"),
+                });
                 None
             }
         }
     };
-    let abs_of = |rel: &str| if meta.is_dir() { root.join(rel) } else { root.to_path_buf() };
+    let abs_of = |rel: &str| {
+        if meta.is_dir() {
+            root.join(rel)
+        } else {
+            root.to_path_buf()
+        }
+    };
     let mut manifests: Vec<(String, PathBuf)> = paths
         .iter()
         .filter(|p| is_manifest_name(p.rsplit('/').next().unwrap_or(p)))
@@ -311,19 +367,31 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         let rel = m
             .canonicalize()
             .ok()
-            .and_then(|c| root.canonicalize().ok().and_then(|r| c.strip_prefix(r).ok().map(|x| x.to_string_lossy().replace('\\', "/"))))
+            .and_then(|c| {
+                root.canonicalize().ok().and_then(|r| {
+                    c.strip_prefix(r)
+                        .ok()
+                        .map(|x| x.to_string_lossy().replace('\\', "/"))
+                })
+            })
             .unwrap_or_else(|| m.to_string_lossy().into_owned());
         manifests = vec![(rel, m.clone())];
     }
     let mut paired: HashMap<String, ManifestInfo> = HashMap::new();
     let mut infos: Vec<ManifestInfo> = Vec::new();
     for (rel, abs) in &manifests {
-        let Some(text) = read_small(rel, abs, &mut errors) else { continue };
+        let Some(text) = read_small(rel, abs, &mut errors) else {
+            continue;
+        };
         public.insert(rel.clone());
         let (f, info) = manifest::check(rel, &text);
         findings.extend(f);
         if let Some(info) = info {
-            if let Some(spec) = info.api_url.as_deref().and_then(|u| resolve_spec(rel, u, &path_set)) {
+            if let Some(spec) = info
+                .api_url
+                .as_deref()
+                .and_then(|u| resolve_spec(rel, u, &path_set))
+            {
                 paired.insert(spec, info.clone());
             }
             infos.push(info);
@@ -338,7 +406,9 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         .into_iter()
         .collect();
     for rel in specs {
-        let Some(text) = read_small(&rel, &abs_of(&rel), &mut errors) else { continue };
+        let Some(text) = read_small(&rel, &abs_of(&rel), &mut errors) else {
+            continue;
+        };
         let m = paired.get(&rel);
         if m.is_none() {
             // An unreferenced file named like a spec counts only if it is one.
@@ -354,14 +424,26 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         findings.extend(f);
         if let Some(m) = m {
             if m.auth_type.as_deref() == Some("none") && !writes.is_empty() {
-                let list: Vec<String> = writes.iter().take(5).map(|w| format!("{} {}", w.method, w.path)).collect();
-                let more = if writes.len() > 5 { format!(" and {} more", writes.len() - 5) } else { String::new() };
+                let list: Vec<String> = writes
+                    .iter()
+                    .take(5)
+                    .map(|w| format!("{} {}", w.method, w.path))
+                    .collect();
+                let more = if writes.len() > 5 {
+                    format!(" and {} more", writes.len() - 5)
+                } else {
+                    String::new()
+                };
                 let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
                 let mut f = Finding::new(
                     "manifest.auth-none-writes",
                     &m.path,
                     manifest::line_of(&text_m, "\"auth\""),
-                    format!("auth is none but {} changes state: {}{more}", rel, list.join(", ")),
+                    format!(
+                        "auth is none but {} changes state: {}{more}",
+                        rel,
+                        list.join(", ")
+                    ),
                 );
                 if m.localhost {
                     f.severity = Severity::Low;
@@ -381,9 +463,17 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     if options.history {
         match ign.repo() {
             Some(view) => {
-                commits = gitcheck::history(view, &|p| config.path_fully_allowed(p), &mut findings, &mut errors);
+                commits = gitcheck::history(
+                    view,
+                    &|p| config.path_fully_allowed(p),
+                    &mut findings,
+                    &mut errors,
+                );
             }
-            None => errors.push(ScanError { path: rel_of(root, root), message: "--history: not inside a git repository".into() }),
+            None => errors.push(ScanError {
+                path: rel_of(root, root),
+                message: "--history: not inside a git repository".into(),
+            }),
         }
     }
 
@@ -394,7 +484,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         .filter(|f| f.rule == "manifest.secret-in-auth")
         .map(|f| (f.path.clone(), f.line))
         .collect();
-    findings.retain(|f| !(f.family() == "secret" && secret_lines.contains(&(f.path.clone(), f.line))));
+    findings
+        .retain(|f| !(f.family() == "secret" && secret_lines.contains(&(f.path.clone(), f.line))));
     for f in findings.iter_mut().filter(|f| f.family() == "secret") {
         if public.contains(&f.path) || public_dir(&f.path) {
             f.severity = f.severity.raise();
@@ -415,9 +506,16 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     findings.retain(|f| !config.suppresses(f));
     let suppressed = before - findings.len() as u64 + shared.allowed.load(Ordering::Relaxed);
     findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, &a.rule, &a.commit).cmp(&(&b.path, b.line, b.column, &b.rule, &b.commit))
+        (&a.path, a.line, a.column, &a.rule, &a.commit)
+            .cmp(&(&b.path, b.line, b.column, &b.rule, &b.commit))
     });
-    findings.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.column == b.column && a.rule == b.rule && a.fingerprint == b.fingerprint);
+    findings.dedup_by(|a, b| {
+        a.path == b.path
+            && a.line == b.line
+            && a.column == b.column
+            && a.rule == b.rule
+            && a.fingerprint == b.fingerprint
+    });
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Report {
         findings,
@@ -437,7 +535,11 @@ fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<
         Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
         None => url,
     };
-    let p = after_host.split(['?', '#']).next().unwrap_or("").trim_start_matches('/');
+    let p = after_host
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('/');
     if p.is_empty() {
         return None;
     }
@@ -450,13 +552,20 @@ fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<
         bases.push(b.to_string());
     }
     for b in &bases {
-        let cand = if b.is_empty() { p.to_string() } else { format!("{b}/{p}") };
+        let cand = if b.is_empty() {
+            p.to_string()
+        } else {
+            format!("{b}/{p}")
+        };
         if paths.contains(cand.as_str()) {
             return Some(cand);
         }
     }
     let name = p.rsplit('/').next().unwrap_or(p);
-    let same: Vec<&&str> = paths.iter().filter(|x| x.rsplit('/').next() == Some(name)).collect();
+    let same: Vec<&&str> = paths
+        .iter()
+        .filter(|x| x.rsplit('/').next() == Some(name))
+        .collect();
     (same.len() == 1).then(|| same[0].to_string())
 }
 
@@ -474,9 +583,16 @@ mod tests {
 
     #[test]
     fn spec_is_resolved_relative_to_the_manifest() {
-        let paths: HashSet<&str> = ["static/.well-known/ai-plugin.json", "static/openapi.yaml"].into_iter().collect();
+        let paths: HashSet<&str> = ["static/.well-known/ai-plugin.json", "static/openapi.yaml"]
+            .into_iter()
+            .collect();
         assert_eq!(
-            resolve_spec("static/.well-known/ai-plugin.json", "https://x.dev/openapi.yaml", &paths).as_deref(),
+            resolve_spec(
+                "static/.well-known/ai-plugin.json",
+                "https://x.dev/openapi.yaml",
+                &paths
+            )
+            .as_deref(),
             Some("static/openapi.yaml")
         );
     }

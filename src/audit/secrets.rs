@@ -120,7 +120,16 @@ fn build() -> Scanner {
             "secret.database-url",
             "database URL with a password",
             r"\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'\x22]{0,64}:([^\s@'\x22/]{1,128})@[^\s'\x22<>]+)",
-            &["postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver"],
+            &[
+                "postgres",
+                "mysql",
+                "mariadb",
+                "mongodb",
+                "redis",
+                "amqp",
+                "mssql",
+                "sqlserver",
+            ],
         ),
         (
             "secret.plugsmith-token",
@@ -144,9 +153,24 @@ fn build() -> Scanner {
         }
     }
     for k in [
-        "secret", "token", "passw", "pwd", "passphrase", "apikey", "api_key", "api-key",
-        "credential", "private_key", "privatekey", "access_key", "accesskey", "auth_key",
-        "signing_key", "client_key", "master_key", "bearer ",
+        "secret",
+        "token",
+        "passw",
+        "pwd",
+        "passphrase",
+        "apikey",
+        "api_key",
+        "api-key",
+        "credential",
+        "private_key",
+        "privatekey",
+        "access_key",
+        "accesskey",
+        "auth_key",
+        "signing_key",
+        "client_key",
+        "master_key",
+        "bearer ",
     ] {
         patterns.push(k);
         masks.push(GENERIC);
@@ -163,7 +187,8 @@ fn build() -> Scanner {
         r#"(?i-u)(?:^|[^a-z0-9_.\-])([a-z_][a-z0-9_.\-]{0,80})["'`]?\]?\s{0,4}(?::=|=>|=|:)\s{0,4}(?:[a-z]{0,2}(["'`]))?([^\s"'`,;)}\]<>]{8,512})"#,
     )
     .expect("valid generic regex");
-    let bearer = Regex::new(r"(?i-u)\bbearer\s+([A-Za-z0-9._~+/\-]{20,512}=*)").expect("valid bearer regex");
+    let bearer =
+        Regex::new(r"(?i-u)\bbearer\s+([A-Za-z0-9._~+/\-]{20,512}=*)").expect("valid bearer regex");
     Scanner {
         ac,
         masks,
@@ -177,50 +202,77 @@ fn build() -> Scanner {
 /// every hit. Lines containing `plugsmith:allow` are skipped and counted in `allowed`.
 pub fn scan_chunk(text: &[u8], first_line: usize, hits: &mut Vec<Hit>, allowed: &mut u64) {
     let s = scanner();
-    // Lines with at least one keyword, with the union of their keywords' masks.
-    let mut lines: Vec<(usize, usize, usize, u32)> = Vec::new(); // (start, end, line no, mask)
-    let mut cur_end = 0usize;
+    // Windows (whole lines, or 4 KiB around each hit on very long lines) with at least one
+    // keyword, and the union of their keywords' masks.
+    let mut wins: Vec<Window> = Vec::new();
     let mut line_no = first_line;
     let mut counted_to = 0usize;
+    let mut line = (0usize, 0usize); // current line's start and end
     for m in s.ac.find_overlapping_iter(text) {
         let pos = m.start();
-        if pos < cur_end {
-            if let Some(last) = lines.last_mut() {
-                last.3 |= s.masks[m.pattern().as_usize()];
+        let mask = s.masks[m.pattern().as_usize()];
+        if let Some(last) = wins.last_mut() {
+            if pos >= last.start && m.end() <= last.end {
+                last.mask |= mask;
+                continue;
             }
-            continue;
         }
-        let start = text[..pos].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let end = text[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |i| pos + i);
-        line_no += text[counted_to..start].iter().filter(|&&b| b == b'\n').count();
-        counted_to = start;
-        cur_end = end;
-        lines.push((start, end, line_no, s.masks[m.pattern().as_usize()]));
+        if wins.is_empty() || pos >= line.1 {
+            let start = text[..pos]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let end = text[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| pos + i);
+            line_no += text[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            counted_to = start;
+            line = (start, end);
+        }
+        let (start, end) = if line.1 - line.0 <= LONG_LINE {
+            line
+        } else {
+            (
+                pos.saturating_sub(2048).max(line.0),
+                (pos + 2048).min(line.1),
+            )
+        };
+        wins.push(Window {
+            start,
+            end,
+            line_start: line.0,
+            line_no,
+            mask,
+        });
     }
-    for (start, end, line_no, mask) in lines {
-        if mask & ALLOW != 0 {
+    for w in wins {
+        if w.mask & ALLOW != 0 {
             *allowed += 1;
             continue;
         }
-        scan_line(s, text, start, end, line_no, mask, hits);
+        scan_line(s, text, &w, hits);
     }
 }
 
-fn scan_line(
-    s: &Scanner,
-    text: &[u8],
+const LONG_LINE: usize = 16 * 1024;
+
+/// A stretch of text worth the regexes: a line, or a part of a very long one.
+struct Window {
     start: usize,
     end: usize,
+    line_start: usize,
     line_no: usize,
     mask: u32,
-    hits: &mut Vec<Hit>,
-) {
-    // Very long lines (minified code, data): look at most 64 KiB of them.
-    let end = end.min(start + 65_536);
-    let line = &text[start..end];
+}
+
+fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
+    let (start, line_no, mask) = (w.start, w.line_no, w.mask);
+    let col0 = w.start - w.line_start + 1;
+    let line = &text[w.start..w.end];
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
     for (i, f) in s.formats.iter().enumerate() {
@@ -239,7 +291,9 @@ fn scan_line(
             let mut weaker = false;
             let ok = match f.rule {
                 "secret.database-url" => {
-                    let pw = c.get(2).map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
+                    let pw = c
+                        .get(2)
+                        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
                     pw.is_some_and(|p| !weak_or_placeholder_password(&p))
                 }
                 "secret.jwt" => !example_jwt(&value),
@@ -259,7 +313,7 @@ fn scan_line(
                 hits.push(Hit {
                     rule: f.rule,
                     line: line_no,
-                    column: g.start() + 1,
+                    column: col0 + g.start(),
                     value,
                     what: f.what.to_string(),
                     weaker,
@@ -273,14 +327,16 @@ fn scan_line(
     for c in s.bearer.captures_iter(line) {
         let Some(v) = c.get(1) else { continue };
         let value = String::from_utf8_lossy(v.as_bytes());
-        if spans.iter().any(|&(a, b)| v.start() < b && a < v.end()) || !generic_value_is_secret(NameKind::Token, &value) {
+        if spans.iter().any(|&(a, b)| v.start() < b && a < v.end())
+            || !generic_value_is_secret(NameKind::Token, &value)
+        {
             continue;
         }
         spans.push((v.start(), v.end()));
         hits.push(Hit {
             rule: "secret.generic",
             line: line_no,
-            column: v.start() + 1,
+            column: col0 + v.start(),
             value: value.into_owned(),
             what: "hard-coded bearer token".to_string(),
             weaker: false,
@@ -308,7 +364,7 @@ fn scan_line(
                 hits.push(Hit {
                     rule: "secret.generic",
                     line: line_no,
-                    column: v.start() + 1,
+                    column: col0 + v.start(),
                     value: value.to_string(),
                     what: format!("high-entropy value assigned to `{name}`"),
                     weaker: false,
@@ -356,18 +412,115 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
     let last = name.rsplit('.').next().unwrap_or(name);
     let w = words(last);
     const STOP: &[&str] = &[
-        "url", "uri", "endpoint", "type", "id", "ids", "name", "names", "path", "file", "filename",
-        "dir", "header", "headers", "env", "length", "len", "count", "expire", "expires", "expiry",
-        "expiration", "max", "min", "prefix", "format", "hash", "hashed", "field", "param",
-        "example", "sample", "placeholder", "regex", "pattern", "verification", "ttl", "timeout",
-        "mode", "method", "limit", "location", "scheme", "version", "policy", "label",
-        "description", "hint", "msg", "message", "error", "help", "title", "required", "enabled",
-        "provider", "kind", "size", "public", "publishable", "template", "var", "variable",
-        "input", "text", "class", "model", "manager", "generator", "hint", "usage",
-        "tokens", "tokenizer", "tokenize", "parser", "lexer", "is", "has", "use", "uses", "allow",
-        "show", "reset", "forgot", "confirm", "min", "policy", "strength", "field", "column",
-        "csrf", "xsrf", "page", "next", "cursor", "continuation", "sync", "test", "dummy", "fake",
-        "mock", "example", "sha", "md5", "digest", "checksum", "integrity", "salt", "nonce",
+        "url",
+        "uri",
+        "endpoint",
+        "type",
+        "id",
+        "ids",
+        "name",
+        "names",
+        "path",
+        "file",
+        "filename",
+        "dir",
+        "header",
+        "headers",
+        "env",
+        "length",
+        "len",
+        "count",
+        "expire",
+        "expires",
+        "expiry",
+        "expiration",
+        "max",
+        "min",
+        "prefix",
+        "format",
+        "hash",
+        "hashed",
+        "field",
+        "param",
+        "example",
+        "sample",
+        "placeholder",
+        "regex",
+        "pattern",
+        "verification",
+        "ttl",
+        "timeout",
+        "mode",
+        "method",
+        "limit",
+        "location",
+        "scheme",
+        "version",
+        "policy",
+        "label",
+        "description",
+        "hint",
+        "msg",
+        "message",
+        "error",
+        "help",
+        "title",
+        "required",
+        "enabled",
+        "provider",
+        "kind",
+        "size",
+        "public",
+        "publishable",
+        "template",
+        "var",
+        "variable",
+        "input",
+        "text",
+        "class",
+        "model",
+        "manager",
+        "generator",
+        "hint",
+        "usage",
+        "tokens",
+        "tokenizer",
+        "tokenize",
+        "parser",
+        "lexer",
+        "is",
+        "has",
+        "use",
+        "uses",
+        "allow",
+        "show",
+        "reset",
+        "forgot",
+        "confirm",
+        "min",
+        "policy",
+        "strength",
+        "field",
+        "column",
+        "csrf",
+        "xsrf",
+        "page",
+        "next",
+        "cursor",
+        "continuation",
+        "sync",
+        "test",
+        "dummy",
+        "fake",
+        "mock",
+        "example",
+        "sha",
+        "md5",
+        "digest",
+        "checksum",
+        "integrity",
+        "salt",
+        "nonce",
     ];
     if w.is_empty() || w.iter().any(|x| STOP.contains(&x.as_str())) {
         return None;
@@ -376,8 +529,7 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
     if has("password") || has("passwd") || has("pwd") || has("passphrase") || has("pass") {
         return Some(NameKind::Password);
     }
-    if has("secret") || has("secrets") || has("apikey") || has("credential") || has("credentials")
-    {
+    if has("secret") || has("secrets") || has("apikey") || has("credential") || has("credentials") {
         return Some(NameKind::Token);
     }
     let lastw = w.last().map(String::as_str).unwrap_or("");
@@ -387,8 +539,23 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
     if lastw == "key" && w.len() >= 2 {
         let prev = w[w.len() - 2].as_str();
         if [
-            "api", "access", "private", "signing", "encryption", "auth", "master", "client",
-            "app", "license", "bearer", "session", "jwt", "hmac", "webhook", "openai", "stripe",
+            "api",
+            "access",
+            "private",
+            "signing",
+            "encryption",
+            "auth",
+            "master",
+            "client",
+            "app",
+            "license",
+            "bearer",
+            "session",
+            "jwt",
+            "hmac",
+            "webhook",
+            "openai",
+            "stripe",
         ]
         .contains(&prev)
         {
@@ -422,10 +589,41 @@ pub fn shannon(s: &str) -> f64 {
 pub fn looks_placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
-        "example", "change", "your", "placeholder", "replace", "xxxx", "****", "...", "…", "<",
-        ">", "${", "{{", "}}", "%(", "%s", "dummy", "sample", "redacted", "insert", "todo",
-        "fixme", "here", "not-a-", "notreal", "not_real", "fake", "12345678", "abcdefgh",
-        "00000000", "secret_key_", "_secret_key", "enter_", "my-", "my_",
+        "example",
+        "change",
+        "your",
+        "placeholder",
+        "replace",
+        "xxxx",
+        "****",
+        "...",
+        "…",
+        "<",
+        ">",
+        "${",
+        "{{",
+        "}}",
+        "%(",
+        "%s",
+        "dummy",
+        "sample",
+        "redacted",
+        "insert",
+        "todo",
+        "fixme",
+        "here",
+        "not-a-",
+        "notreal",
+        "not_real",
+        "fake",
+        "12345678",
+        "abcdefgh",
+        "00000000",
+        "secret_key_",
+        "_secret_key",
+        "enter_",
+        "my-",
+        "my_",
     ];
     if MARKERS.iter().any(|m| l.contains(m)) {
         return true;
@@ -467,7 +665,8 @@ fn is_identifier_like(v: &str) -> bool {
     let b = v.as_bytes();
     let ident = |s: &str| {
         let mut cs = s.chars();
-        cs.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        cs.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     // dotted attribute access: settings.SECRET_KEY, process.env.TOKEN
@@ -493,14 +692,25 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
         return false;
     }
     let lower = v.to_ascii_lowercase();
-    if ["true", "false", "null", "none", "undefined", "nil", "bearer", "basic"]
-        .contains(&lower.as_str())
+    if [
+        "true",
+        "false",
+        "null",
+        "none",
+        "undefined",
+        "nil",
+        "bearer",
+        "basic",
+    ]
+    .contains(&lower.as_str())
     {
         return false;
     }
     if v.contains("://")
-        || v.contains('(')
-        || v.starts_with(['$', '%', '{', '[', '@', '&', '*', '#', '!', '/', '~', '\\', '=', '+', '-'])
+        || v.contains(['(', '['])
+        || v.starts_with([
+            '$', '%', '{', '[', '@', '&', '*', '#', '!', '/', '~', '\\', '=', '+', '-',
+        ])
         || v.starts_with("./")
         || v.starts_with("../")
         || lower.starts_with("env.")
@@ -509,7 +719,10 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
     {
         return false;
     }
-    if is_identifier_like(v) || v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+    if is_identifier_like(v)
+        || v.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
         return false;
     }
     // file names: secrets.json, id_rsa.pub
@@ -566,7 +779,10 @@ mod tests {
         assert!(scan("API_KEY=change-me").is_empty());
         assert!(scan("token = settings.SERVICE_TOKEN").is_empty());
         assert!(scan("password = os.environ[\"PASSWORD\"]").is_empty());
-        assert!(scan("\"verification_tokens\": {\"openai\": \"0123abcd4567ef890123abcd4567ef89\"}").is_empty());
+        assert!(scan(
+            "\"verification_tokens\": {\"openai\": \"0123abcd4567ef890123abcd4567ef89\"}"
+        )
+        .is_empty());
     }
 
     #[test]
