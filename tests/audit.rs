@@ -91,6 +91,9 @@ fn rules_of(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Server code with two heuristic findings (marked so that this repository audits clean).
+const BAD_SERVER: &str = "app.run(debug=True)\nif token != SERVICE_TOKEN:\n    pass\n"; // plugsmith:allow
+
 // ---------------------------------------------------------------- exit codes and bad input
 
 #[test]
@@ -277,11 +280,7 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
             &std::fs::read_to_string(corpus.join(f)).unwrap(),
         );
     }
-    write(
-        d.path(),
-        "main.py",
-        "app.run(debug=True)\nif token != SERVICE_TOKEN:\n    pass\n",
-    ); // plugsmith:allow
+    write(d.path(), "main.py", BAD_SERVER);
     write(d.path(), "old.py", &format!("KEY = \"{}\"\n", aws_key()));
     commit_all(d.path(), "one");
     std::fs::remove_file(d.path().join("old.py")).unwrap();

@@ -215,38 +215,30 @@ mod tests {
         out.into_iter().map(|h| h.rule).collect()
     }
 
+    // Inputs on their own lines, marked so that auditing this repository stays clean.
+    const WILDCARD: &str = r#"app.add_middleware(CORSMiddleware, allow_origins=["*"])"#; // plugsmith:allow
+    const REFLECTED: &str = "res.setHeader('Access-Control-Allow-Origin', req.headers.origin)"; // plugsmith:allow
+    const EQUALS: &str = "    if token != SERVICE_TOKEN:"; // plugsmith:allow
+    const PREFIX: &str = r#"if redirect_uri.startswith("https://chat.openai.com/"):"#; // plugsmith:allow
+    const DEBUG: &str = r#"app.run(debug=True, host="0.0.0.0")"#; // plugsmith:allow
+
     #[test]
     fn flags_wildcard_and_reflected_cors() {
-        assert_eq!(
-            rules("app.add_middleware(CORSMiddleware, allow_origins=[\"*\"])"),
-            ["code.cors-wildcard"]
-        ); // plugsmith:allow
-        assert_eq!(
-            rules("res.setHeader('Access-Control-Allow-Origin', req.headers.origin)"),
-            ["code.cors-reflected"]
-        ); // plugsmith:allow
+        assert_eq!(rules(WILDCARD), ["code.cors-wildcard"]);
+        assert_eq!(rules(REFLECTED), ["code.cors-reflected"]);
         assert!(rules("allow_origins=[\"https://chat.openai.com\"]").is_empty());
     }
 
     #[test]
     fn flags_equality_on_tokens_but_not_compare_digest() {
-        assert_eq!(
-            rules("    if token != SERVICE_TOKEN:"),
-            ["code.insecure-compare"]
-        ); // plugsmith:allow
+        assert_eq!(rules(EQUALS), ["code.insecure-compare"]);
         assert!(rules("    if not hmac.compare_digest(token, SERVICE_TOKEN):").is_empty());
         assert!(rules("    if token is None or token_type != \"bearer\":").is_empty());
     }
 
     #[test]
     fn flags_redirect_prefix_and_debug() {
-        assert_eq!(
-            rules("if redirect_uri.startswith(\"https://chat.openai.com/\"):"),
-            ["code.redirect-prefix"]
-        ); // plugsmith:allow
-        assert_eq!(
-            rules("app.run(debug=True, host=\"0.0.0.0\")"),
-            ["code.debug-mode"]
-        ); // plugsmith:allow
+        assert_eq!(rules(PREFIX), ["code.redirect-prefix"]);
+        assert_eq!(rules(DEBUG), ["code.debug-mode"]);
     }
 }
