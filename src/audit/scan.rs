@@ -102,17 +102,9 @@ enum FileOutcome {
     Binary,
 }
 
-fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
+/// Appends up to `CHUNK` bytes; fewer only at the end of the file.
+fn read_chunk(f: &mut File, data: &mut Vec<u8>) -> std::io::Result<usize> {
+    f.take(CHUNK as u64).read_to_end(data)
 }
 
 /// Streams a file through the line checks in chunks cut at line ends.
@@ -128,11 +120,11 @@ fn scan_file(
     let mut line = 1usize;
     let mut total = 0u64;
     let mut first = true;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    data.reserve(usize::try_from(len).unwrap_or(CHUNK).min(CHUNK) + 1);
     loop {
-        let start = data.len();
-        data.resize(start + CHUNK, 0);
-        let n = read_full(&mut f, &mut data[start..])?;
-        data.truncate(start + n);
+        // `read_to_end` on a `Take` appends without zero-filling a buffer first.
+        let n = read_chunk(&mut f, &mut data)?;
         total += n as u64;
         let eof = n < CHUNK;
         if first {
