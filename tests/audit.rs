@@ -613,7 +613,7 @@ fn allow_marker_config_and_baseline_suppress_findings() {
     write(
         d.path(),
         "d.py",
-        &format!("password = \"{}\"\n", fake_alnum("", 14)),
+        &format!("password = \"{}7\"\n", fake_alnum("", 13)),
     );
     audit()
         .arg(d.path())
@@ -868,4 +868,33 @@ fn the_repository_itself_audits_clean() {
         "even low findings in the repository:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+#[test]
+fn a_file_the_manifest_points_to_is_public() {
+    let d = tempfile::tempdir().unwrap();
+    let m = r#"{"schema_version":"v1","name_for_model":"todo","name_for_human":"Todo","description_for_model":"Todos.","description_for_human":"Todos.",
+ "auth":{"type":"none"},"api":{"type":"openapi","url":"https://todo.acme.dev/openapi.yaml","is_user_authenticated":false},
+ "logo_url":"https://todo.acme.dev/logo.png","contact_email":"hi@acme.dev","legal_info_url":"https://todo.acme.dev/docs/legal.html"}"#;
+    write(d.path(), ".well-known/ai-plugin.json", m);
+    write(
+        d.path(),
+        "docs/legal.html",
+        &format!("<!-- api_secret: \"{}\" -->\n", fake_alnum("", 30)),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["secret.generic"]);
+    assert_eq!(v["findings"][0]["severity"], "high");
+    assert!(v["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("public file"));
 }

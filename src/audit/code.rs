@@ -147,50 +147,71 @@ fn trivial(operand: &str) -> bool {
         || ((t.starts_with('"') || t.starts_with('\'')) && t.len() <= 12)
 }
 
-/// Runs the heuristics over the lines of one code file.
+/// Runs the heuristics over the lines of one code file that contain one of their keywords.
 pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
     let c = checks();
-    if !c.prefilter.is_match(text) {
+    let b = text.as_bytes();
+    let mut line_no = first_line;
+    let mut counted_to = 0usize;
+    let mut cur_end = 0usize;
+    let mut first = true;
+    for m in c.prefilter.find_iter(text) {
+        let pos = m.start();
+        if !first && pos <= cur_end {
+            continue;
+        }
+        first = false;
+        let start = b[..pos]
+            .iter()
+            .rposition(|&x| x == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = b[pos..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map_or(b.len(), |i| pos + i);
+        line_no += b[counted_to..start].iter().filter(|&&x| x == b'\n').count();
+        counted_to = start;
+        cur_end = end;
+        check_line(c, text[start..end].trim_end_matches('\r'), line_no, out);
+    }
+}
+
+fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
+    if line.len() > 2000 || line.contains("plugsmith:allow") {
         return;
     }
-    for (i, line) in text.lines().enumerate() {
-        if line.len() > 2000 || !c.prefilter.is_match(line) || line.contains("plugsmith:allow") {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("//") || trimmed.starts_with('#') || trimmed.starts_with("* ") {
+        return;
+    }
+    for (id, what, re) in &c.rules {
+        if re.is_match(line) {
+            out.push(CodeHit {
+                rule: id,
+                line: n,
+                message: format!("heuristic: {what}: `{}`", clip(trimmed)),
+            });
+        }
+    }
+    if line.contains("compare_digest") || line.contains("timingSafeEqual") {
+        return;
+    }
+    for cap in c.compare.captures_iter(line) {
+        let (a, b) = (&cap[1], &cap[3]);
+        if trivial(a) || trivial(b) {
             continue;
         }
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("//") || trimmed.starts_with('#') || trimmed.starts_with("* ") {
-            continue;
-        }
-        let n = first_line + i;
-        for (id, what, re) in &c.rules {
-            if re.is_match(line) {
-                out.push(CodeHit {
-                    rule: id,
-                    line: n,
-                    message: format!("heuristic: {what}: `{}`", clip(trimmed)),
-                });
-            }
-        }
-        if line.contains("compare_digest") || line.contains("timingSafeEqual") {
-            continue;
-        }
-        for cap in c.compare.captures_iter(line) {
-            let (a, b) = (&cap[1], &cap[3]);
-            if trivial(a) || trivial(b) {
-                continue;
-            }
-            if secretish(a) || secretish(b) {
-                out.push(CodeHit {
-                    rule: "code.insecure-compare",
-                    line: n,
-                    message: format!(
-                        "heuristic: secret compared with `{}` (not constant-time): `{}`",
-                        &cap[2],
-                        clip(trimmed)
-                    ),
-                });
-                break;
-            }
+        if secretish(a) || secretish(b) {
+            out.push(CodeHit {
+                rule: "code.insecure-compare",
+                line: n,
+                message: format!(
+                    "heuristic: secret compared with `{}` (not constant-time): `{}`",
+                    &cap[2],
+                    clip(trimmed)
+                ),
+            });
+            break;
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct ManifestInfo {
     pub api_url: Option<String>,
     /// `api.url`'s host is localhost: a development manifest.
     pub localhost: bool,
+    /// Every URL the manifest points to (served files are public).
+    pub urls: Vec<String>,
 }
 
 /// The host of a URL as written (no IDNA, no validation): `https://a.b:1/x` → `a.b`.
@@ -297,6 +299,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             }
         }
     }
+    info.urls = urls.iter().map(|(_, u)| u.to_string()).collect();
     let api_host = info.api_url.as_deref().and_then(host_of);
     info.localhost = api_host.as_deref().is_some_and(is_localhost);
     let mut local_noted = false;

@@ -379,6 +379,12 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         let (f, info) = manifest::check(rel, &text);
         findings.extend(f);
         if let Some(info) = info {
+            // Whatever the manifest points at is served to anyone.
+            for u in &info.urls {
+                if let Some(p) = resolve_spec(rel, u, &path_set) {
+                    public.insert(p);
+                }
+            }
             if let Some(spec) = info
                 .api_url
                 .as_deref()
@@ -520,7 +526,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     })
 }
 
-/// The walked file `api.url` points at, looked up the ways plugins are served: beside the
+/// The walked file a manifest URL (`api.url`, `logo_url`…) points at, looked up the ways plugins are served: beside the
 /// manifest, one level up from `.well-known/`, from the root, `static/` or `public/`, then by name.
 fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<String> {
     let after_host = match url.split_once("://") {

@@ -622,8 +622,6 @@ pub fn looks_placeholder(v: &str) -> bool {
         "secret_key_",
         "_secret_key",
         "enter_",
-        "my-",
-        "my_",
     ];
     if MARKERS.iter().any(|m| l.contains(m)) {
         return true;
