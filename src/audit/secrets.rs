@@ -622,6 +622,7 @@ pub fn looks_placeholder(v: &str) -> bool {
         "secret_key_",
         "_secret_key",
         "enter_",
+        "hunter2",
     ];
     if MARKERS.iter().any(|m| l.contains(m)) {
         return true;
