@@ -11,10 +11,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// A bad command line or a bad answer: names what was wrong and, where it can, how to fix it.
     #[error("{message}")]
-    Usage {
-        message: String,
-        hint: Option<String>,
-    },
+    Usage { message: String, hint: Option<String> },
     /// Answers missing and nobody to ask.
     #[error("missing answers: {}", .0.iter().map(|m| format!("`{}`", m.key)).collect::<Vec<_>>().join(", "))]
     Missing(Vec<Missing>),

@@ -55,12 +55,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "plugsmith",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut Cli::command(), "plugsmith", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(args) => audit::run(&args),
