@@ -1,0 +1,272 @@
+//! Heuristic checks on server code (Python, JavaScript/TypeScript, Rust): wildcard or reflected
+//! CORS, debug mode, secrets compared with `==`/`!=`, redirect URIs checked by prefix. These are
+//! line-based pattern matches, not a parser: every finding says "heuristic" and can be silenced
+//! with `plugsmith:allow` on the line.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use regex::Regex;
+
+/// Whether a path is server code these heuristics understand.
+pub fn is_code(path: &str) -> bool {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    matches!(
+        ext,
+        "py" | "js" | "mjs" | "cjs" | "ts" | "mts" | "cts" | "tsx" | "jsx" | "rs"
+    )
+}
+
+/// One heuristic hit: rule id, 1-based line and what was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeHit {
+    pub rule: &'static str,
+    pub line: usize,
+    pub message: String,
+}
+
+struct Checks {
+    prefilter: AhoCorasick,
+    rules: Vec<(&'static str, &'static str, Regex)>,
+    compare: Regex,
+}
+
+fn checks() -> &'static Checks {
+    static C: OnceLock<Checks> = OnceLock::new();
+    C.get_or_init(|| {
+        let table: &[(&str, &str, &str)] = &[
+            ("code.cors-wildcard", "CORS allows any origin", r#"(?i)(?:allow_origins?|origins?|allow_origin|allowed_origins)\s*[=:]\s*\[?\s*["']\*["']"#),
+            ("code.cors-wildcard", "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\]?\s*[,:=]\s*["']\*["']"#),
+            ("code.cors-wildcard", "CORS enabled with defaults (all origins)", r"(?:\bCORS\(\s*app\s*\)|\bcors\(\s*app\s*\)|\bcors\(\s*\)|\bCors::permissive\(\)|CorsLayer::(?:very_)?permissive\(\)|allow_any_origin\(\)|AllowOrigin::any\(\)|allow_origin\(\s*(?:cors::)?Any\s*\))"),
+            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|origin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
+            ("code.debug-mode", "debug mode on", r#"(?:\.run\([^\n]*\bdebug\s*=\s*True|\bDEBUG\s*=\s*True\b|\bapp\.debug\s*=\s*True|FastAPI\([^\n]*debug\s*=\s*True|\bFLASK_DEBUG\s*=\s*["']?1)"#),
+            ("code.redirect-prefix", "redirect URI checked by prefix/substring", r#"(?i)(?:redirect_?ur[il]\w*\s*\.\s*(?:startswith|startsWith|starts_with|includes|indexOf|contains|__contains__)\s*\(|(?:startswith|startsWith|starts_with)\s*\(\s*["'&]*https://chat(?:gpt)?\.(?:openai\.)?com|["']https://chat(?:gpt)?\.(?:openai\.)?com[^"']*["']\s+in\s+redirect|redirect_?ur[il]\w*\s*=~)"#),
+        ];
+        let rules = table
+            .iter()
+            .map(|(id, what, re)| (*id, *what, Regex::new(re).expect("valid code regex")))
+            .collect();
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build([
+                "cors", "access-control", "origin", "debug", "startswith", "starts_with",
+                "redirect", "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
+                "credential", "plugsmith:allow",
+            ])
+            .expect("valid keywords");
+        let compare = Regex::new(r#"([\w.\[\]"'():]+)\s*(===?|!==?)\s*([\w.\[\]"'():-]+)"#)
+            .expect("valid compare regex");
+        Checks {
+            prefilter,
+            rules,
+            compare,
+        }
+    })
+}
+
+fn secretish(operand: &str) -> bool {
+    // A string literal is a value, not a secret's name (`rule == "secret.jwt"`).
+    if operand.starts_with(['"', '\'']) {
+        return false;
+    }
+    // Only the last attribute counts: `req.headers.authorization`, `body["token_type"]`.
+    let last = operand
+        .trim_matches(|c: char| "()[]\"':".contains(c))
+        .rsplit(['.', '[', '"', '\''])
+        .find(|s| !s.trim_matches(|c: char| "()[]\"':".contains(c)).is_empty())
+        .unwrap_or(operand);
+    let l = last.to_ascii_lowercase();
+    let secret = [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "signature",
+        "credential",
+        "hmac",
+        "authorization",
+    ]
+    .iter()
+    .any(|w| l.contains(w));
+    let not = [
+        "type",
+        "len",
+        "count",
+        "expire",
+        "_id",
+        "kind",
+        "name",
+        "url",
+        "format",
+        "is_",
+        "has_",
+        "status",
+        "size",
+        "none",
+        "null",
+        "undefined",
+        "prefix",
+        "scheme",
+        "::",
+        "tokens",
+        "tokenizer",
+        "endpoint",
+        "header",
+        "verification",
+        "state",
+        "csrf",
+        "grant",
+        "mode",
+        "hash",
+    ]
+    .iter()
+    .any(|w| l.contains(w));
+    secret && !not
+}
+
+fn trivial(operand: &str) -> bool {
+    let t = operand.trim_matches(['(', ')', ':']);
+    if t.contains("::") {
+        return true; // an enum variant or path: Token::Eof
+    }
+    let l = t.to_ascii_lowercase();
+    [
+        "none",
+        "null",
+        "undefined",
+        "true",
+        "false",
+        "\"\"",
+        "''",
+        "nil",
+        "0",
+    ]
+    .contains(&l.as_str())
+        || t.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        || ((t.starts_with('"') || t.starts_with('\'')) && t.len() <= 12)
+}
+
+/// Runs the heuristics over the lines of one code file that contain one of their keywords.
+pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    let c = checks();
+    let b = text.as_bytes();
+    let mut line_no = first_line;
+    let mut counted_to = 0usize;
+    let mut cur_end = 0usize;
+    let mut first = true;
+    for m in c.prefilter.find_iter(text) {
+        let pos = m.start();
+        if !first && pos <= cur_end {
+            continue;
+        }
+        first = false;
+        let start = b[..pos]
+            .iter()
+            .rposition(|&x| x == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = b[pos..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map_or(b.len(), |i| pos + i);
+        line_no += b[counted_to..start].iter().filter(|&&x| x == b'\n').count();
+        counted_to = start;
+        cur_end = end;
+        check_line(c, text[start..end].trim_end_matches('\r'), line_no, out);
+    }
+}
+
+fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
+    if line.len() > 2000 || line.contains("plugsmith:allow") {
+        return;
+    }
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("//") || trimmed.starts_with('#') || trimmed.starts_with("* ") {
+        return;
+    }
+    for (id, what, re) in &c.rules {
+        if re.is_match(line) {
+            out.push(CodeHit {
+                rule: id,
+                line: n,
+                message: format!("heuristic: {what}: `{}`", clip(trimmed)),
+            });
+        }
+    }
+    // Test assertions and constant-time helpers are not authentication checks.
+    if line.contains("compare_digest")
+        || line.contains("timingSafeEqual")
+        || trimmed.starts_with("assert")
+        || trimmed.starts_with("expect(")
+        || trimmed.starts_with("debug_assert")
+    {
+        return;
+    }
+    for cap in c.compare.captures_iter(line) {
+        let (a, b) = (&cap[1], &cap[3]);
+        if trivial(a) || trivial(b) {
+            continue;
+        }
+        if secretish(a) || secretish(b) {
+            out.push(CodeHit {
+                rule: "code.insecure-compare",
+                line: n,
+                message: format!(
+                    "heuristic: secret compared with `{}` (not constant-time): `{}`",
+                    &cap[2],
+                    clip(trimmed)
+                ),
+            });
+            break;
+        }
+    }
+}
+
+fn clip(s: &str) -> String {
+    let s = s.trim();
+    if s.chars().count() > 100 {
+        let head: String = s.chars().take(97).collect();
+        format!("{head}...")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(src: &str) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        scan(src, 1, &mut out);
+        out.into_iter().map(|h| h.rule).collect()
+    }
+
+    // Inputs on their own lines, marked so that auditing this repository stays clean.
+    const WILDCARD: &str = r#"app.add_middleware(CORSMiddleware, allow_origins=["*"])"#; // plugsmith:allow
+    const REFLECTED: &str = "res.setHeader('Access-Control-Allow-Origin', req.headers.origin)"; // plugsmith:allow
+    const EQUALS: &str = "    if token != SERVICE_TOKEN:"; // plugsmith:allow
+    const PREFIX: &str = r#"if redirect_uri.startswith("https://chat.openai.com/"):"#; // plugsmith:allow
+    const DEBUG: &str = r#"app.run(debug=True, host="0.0.0.0")"#; // plugsmith:allow
+
+    #[test]
+    fn flags_wildcard_and_reflected_cors() {
+        assert_eq!(rules(WILDCARD), ["code.cors-wildcard"]);
+        assert_eq!(rules(REFLECTED), ["code.cors-reflected"]);
+        assert!(rules("allow_origins=[\"https://chat.openai.com\"]").is_empty());
+    }
+
+    #[test]
+    fn flags_equality_on_tokens_but_not_compare_digest() {
+        assert_eq!(rules(EQUALS), ["code.insecure-compare"]);
+        assert!(rules("    if not hmac.compare_digest(token, SERVICE_TOKEN):").is_empty());
+        assert!(rules("    if token is None or token_type != \"bearer\":").is_empty());
+    }
+
+    #[test]
+    fn flags_redirect_prefix_and_debug() {
+        assert_eq!(rules(PREFIX), ["code.redirect-prefix"]);
+        assert_eq!(rules(DEBUG), ["code.debug-mode"]);
+    }
+}

@@ -1,0 +1,285 @@
+//! What a scan produces: findings with a stable rule id, a severity, a message and a fix hint, and
+//! the catalogue of rules they come from. Every output format (text, JSON, SARIF) and the baseline
+//! are built from these types, so a rule's id and wording live in exactly one place.
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Ordered: `Low < Medium < High`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    /// One level up (a secret in a public file is worse than in a private one).
+    pub fn raise(self) -> Self {
+        match self {
+            Severity::Low => Severity::Medium,
+            _ => Severity::High,
+        }
+    }
+}
+
+/// One problem found in one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `secret.aws-access-key` (see [`RULES`]).
+    pub rule: String,
+    pub severity: Severity,
+    /// Path relative to the scanned root, `/`-separated.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    pub message: String,
+    pub hint: String,
+    /// The matched secret, redacted: its first 4 characters and its length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// For `--history` findings: the commit that introduced the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The rule is a heuristic (server-code checks): worth a look, not proof.
+    #[serde(default)]
+    pub heuristic: bool,
+    /// Stable across line moves; what a baseline file matches on. Never contains the secret.
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// A finding of `rule` with the rule's default severity and hint.
+    pub fn new(rule: &'static str, path: &str, line: Option<usize>, message: String) -> Self {
+        let r = rule_by_id(rule).unwrap_or_else(|| panic!("unknown rule id {rule}"));
+        let fingerprint = fingerprint(rule, path, &message);
+        Finding {
+            rule: rule.to_string(),
+            severity: r.severity,
+            path: path.to_string(),
+            line,
+            column: None,
+            message,
+            hint: r.hint.to_string(),
+            secret: None,
+            commit: None,
+            heuristic: r.heuristic,
+            fingerprint,
+        }
+    }
+
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = s;
+        self
+    }
+
+    pub fn column(mut self, c: usize) -> Self {
+        self.column = Some(c);
+        self
+    }
+
+    /// Attaches a matched secret: stored redacted; the fingerprint uses a hash of the raw value.
+    pub fn with_secret(mut self, raw: &str) -> Self {
+        self.secret = Some(redact(raw));
+        self.fingerprint = fingerprint(&self.rule, &self.path, raw);
+        self
+    }
+
+    pub fn family(&self) -> &str {
+        self.rule.split('.').next().unwrap_or("")
+    }
+}
+
+/// A file or object that could not be scanned; reported, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Everything one scan found.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub binary_skipped: u64,
+    /// Findings dropped by `plugsmith:allow`, the config file or the baseline.
+    pub suppressed: u64,
+    /// Commits read by `--history` (0 without it).
+    pub commits_scanned: u64,
+}
+
+impl Report {
+    /// Whether anything at or above `level` was found (exit code 1).
+    pub fn fails(&self, level: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= level)
+    }
+
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+}
+
+/// First 4 characters and the length; never more of the value.
+pub fn redact(raw: &str) -> String {
+    let n = raw.chars().count();
+    let head: String = raw.chars().take(4).collect();
+    format!("{head}… ({n} chars)")
+}
+
+/// FNV-1a 64 over rule, path and key: stable across runs, platforms and Rust versions.
+pub fn fingerprint(rule: &str, path: &str, key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rule
+        .bytes()
+        .chain([0])
+        .chain(path.bytes())
+        .chain([0])
+        .chain(key.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A rule as documented: id, default severity, one-line summary and fix hint.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub hint: &'static str,
+    pub heuristic: bool,
+}
+
+const fn rule(
+    id: &'static str,
+    severity: Severity,
+    summary: &'static str,
+    hint: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        severity,
+        summary,
+        hint,
+        heuristic: false,
+    }
+}
+
+const fn heuristic(
+    id: &'static str,
+    severity: Severity,
+    summary: &'static str,
+    hint: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        severity,
+        summary,
+        hint,
+        heuristic: true,
+    }
+}
+
+use Severity::{High, Low, Medium};
+
+const ROTATE: &str = "revoke and rotate the credential, then load it from the environment (e.g. .env, gitignored) instead of the file";
+
+/// Every rule plugsmith audit knows. Ids are stable: configs and baselines refer to them.
+pub const RULES: &[Rule] = &[
+    rule("secret.aws-access-key", High, "AWS access key id", ROTATE),
+    rule("secret.github-token", High, "GitHub token", ROTATE),
+    rule("secret.gitlab-token", High, "GitLab personal access token", ROTATE),
+    rule("secret.slack-token", High, "Slack token", ROTATE),
+    rule("secret.slack-webhook", Medium, "Slack incoming-webhook URL", ROTATE),
+    rule("secret.stripe-key", High, "Stripe secret or restricted key", ROTATE),
+    rule("secret.openai-key", High, "OpenAI API key", ROTATE),
+    rule("secret.anthropic-key", High, "Anthropic API key", ROTATE),
+    rule("secret.google-key", High, "Google API key or OAuth client secret", ROTATE),
+    rule("secret.private-key", High, "private key (PEM)", "remove the key from the repository, issue a new key pair, and load the key from a file outside the project or a secret store"),
+    rule("secret.jwt", Medium, "JSON Web Token", "remove the token; if it is long-lived or unexpired, revoke it (rotate the signing key)"),
+    rule("secret.database-url", High, "database URL with a password", "take the URL from the environment; rotate the database password"),
+    rule("secret.plugsmith-token", High, "token generated by plugsmith (pss_/psk_/pcs_/pat_/prt_/pac_)", "keep plugsmith tokens in .env only (gitignored, mode 0600); generate a new one and replace it in ChatGPT"),
+    rule("secret.generic", Medium, "high-entropy value assigned to a secret-like name", "move the value into the environment and rotate it; if it is not a secret, mark the line with `plugsmith:allow`"),
+    rule("manifest.parse", Medium, "manifest is not valid JSON", "fix the JSON: ChatGPT rejects a manifest it cannot parse"),
+    rule("manifest.shape", Medium, "file named like a manifest is not a ChatGPT plugin manifest", "serve a plain ai-plugin.json object (schema_version, names, descriptions, auth, api) at /.well-known/ai-plugin.json"),
+    rule("manifest.field", Medium, "manifest field missing or out of limits", "see the field rules: name_for_model ^[A-Za-z0-9_]{1,50}$, name_for_human ≤20, description_for_human ≤100, description_for_model ≤8000"),
+    rule("manifest.auth", Medium, "auth block incomplete or of an unknown type", "use one of none, user_http, service_http, oauth with all of its fields"),
+    rule("manifest.secret-in-auth", High, "secret-looking value in the manifest's auth block", "the manifest is public: enter client secrets and service tokens in the ChatGPT UI, never in ai-plugin.json; rotate the value"),
+    rule("manifest.placeholder-verification-token", Medium, "verification token is a placeholder", "paste the verification token ChatGPT shows after you enter your credentials (it is public by design)"),
+    rule("manifest.http-url", Medium, "manifest URL is plain http on a public host", "serve everything over https"),
+    rule("manifest.localhost", Low, "manifest points at localhost (development only)", "fine while developing; set the real https host before deploying"),
+    rule("manifest.placeholder-host", Medium, "manifest URL has a placeholder host", "replace the placeholder with the real host"),
+    rule("manifest.domain", Low, "manifest URL is off the API's root domain", "host logo, legal page and OAuth endpoints on the API's domain (or a subdomain)"),
+    rule("manifest.auth-none-writes", Medium, "auth `none` with write operations", "anyone (and any prompt injection) can call these operations: use service_http, user_http or oauth"),
+    rule("openapi.parse", Medium, "OpenAPI document does not parse", "fix the YAML/JSON syntax"),
+    rule("openapi.version", Medium, "not an OpenAPI 3.x document", "declare `openapi: 3.0.1` (or 3.1.0) with `paths`"),
+    rule("openapi.operation-id", Medium, "operation without operationId", "give every operation a unique operationId (GPT Actions require it)"),
+    rule("openapi.description-length", Low, "description longer than the platform shows", "keep summaries/descriptions ≤200 characters for plugins (≤300 for GPT Actions) and parameter descriptions ≤700"),
+    rule("openapi.auth-mismatch", Medium, "manifest auth and the spec's security schemes disagree", "declare the scheme that matches the manifest (bearer/basic for *_http, oauth2 for oauth) or fix the manifest"),
+    rule("openapi.http-server", Medium, "server URL is plain http on a public host", "serve the API over https"),
+    rule("openapi.credential-in-url", Medium, "credential passed in the query string or path", "send credentials in the Authorization header: URLs are logged and shown to the model"),
+    rule("openapi.consequential", Low, "write operation without x-openai-isConsequential", "add `x-openai-isConsequential: true` to operations that change state, so each call needs the user's confirmation"),
+    rule("git.env-tracked", High, ".env file tracked by git", "`git rm --cached` the file, add `.env*` (with `!.env.example`) to .gitignore and rotate every value it held"),
+    rule("git.env-not-ignored", Medium, ".env file not covered by .gitignore", "add `.env*` and `!.env.example` to .gitignore before the next commit"),
+    rule("git.key-file", High, "key or certificate store tracked or not ignored", "remove it from the repository and .gitignore it; issue a new key"),
+    rule("git.history-secret", High, "secret in git history", "rotate the credential (it stays readable in every clone); rewrite history only after rotating"),
+    heuristic("code.cors-wildcard", Medium, "wildcard CORS (heuristic)", "allow only the origins that need it (https://chat.openai.com, https://chatgpt.com)"),
+    heuristic("code.cors-reflected", Medium, "CORS origin reflected from the request (heuristic)", "compare the Origin header against a fixed allow-list"),
+    heuristic("code.debug-mode", Medium, "debug mode enabled (heuristic)", "turn debug off outside development; read it from the environment"),
+    heuristic("code.insecure-compare", Medium, "secret compared with ==/!= (heuristic)", "compare secrets in constant time: hmac.compare_digest (Python), crypto.timingSafeEqual (Node), subtle::ConstantTimeEq (Rust)"),
+    heuristic("code.redirect-prefix", Medium, "redirect URI checked by prefix or substring (heuristic)", "compare the redirect URI for exact equality against a configured list"),
+];
+
+pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_keeps_four_chars_and_length() {
+        assert_eq!(redact("AKIAABCDEFGHIJKLMNOP"), "AKIA… (20 chars)");
+    }
+
+    #[test]
+    fn rule_ids_are_unique_and_family_prefixed() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+        for r in RULES {
+            let fam = r.id.split('.').next().unwrap();
+            assert!(
+                ["secret", "manifest", "openapi", "git", "code"].contains(&fam),
+                "{}",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_stable() {
+        assert_eq!(fingerprint("a", "b", "c"), fingerprint("a", "b", "c"));
+        assert_ne!(fingerprint("a", "b", "c"), fingerprint("a", "b", "d"));
+    }
+}

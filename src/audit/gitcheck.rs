@@ -1,0 +1,316 @@
+//! Git-aware parts of the audit, through libgit2 (no `git` process): which files are tracked or
+//! ignored (a `.env` that is tracked, or that nothing ignores, is one `git add .` from a leak),
+//! and with `--history` every blob reachable from any ref, scanned for secrets, so a key that was
+//! committed and deleted later is still reported with the commit that introduced it.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, DiffOptions, Oid, Repository, Sort};
+
+use super::finding::{Finding, ScanError};
+use super::scan::{scan_bytes, FileKind};
+
+/// The repository around the scanned root, if any.
+pub struct RepoView {
+    repo: Repository,
+    /// The scanned root relative to the work tree, `/`-separated, empty or ending in `/`.
+    prefix: String,
+    /// Tracked paths relative to the scanned root.
+    tracked: HashSet<String>,
+}
+
+/// Without a repository: the root's `.gitignore` still says what would be committed.
+pub enum Ignores {
+    Repo(RepoView),
+    Plain(ignore::gitignore::Gitignore),
+}
+
+impl Ignores {
+    pub fn open(root: &Path) -> Ignores {
+        let canon = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        if let Ok(repo) = Repository::discover(&canon) {
+            if let Some(wd) = repo.workdir().and_then(|w| w.canonicalize().ok()) {
+                if let Ok(rel) = canon.strip_prefix(&wd) {
+                    let mut prefix = rel.to_string_lossy().replace('\\', "/");
+                    if !prefix.is_empty() {
+                        prefix.push('/');
+                    }
+                    let mut tracked = HashSet::new();
+                    if let Ok(index) = repo.index() {
+                        for e in index.iter() {
+                            let p = String::from_utf8_lossy(&e.path).into_owned();
+                            if let Some(r) = p.strip_prefix(&prefix) {
+                                tracked.insert(r.to_string());
+                            }
+                        }
+                    }
+                    return Ignores::Repo(RepoView {
+                        repo,
+                        prefix,
+                        tracked,
+                    });
+                }
+            }
+        }
+        let mut b = ignore::gitignore::GitignoreBuilder::new(&canon);
+        b.add(canon.join(".gitignore"));
+        Ignores::Plain(
+            b.build()
+                .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty()),
+        )
+    }
+
+    pub fn is_repo(&self) -> bool {
+        matches!(self, Ignores::Repo(_))
+    }
+
+    pub fn is_tracked(&self, rel: &str) -> bool {
+        match self {
+            Ignores::Repo(r) => r.tracked.contains(rel),
+            Ignores::Plain(_) => false,
+        }
+    }
+
+    pub fn is_ignored(&self, rel: &str) -> bool {
+        match self {
+            Ignores::Repo(r) => r
+                .repo
+                .is_path_ignored(format!("{}{rel}", r.prefix))
+                .unwrap_or(false),
+            Ignores::Plain(g) => g.matched_path_or_any_parents(rel, false).is_ignore(),
+        }
+    }
+
+    /// Tracked files under the root (for the files an ignore rule hides from the walk).
+    pub fn tracked(&self) -> Vec<String> {
+        match self {
+            Ignores::Repo(r) => r.tracked.iter().cloned().collect(),
+            Ignores::Plain(_) => Vec::new(),
+        }
+    }
+
+    pub fn repo(&self) -> Option<&RepoView> {
+        match self {
+            Ignores::Repo(r) => Some(r),
+            Ignores::Plain(_) => None,
+        }
+    }
+}
+
+/// `.env`, `.env.local`, `prod.env`; not `.env.example` and friends.
+pub fn is_env_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    let templ = [
+        "example", "sample", "template", "dist", "defaults", "tmpl", "tpl", "schema",
+    ];
+    if templ.iter().any(|t| l.ends_with(t)) {
+        return false;
+    }
+    l == ".env" || l.starts_with(".env.") || l.ends_with(".env")
+}
+
+/// Private keys and key stores by name.
+pub fn is_key_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"].contains(&l.as_str())
+        || [".pfx", ".p12", ".jks", ".keystore", ".ppk"]
+            .iter()
+            .any(|e| l.ends_with(e))
+        || (l.ends_with(".pem") || l.ends_with(".key"))
+            && (l.contains("priv") || l.contains("key") || l.contains("server"))
+}
+
+/// The git findings for one walked file (`.env` and key files).
+pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let env = is_env_file(name);
+    let key = is_key_file(name);
+    if !env && !key {
+        return Vec::new();
+    }
+    let tracked = ign.is_tracked(rel);
+    let ignored = ign.is_ignored(rel);
+    let mut out = Vec::new();
+    if env && tracked {
+        out.push(Finding::new(
+            "git.env-tracked",
+            rel,
+            None,
+            format!("{name} is tracked by git: every clone has its values"),
+        ));
+    } else if env && !ignored {
+        let why = if ign.is_repo() {
+            "nothing in .gitignore covers it"
+        } else {
+            "no .gitignore covers it (no repository yet)"
+        };
+        out.push(Finding::new(
+            "git.env-not-ignored",
+            rel,
+            None,
+            format!("{name} would be committed: {why}"),
+        ));
+    } else if key && tracked {
+        out.push(Finding::new(
+            "git.key-file",
+            rel,
+            None,
+            format!("{name} (a key or key store) is tracked by git"),
+        ));
+    } else if key && !ignored {
+        out.push(
+            Finding::new(
+                "git.key-file",
+                rel,
+                None,
+                format!("{name} (a key or key store) is not gitignored"),
+            )
+            .severity(super::finding::Severity::Medium),
+        );
+    }
+    out
+}
+
+/// Scans every blob reachable from any ref (and HEAD) that is not the current version of a file
+/// under the root; reports each secret once, with the oldest commit that introduced it.
+pub fn history(
+    view: &RepoView,
+    skip_path: &dyn Fn(&str) -> bool,
+    findings: &mut Vec<Finding>,
+    errors: &mut Vec<ScanError>,
+) -> u64 {
+    let repo = &view.repo;
+    let mut walk = match repo.revwalk() {
+        Ok(w) => w,
+        Err(e) => {
+            errors.push(ScanError {
+                path: ".git".into(),
+                message: format!("cannot walk history: {e}"),
+            });
+            return 0;
+        }
+    };
+    let _ = walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE);
+    let _ = walk.push_head();
+    if let Ok(refs) = repo.references() {
+        for r in refs.flatten() {
+            if let Ok(c) = r.peel_to_commit() {
+                let _ = walk.push(c.id());
+            }
+        }
+    }
+    // Blobs of the current HEAD: the working-tree scan already reports them.
+    let mut seen: HashSet<Oid> = HashSet::new();
+    if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |_, e| {
+            if e.kind() == Some(git2::ObjectType::Blob) {
+                seen.insert(e.id());
+            }
+            git2::TreeWalkResult::Ok
+        });
+    }
+    let mut commits = 0;
+    for oid in walk.flatten() {
+        let Ok(commit) = repo.find_commit(oid) else {
+            continue;
+        };
+        commits += 1;
+        let Ok(tree) = commit.tree() else { continue };
+        let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        let mut opts = DiffOptions::new();
+        if !view.prefix.is_empty() {
+            opts.pathspec(&view.prefix);
+        }
+        let diff = match repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(ScanError {
+                    path: format!("commit {oid}"),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied
+            ) {
+                continue;
+            }
+            let nf = delta.new_file();
+            let id = nf.id();
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(full) = nf.path().map(PathBuf::from) else {
+                continue;
+            };
+            let full = full.to_string_lossy().replace('\\', "/");
+            let Some(rel) = full.strip_prefix(&view.prefix) else {
+                continue;
+            };
+            if skip_path(rel) {
+                continue;
+            }
+            let Ok(blob) = repo.find_blob(id) else {
+                continue;
+            };
+            if blob.is_binary() {
+                continue;
+            }
+            let short = oid.to_string()[..12].to_string();
+            let mut local = Vec::new();
+            let mut allowed = 0;
+            scan_bytes(
+                blob.content(),
+                rel,
+                FileKind::of(rel),
+                &mut local,
+                &mut allowed,
+            );
+            for f in local.into_iter().filter(|f| f.family() == "secret") {
+                let mut h = Finding::new(
+                    "git.history-secret",
+                    rel,
+                    f.line,
+                    format!(
+                        "{} in commit {short} (not in the current version of the file)",
+                        f.message
+                    ),
+                );
+                h.severity = f.severity;
+                h.secret = f.secret;
+                h.fingerprint =
+                    super::finding::fingerprint("git.history-secret", rel, &f.fingerprint);
+                h.commit = Some(oid.to_string());
+                h.column = f.column;
+                findings.push(h);
+            }
+        }
+    }
+    commits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_by_name() {
+        for n in [".env", ".env.local", ".env.production", "prod.env"] {
+            assert!(is_env_file(n), "{n}");
+        }
+        for n in [
+            ".env.example",
+            ".env.sample",
+            ".env.template",
+            "environment.py",
+            ".envrc",
+        ] {
+            assert!(!is_env_file(n), "{n}");
+        }
+    }
+}

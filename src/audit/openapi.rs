@@ -1,0 +1,363 @@
+//! Checks on an OpenAPI document as ChatGPT plugins and GPT Actions use it: 3.x, an operationId
+//! on each operation, description limits, https servers, no credentials in URLs, write operations
+//! marked `x-openai-isConsequential`, and security schemes that agree with the manifest's auth.
+
+use serde_json::Value;
+
+use super::finding::{Finding, Severity};
+use super::manifest::{host_of, is_localhost, is_placeholder_host, line_of, ManifestInfo};
+use super::secrets;
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+const WRITES: &[&str] = &["put", "post", "delete", "patch"];
+
+/// Parses JSON or YAML into a JSON value; the error carries a line when the parser gives one.
+pub fn parse(path: &str, text: &str) -> Result<Value, (String, Option<usize>)> {
+    if path.ends_with(".json") {
+        serde_json::from_str(text).map_err(|e| (e.to_string(), Some(e.line())))
+    } else {
+        serde_yaml_ng::from_str::<Value>(text)
+            .map_err(|e| (e.to_string(), e.location().map(|l| l.line())))
+    }
+}
+
+/// Whether a parsed document is an OpenAPI/Swagger document at all.
+pub fn is_openapi(v: &Value) -> bool {
+    v.get("openapi").is_some()
+        || v.get("swagger").is_some()
+        || v.get("paths").is_some_and(Value::is_object)
+}
+
+/// A write operation: `POST /todos`.
+pub struct WriteOp {
+    pub method: String,
+    pub path: String,
+}
+
+/// Checks one spec; `manifest` is the plugin manifest that points at it, if any.
+pub fn check(
+    path: &str,
+    text: &str,
+    manifest: Option<&ManifestInfo>,
+) -> (Vec<Finding>, Vec<WriteOp>) {
+    let mut out = Vec::new();
+    let mut writes = Vec::new();
+    let v = match parse(path, text) {
+        Ok(v) => v,
+        Err((msg, line)) => {
+            out.push(Finding::new(
+                "openapi.parse",
+                path,
+                line,
+                format!("OpenAPI document does not parse: {msg}"),
+            ));
+            return (out, writes);
+        }
+    };
+    let version = v.get("openapi").map(|x| match x {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    match (&version, v.get("swagger")) {
+        (Some(s), _) if s.starts_with('3') => {}
+        (Some(s), _) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            line_of(text, "openapi"),
+            format!("openapi version {s:?} is not 3.x"),
+        )),
+        (None, Some(_)) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            line_of(text, "swagger"),
+            "Swagger 2.0 document: ChatGPT needs OpenAPI 3.x".into(),
+        )),
+        (None, None) if is_openapi(&v) => out.push(Finding::new(
+            "openapi.version",
+            path,
+            Some(1),
+            "no `openapi: 3.x` version key".into(),
+        )),
+        (None, None) => {
+            out.push(Finding::new(
+                "openapi.version",
+                path,
+                Some(1),
+                "not an OpenAPI document (no `openapi` key, no `paths`)".into(),
+            ));
+            return (out, writes);
+        }
+    }
+    let plugin = manifest.is_some();
+    let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };
+
+    // servers (also accept the common mistake of nesting them under info)
+    let servers = v
+        .get("servers")
+        .or_else(|| v.get("info").and_then(|i| i.get("servers")));
+    for s in servers.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(u) = s.get("url").and_then(Value::as_str) {
+            if let Some(h) = host_of(u) {
+                if u.to_ascii_lowercase().starts_with("http://")
+                    && !is_localhost(&h)
+                    && !is_placeholder_host(&h)
+                {
+                    out.push(Finding::new(
+                        "openapi.http-server",
+                        path,
+                        line_of(text, u),
+                        format!("server {u} is plain http"),
+                    ));
+                }
+            }
+        }
+    }
+
+    let schemes = v
+        .get("components")
+        .and_then(|c| c.get("securitySchemes"))
+        .or_else(|| v.get("securityDefinitions"))
+        .and_then(Value::as_object);
+    for (name, s) in schemes.into_iter().flatten() {
+        if s.get("type").and_then(Value::as_str) == Some("apiKey")
+            && s.get("in").and_then(Value::as_str) == Some("query")
+        {
+            out.push(Finding::new(
+                "openapi.credential-in-url",
+                path,
+                line_of(text, name),
+                format!("security scheme {name} sends the API key in the query string"),
+            ));
+        }
+    }
+
+    let params_of = |p: &Value| -> Vec<Value> {
+        p.get("parameters")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| resolve(&v, x).clone()).collect())
+            .unwrap_or_default()
+    };
+    for (p, item) in v
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let path_line =
+            line_of(text, &format!("{p}:")).or_else(|| line_of(text, &format!("\"{p}\"")));
+        let shared = params_of(item);
+        for m in METHODS {
+            let Some(op) = item.get(*m) else { continue };
+            let line = path_line.and_then(|pl| {
+                let rest: String = text.lines().skip(pl).collect::<Vec<_>>().join("\n");
+                line_of(&rest, &format!("{m}:"))
+                    .or_else(|| line_of(&rest, &format!("\"{m}\"")))
+                    .map(|l| l + pl)
+            });
+            let name = format!("{} {p}", m.to_ascii_uppercase());
+            if op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .is_none_or_empty()
+            {
+                out.push(Finding::new(
+                    "openapi.operation-id",
+                    path,
+                    line,
+                    format!("{name} has no operationId"),
+                ));
+            }
+            for k in ["summary", "description"] {
+                if let Some(d) = op.get(k).and_then(Value::as_str) {
+                    let n = d.chars().count();
+                    if n > 300 {
+                        out.push(
+                            Finding::new(
+                                "openapi.description-length",
+                                path,
+                                line,
+                                format!(
+                                    "{name} {k} is {n} characters (GPT Actions: 300, plugins: 200)"
+                                ),
+                            )
+                            .severity(Severity::Medium),
+                        );
+                    } else if n > op_limit {
+                        out.push(Finding::new(
+                            "openapi.description-length",
+                            path,
+                            line,
+                            format!("{name} {k} is {n} characters (plugins show 200)"),
+                        ));
+                    }
+                }
+            }
+            let mut params = shared.clone();
+            params.extend(params_of(op));
+            for prm in &params {
+                let pname = prm.get("name").and_then(Value::as_str).unwrap_or("");
+                let pin = prm.get("in").and_then(Value::as_str).unwrap_or("");
+                if let Some(d) = prm.get("description").and_then(Value::as_str) {
+                    let n = d.chars().count();
+                    if n > 700 {
+                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} parameter {pname} description is {n} characters (700 max)")).severity(Severity::Medium));
+                    } else if n > param_limit {
+                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} parameter {pname} description is {n} characters (plugins: 200)")));
+                    }
+                }
+                if matches!(pin, "query" | "path") && credential_param(pname) {
+                    out.push(Finding::new("openapi.credential-in-url", path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
+                }
+            }
+            if WRITES.contains(m) {
+                writes.push(WriteOp {
+                    method: m.to_ascii_uppercase(),
+                    path: p.clone(),
+                });
+                if op.get("x-openai-isConsequential").is_none() {
+                    out.push(Finding::new(
+                        "openapi.consequential",
+                        path,
+                        line,
+                        format!("{name} changes state but has no x-openai-isConsequential"),
+                    ));
+                }
+            }
+        }
+    }
+
+    if let Some(m) = manifest {
+        auth_agreement(path, text, m, schemes, &mut out);
+    }
+    (out, writes)
+}
+
+trait NoneOrEmpty {
+    fn is_none_or_empty(&self) -> bool;
+}
+
+impl NoneOrEmpty for Option<&str> {
+    fn is_none_or_empty(&self) -> bool {
+        self.map_or(true, |s| s.trim().is_empty())
+    }
+}
+
+fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
+    if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+        if let Some(ptr) = r.strip_prefix('#') {
+            if let Some(t) = root.pointer(ptr) {
+                return t;
+            }
+        }
+    }
+    v
+}
+
+fn credential_param(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    secrets::secret_name(name).is_some()
+        || matches!(
+            l.as_str(),
+            "key"
+                | "apikey"
+                | "api_key"
+                | "appid"
+                | "access_token"
+                | "token"
+                | "auth"
+                | "code"
+                | "sig"
+                | "signature"
+        )
+}
+
+fn auth_agreement(
+    path: &str,
+    text: &str,
+    m: &ManifestInfo,
+    schemes: Option<&serde_json::Map<String, Value>>,
+    out: &mut Vec<Finding>,
+) {
+    let Some(ty) = m.auth_type.as_deref() else {
+        return;
+    };
+    let kinds: Vec<String> = schemes
+        .into_iter()
+        .flatten()
+        .map(|(_, s)| {
+            let t = s
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let sch = s
+                .get("scheme")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if t == "http" {
+                format!("http:{sch}")
+            } else {
+                t
+            }
+        })
+        .collect();
+    let line = line_of(text, "securitySchemes").or(Some(1));
+    let msg = match ty {
+        "none" if !kinds.is_empty() => Some(format!(
+            "the manifest {} says auth none but the spec declares {}: ChatGPT will send no credentials",
+            m.path,
+            kinds.join(", ")
+        )),
+        "service_http" | "user_http" => {
+            let want = m.authorization_type.as_deref().unwrap_or("bearer");
+            if kinds.is_empty() {
+                Some(format!("the manifest {} says {ty} but the spec declares no security scheme", m.path))
+            } else if !kinds.iter().any(|k| k == &format!("http:{want}") || k == "apikey") {
+                Some(format!("the manifest {} says {ty} ({want}) but the spec declares {}", m.path, kinds.join(", ")))
+            } else {
+                None
+            }
+        }
+        "oauth" if kinds.is_empty() => Some(format!("the manifest {} says oauth but the spec declares no security scheme", m.path)),
+        _ => None,
+    };
+    if let Some(msg) = msg {
+        out.push(Finding::new("openapi.auth-mismatch", path, line, msg));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\nservers:\n  - url: https://todo.acme.dev\npaths:\n  /todos:\n    get:\n      operationId: listTodos\n      summary: List todos\n    post:\n      operationId: addTodo\n      summary: Add a todo\n      x-openai-isConsequential: true\n";
+
+    #[test]
+    fn a_good_spec_is_clean() {
+        let (f, w) = check("openapi.yaml", SPEC, None);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].path, "/todos");
+    }
+
+    #[test]
+    fn missing_consequential_flag_is_low() {
+        let t = SPEC.replace("      x-openai-isConsequential: true\n", "");
+        let (f, _) = check("openapi.yaml", &t, None);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].rule.as_str(), f[0].severity),
+            ("openapi.consequential", Severity::Low)
+        );
+    }
+
+    #[test]
+    fn api_key_in_query_is_flagged() {
+        let t = SPEC.replace("      summary: List todos\n", "      summary: List todos\n      parameters:\n        - name: api_key\n          in: query\n");
+        let (f, _) = check("openapi.yaml", &t, None);
+        assert_eq!(f[0].rule, "openapi.credential-in-url");
+    }
+}

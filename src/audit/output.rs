@@ -1,0 +1,235 @@
+//! The three renderings of a report: text for people (grouped by file, one line per finding and
+//! its fix hint, colour only on a terminal without `NO_COLOR`), JSON for scripts and baselines,
+//! and SARIF 2.1.0 for GitHub code scanning. Secrets appear only redacted in all three.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::finding::{Report, Severity, RULES};
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn sev_code(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "1;31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+    }
+}
+
+/// Text for a terminal or a log.
+pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
+    let mut out = String::new();
+    let mut by_file: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+    for f in &r.findings {
+        by_file.entry(f.path.as_str()).or_default().push(f);
+    }
+    for (path, fs) in &by_file {
+        out.push_str(&paint(color, "1", path));
+        out.push('\n');
+        for f in fs {
+            let loc = match (f.line, f.column) {
+                (Some(l), Some(c)) => format!("{l}:{c}"),
+                (Some(l), None) => format!("{l}"),
+                _ => "-".to_string(),
+            };
+            let sev = paint(
+                color,
+                sev_code(f.severity),
+                &format!("{:<6}", f.severity.as_str()),
+            );
+            let secret = f
+                .secret
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
+            let commit = f
+                .commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {loc:>7}  {sev}  {}  {}{secret}{commit}\n",
+                f.rule, f.message
+            ));
+            out.push_str(&format!(
+                "           {}\n",
+                paint(color, "2", &format!("fix: {}", f.hint))
+            ));
+        }
+    }
+    for e in &r.errors {
+        out.push_str(&format!(
+            "warning: {}: {}\n",
+            if e.path.is_empty() { "." } else { &e.path },
+            e.message
+        ));
+    }
+    let (h, m, l) = (
+        r.count(Severity::High),
+        r.count(Severity::Medium),
+        r.count(Severity::Low),
+    );
+    let total = r.findings.len();
+    let files_part = format!(
+        "{} file{} scanned ({} binary skipped)",
+        r.files_scanned,
+        if r.files_scanned == 1 { "" } else { "s" },
+        r.binary_skipped
+    );
+    let hist = if r.commits_scanned > 0 {
+        format!(", {} commits", r.commits_scanned)
+    } else {
+        String::new()
+    };
+    let sup = if r.suppressed > 0 {
+        format!(", {} suppressed", r.suppressed)
+    } else {
+        String::new()
+    };
+    if total == 0 {
+        out.push_str(&format!("no findings; {files_part}{hist}{sup}\n"));
+    } else {
+        let verdict = if r.fails(fail_on) {
+            paint(
+                color,
+                "1;31",
+                &format!("fails at --fail-on {}", fail_on.as_str()),
+            )
+        } else {
+            format!("passes at --fail-on {}", fail_on.as_str())
+        };
+        out.push_str(&format!(
+            "{total} finding{} ({h} high, {m} medium, {l} low) in {} file{}; {files_part}{hist}{sup}; {verdict}\n",
+            if total == 1 { "" } else { "s" },
+            by_file.len(),
+            if by_file.len() == 1 { "" } else { "s" },
+        ));
+    }
+    out
+}
+
+/// JSON: the report as is (the `findings` list doubles as a baseline file).
+pub fn json(r: &Report) -> String {
+    let mut v = serde_json::to_value(r).expect("report serialises");
+    if let Value::Object(o) = &mut v {
+        o.insert("tool".into(), json!("plugsmith"));
+        o.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    }
+    let mut s = serde_json::to_string_pretty(&v).expect("json");
+    s.push('\n');
+    s
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "8.0",
+        Severity::Medium => "5.0",
+        Severity::Low => "2.0",
+    }
+}
+
+fn rule_name(id: &str) -> String {
+    id.split(['.', '-'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// SARIF 2.1.0, as GitHub code scanning reads it.
+pub fn sarif(r: &Report) -> String {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.id,
+                "name": rule_name(rule.id),
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": format!("{}{}", rule.summary, if rule.heuristic { " — a heuristic: worth a look, not proof." } else { "." })},
+                "help": {"text": format!("Fix: {}", rule.hint)},
+                "defaultConfiguration": {"level": level(rule.severity)},
+                "properties": {
+                    "tags": ["security", rule.id.split('.').next().unwrap_or("")],
+                    "precision": if rule.heuristic { "medium" } else { "high" },
+                    "security-severity": security_severity(rule.severity),
+                }
+            })
+        })
+        .collect();
+    let results: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let idx = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
+            let mut region = json!({"startLine": f.line.unwrap_or(1)});
+            if let Some(c) = f.column {
+                region["startColumn"] = json!(c);
+            }
+            let mut msg = f.message.clone();
+            if let Some(s) = &f.secret {
+                msg.push_str(&format!(" [{s}]"));
+            }
+            let mut props = json!({"severity": f.severity.as_str()});
+            if let Some(c) = &f.commit {
+                props["commit"] = json!(c);
+                msg.push_str(&format!(" (commit {c})"));
+            }
+            msg.push_str(&format!(". Fix: {}", f.hint));
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": idx,
+                "level": level(f.severity),
+                "message": {"text": msg},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": region,
+                    }
+                }],
+                "partialFingerprints": {"plugsmith/v1": f.fingerprint},
+                "properties": props,
+            })
+        })
+        .collect();
+    let notes: Vec<Value> = r
+        .errors
+        .iter()
+        .map(|e| json!({"level": "warning", "message": {"text": format!("{}: {}", e.path, e.message)}}))
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "plugsmith",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notes}],
+            "results": results,
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).expect("sarif");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,900 @@
+//! `plugsmith audit` end to end: exit codes, output formats (SARIF validated against the OASIS
+//! 2.1.0 schema), git awareness and history, suppressions, the generated-project shapes, the
+//! real-plugin corpus (findings recorded in tests/fixtures/real-plugins/FINDINGS.snap) and the
+//! repository itself.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use base64::Engine as _;
+use predicates::prelude::*;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn audit() -> Command {
+    let mut c = Command::cargo_bin("plugsmith").unwrap();
+    c.arg("audit").env_remove("NO_COLOR");
+    c
+}
+
+/// A fake credential assembled at run time (never stored whole in the repository).
+fn fake(prefix: &str, len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    getrandom::getrandom(&mut bytes).unwrap();
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+    format!("{prefix}{}", &body[..len])
+}
+
+/// Letters and digits only (GitHub tokens have no `-` or `_`).
+fn fake_alnum(prefix: &str, len: usize) -> String {
+    let mut b = vec![0u8; len];
+    getrandom::getrandom(&mut b).unwrap();
+    let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let tail: String = b
+        .iter()
+        .map(|x| alpha[(*x as usize) % alpha.len()] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+fn aws_key() -> String {
+    let mut b = vec![0u8; 16];
+    getrandom::getrandom(&mut b).unwrap();
+    let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let tail: String = b
+        .iter()
+        .map(|x| alpha[(*x as usize) % 32] as char)
+        .collect();
+    ["AK", "IA", &tail].concat()
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn commit_all(dir: &Path, message: &str) -> String {
+    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let refs: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &refs)
+        .unwrap()
+        .to_string()
+}
+
+fn json_of(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap()
+}
+
+fn rules_of(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Server code with two heuristic findings (marked so that this repository audits clean).
+const BAD_SERVER: &str = "app.run(debug=True)\nif token != SERVICE_TOKEN:\n    pass\n"; // plugsmith:allow
+
+// ---------------------------------------------------------------- exit codes and bad input
+
+#[test]
+fn clean_directory_exits_0() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "app.py", "print('hello')\n");
+    audit()
+        .arg(d.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
+}
+
+#[test]
+fn a_secret_exits_1_and_fail_on_high_decides_for_medium_findings() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "config.py",
+        &format!("CLIENT_SECRET = \"{}\"\n", fake_alnum("", 32)),
+    );
+    audit()
+        .arg(d.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("secret.generic"));
+    audit()
+        .arg(d.path())
+        .args(["--fail-on", "high"])
+        .assert()
+        .code(0);
+    audit()
+        .arg(d.path())
+        .args(["--fail-on", "low"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn bad_format_is_a_usage_error() {
+    audit()
+        .args([".", "--format", "xml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("xml"));
+    audit()
+        .args([".", "--fail-on", "critical"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn missing_path_is_an_io_error() {
+    audit()
+        .arg("/nonexistent/plugsmith-audit")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/plugsmith-audit"));
+}
+
+#[test]
+fn bad_config_files_are_usage_errors() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.txt", "x\n");
+    write(d.path(), "bad-key.toml", "frobnicate = 1\n");
+    write(d.path(), "bad-rule.toml", "disable = [\"secret.nope\"]\n");
+    write(d.path(), "bad-toml.toml", "disable = [\n");
+    write(d.path(), "bad-glob.toml", "[[allow]]\npaths = [\"a/[\"]\n");
+    for f in [
+        "bad-key.toml",
+        "bad-rule.toml",
+        "bad-toml.toml",
+        "bad-glob.toml",
+    ] {
+        audit()
+            .arg(d.path())
+            .arg("--config")
+            .arg(d.path().join(f))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("error:"));
+    }
+    audit()
+        .arg(d.path())
+        .args(["--config", "/nonexistent/c.toml"])
+        .assert()
+        .code(2);
+    audit()
+        .arg(d.path())
+        .args(["--baseline", "/nonexistent/b.json"])
+        .assert()
+        .code(2);
+    audit()
+        .arg(d.path())
+        .args(["--manifest", "/nonexistent/ai-plugin.json"])
+        .assert()
+        .code(2);
+    // the default config file, when present, is read the same way
+    write(d.path(), ".plugsmith-audit.toml", "frobnicate = 1\n");
+    audit().arg(d.path()).assert().code(2);
+}
+
+// ---------------------------------------------------------------- output
+
+#[test]
+fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "a.py",
+        &format!(
+            "API_KEY = \"{}\"\nTOKEN = \"{}\"\n",
+            fake_alnum("", 32),
+            fake_alnum("", 32)
+        ),
+    );
+    write(d.path(), "b.py", "app.run(debug=True)\n"); // plugsmith:allow
+    let out = audit()
+        .arg(d.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains('\x1b'), "{text}");
+    assert_eq!(
+        text.matches("\na.py\n").count() + usize::from(text.starts_with("a.py\n")),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("fix: "), "{text}");
+    assert!(text.contains("heuristic"), "{text}");
+    assert!(text.contains("3 findings"), "{text}");
+}
+
+#[test]
+fn secrets_are_redacted_in_every_format() {
+    let d = tempfile::tempdir().unwrap();
+    let key = aws_key();
+    let tok = fake("pss_", 43);
+    write(
+        d.path(),
+        "settings.py",
+        &format!("AWS_KEY = \"{key}\"\nSERVICE_TOKEN = \"{tok}\"\n"),
+    );
+    for fmt in ["text", "json", "sarif"] {
+        let out = audit()
+            .arg(d.path())
+            .args(["--format", fmt])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            !s.contains(&key) && !s.contains(&tok),
+            "{fmt} leaks the secret:\n{s}"
+        );
+        assert!(
+            s.contains(&format!("{}… (20 chars)", &key[..4])),
+            "{fmt}:\n{s}"
+        );
+        assert!(s.contains("pss_… (47 chars)"), "{fmt}:\n{s}");
+    }
+}
+
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("tests/fixtures/audit/sarif-schema-2.1.0.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    // A tree with findings from every family, history included.
+    let d = tempfile::tempdir().unwrap();
+    let corpus = repo_root().join("tests/fixtures/real-plugins/openai__plugins-quickstart");
+    for f in [".well-known/ai-plugin.json", "openapi.yaml"] {
+        write(
+            d.path(),
+            f,
+            &std::fs::read_to_string(corpus.join(f)).unwrap(),
+        );
+    }
+    write(d.path(), "main.py", BAD_SERVER);
+    write(d.path(), "old.py", &format!("KEY = \"{}\"\n", aws_key()));
+    commit_all(d.path(), "one");
+    std::fs::remove_file(d.path().join("old.py")).unwrap();
+    commit_all(d.path(), "two");
+    write(d.path(), ".env", "X=1\n");
+    let out = audit()
+        .arg(d.path())
+        .args(["--format", "sarif", "--history"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF is invalid:\n{}",
+        errors.join("\n")
+    );
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let results = run["results"].as_array().unwrap();
+    let families: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap().split('.').next().unwrap())
+        .collect();
+    assert_eq!(
+        families.into_iter().collect::<Vec<_>>(),
+        ["code", "git", "manifest", "openapi"]
+    );
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx], r["ruleId"].as_str().unwrap());
+        assert!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+    }
+}
+
+#[test]
+fn json_output_lists_findings_with_stable_fields() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "x.js",
+        &format!("const key = \"{}\";\n", fake_alnum("ghp_", 36)),
+    );
+    let out = audit()
+        .arg(d.path())
+        .args(["--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "secret.github-token");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["path"], "x.js");
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["column"], 14);
+    assert!(f["hint"].as_str().unwrap().contains("rotate"));
+    assert_eq!(f["fingerprint"].as_str().unwrap().len(), 16);
+}
+
+// ---------------------------------------------------------------- severity by place
+
+#[test]
+fn a_secret_in_a_public_file_is_more_severe() {
+    let d = tempfile::tempdir().unwrap();
+    let line = format!("api_secret: \"{}\"\n", fake_alnum("", 30));
+    write(d.path(), "config/app.yaml", &line);
+    write(d.path(), "static/app.yaml", &line);
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let sev: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sev,
+        [("config/app.yaml", "medium"), ("static/app.yaml", "high")]
+    );
+}
+
+#[test]
+fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
+    let d = tempfile::tempdir().unwrap();
+    let m = r#"{"schema_version":"v1","name_for_model":"todo","name_for_human":"Todo","description_for_model":"Todos.","description_for_human":"Todos.",
+ "auth":{"type":"oauth","client_url":"https://todo.acme.dev/authorize","scope":"read","authorization_url":"https://todo.acme.dev/token","authorization_content_type":"application/json",
+   "verification_tokens":{"openai":"8b1f0c3d9e2a4b6c8d0e1f2a3b4c5d6e"}, "client_secret":"SECRET"},
+ "api":{"type":"openapi","url":"https://todo.acme.dev/openapi.yaml","is_user_authenticated":false},
+ "logo_url":"https://todo.acme.dev/logo.png","contact_email":"hi@acme.dev","legal_info_url":"https://acme.dev/legal"}"#;
+    write(
+        d.path(),
+        ".well-known/ai-plugin.json",
+        &m.replace("SECRET", &fake_alnum("", 40)),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["manifest.secret-in-auth"]);
+    assert_eq!(v["findings"][0]["severity"], "high");
+    write(
+        d.path(),
+        ".well-known/ai-plugin.json",
+        &m.replace(", \"client_secret\":\"SECRET\"", ""),
+    );
+    audit()
+        .arg(d.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
+}
+
+// ---------------------------------------------------------------- git
+
+#[test]
+fn env_file_not_ignored_is_reported_and_ignored_one_is_not() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        ".env",
+        &format!("SERVICE_TOKEN={}\n", fake("pss_", 43)),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert!(
+        rules_of(&v).contains(&"git.env-not-ignored".to_string()),
+        "{v}"
+    );
+    write(d.path(), ".gitignore", ".env*\n!.env.example\n");
+    audit().arg(d.path()).assert().code(0);
+    // --no-ignore looks inside, but a secret in an ignored file stays local: low
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--no-ignore"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["secret.plugsmith-token"]);
+    assert_eq!(v["findings"][0]["severity"], "low");
+}
+
+#[test]
+fn tracked_env_file_is_reported_even_when_ignored() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), ".env", &format!("TOKEN={}\n", fake("pat_", 43)));
+    write(d.path(), "app.py", "print(1)\n");
+    commit_all(d.path(), "oops");
+    write(d.path(), ".gitignore", ".env\n");
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let rules = rules_of(&v);
+    assert!(rules.contains(&"git.env-tracked".to_string()), "{rules:?}");
+    assert!(
+        rules.contains(&"secret.plugsmith-token".to_string()),
+        "ignored but tracked is scanned: {rules:?}"
+    );
+}
+
+#[test]
+fn history_finds_a_secret_deleted_since_with_its_commit() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "app.py", "print(1)\n");
+    commit_all(d.path(), "first");
+    write(
+        d.path(),
+        "deploy/creds.py",
+        &format!("AWS = \"{}\"\n", aws_key()),
+    );
+    let bad = commit_all(d.path(), "add creds");
+    std::fs::remove_file(d.path().join("deploy/creds.py")).unwrap();
+    commit_all(d.path(), "remove creds");
+    audit().arg(d.path()).assert().code(0);
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["git.history-secret"]);
+    let f = &v["findings"][0];
+    assert_eq!(f["commit"].as_str().unwrap(), bad);
+    assert_eq!(f["path"], "deploy/creds.py");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(v["commits_scanned"], 3);
+}
+
+#[test]
+fn history_covers_other_branches() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.txt", "a\n");
+    commit_all(d.path(), "first");
+    let repo = git2::Repository::open(d.path()).unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.branch("side", &head, false).unwrap();
+    repo.set_head("refs/heads/side").unwrap();
+    write(
+        d.path(),
+        "b.txt",
+        &format!("github token {}\n", fake_alnum("ghp_", 36)),
+    );
+    commit_all(d.path(), "on side");
+    repo.set_head("refs/heads/master")
+        .or_else(|_| repo.set_head("refs/heads/main"))
+        .unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    assert!(!d.path().join("b.txt").exists());
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["git.history-secret"]);
+}
+
+#[test]
+fn history_outside_a_repository_is_a_warning_not_a_failure() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "a.txt", "a\n");
+    audit()
+        .arg(d.path())
+        .arg("--history")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("not inside a git repository"));
+}
+
+// ---------------------------------------------------------------- suppressions
+
+#[test]
+fn allow_marker_config_and_baseline_suppress_findings() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "a.py",
+        &format!(
+            "API_KEY = \"{}\"  # plugsmith:allow test value\n",
+            fake_alnum("", 32)
+        ),
+    );
+    audit()
+        .arg(d.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 suppressed"));
+
+    write(
+        d.path(),
+        "fixtures/b.py",
+        &format!("API_KEY = \"{}\"\n", fake_alnum("", 32)),
+    );
+    write(d.path(), "c.py", "app.run(debug=True)\n"); // plugsmith:allow
+    audit().arg(d.path()).assert().code(1);
+    write(d.path(), ".plugsmith-audit.toml", "disable = [\"code.debug-mode\"]\n[[allow]]\npaths = [\"fixtures/\"]\nreason = \"test data\"\n");
+    audit().arg(d.path()).assert().code(0);
+
+    std::fs::remove_file(d.path().join(".plugsmith-audit.toml")).unwrap();
+    let base = audit()
+        .arg(d.path())
+        .args(["--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let bl = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bl.path(), base).unwrap();
+    audit()
+        .arg(d.path())
+        .arg("--baseline")
+        .arg(bl.path())
+        .assert()
+        .code(0);
+    // a new secret is not in the baseline
+    write(
+        d.path(),
+        "d.py",
+        &format!("password = \"{}7\"\n", fake_alnum("", 13)),
+    );
+    audit()
+        .arg(d.path())
+        .arg("--baseline")
+        .arg(bl.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("d.py"));
+}
+
+// ---------------------------------------------------------------- odd files
+
+#[test]
+fn binary_files_are_skipped_and_huge_lines_are_scanned() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bin = vec![0u8, 1, 2, 3];
+    bin.extend(format!("KEY={}", aws_key()).as_bytes());
+    std::fs::write(d.path().join("blob.bin"), bin).unwrap();
+    audit()
+        .arg(d.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 binary skipped"));
+    // a 6 MB single line with a key near its end
+    let key = fake_alnum("ghp_", 36);
+    let big = format!("var x=\"{}\"; var t=\"{key}\";\n", "a".repeat(6_000_000));
+    std::fs::write(d.path().join("bundle.min.js"), big).unwrap();
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["secret.github-token"]);
+}
+
+#[test]
+fn a_single_file_and_an_explicit_manifest_can_be_audited() {
+    let corpus = repo_root().join("tests/fixtures/real-plugins/12345612456__Wolfram-Plugin");
+    audit()
+        .arg(corpus.join("ai-plugin.json"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("manifest.parse"));
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "x.txt", "x\n");
+    audit()
+        .arg(d.path())
+        .arg("--manifest")
+        .arg(
+            repo_root().join(
+                "tests/fixtures/real-plugins/c-hoberman__spotygpt/.well-known/ai-plugin.json",
+            ),
+        )
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "manifest.placeholder-verification-token",
+        ));
+}
+
+// ---------------------------------------------------------------- generated projects
+
+fn generated(mode: &str) -> tempfile::TempDir {
+    let src = repo_root()
+        .join("tests/fixtures/audit/generated")
+        .join(mode);
+    let d = tempfile::tempdir().unwrap();
+    for e in walkdir::WalkDir::new(&src) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(&src).unwrap();
+        let to = d.path().join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+    // what `plugsmith new` writes into .env (gitignored, 0600)
+    let mut env = String::from(
+        "ALLOWED_ORIGINS=https://chat.openai.com,https://chatgpt.com\nHOST=127.0.0.1\nPORT=8000\n",
+    );
+    match mode {
+        "service_http" => env.push_str(&format!(
+            "SERVICE_TOKEN={}\nOPENAI_VERIFICATION_TOKEN=\n",
+            fake("pss_", 43)
+        )),
+        "user_http" => env.push_str(&format!(
+            "DATABASE_URL=sqlite:///data/app.db\nADMIN_KEY={}\n",
+            fake("psk_", 43)
+        )),
+        _ => {}
+    }
+    write(d.path(), ".env", &env);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            d.path().join(".env"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    commit_all(d.path(), "Generated by plugsmith");
+    d
+}
+
+#[test]
+fn generated_projects_audit_clean_in_every_auth_mode() {
+    for mode in ["none", "service_http", "user_http"] {
+        let d = generated(mode);
+        let repo = git2::Repository::open(d.path()).unwrap();
+        assert!(
+            repo.status_file(Path::new(".env"))
+                .unwrap()
+                .contains(git2::Status::IGNORED),
+            "{mode}: .env must be ignored"
+        );
+        let out = audit()
+            .arg(d.path())
+            .arg("--history")
+            .assert()
+            .get_output()
+            .clone();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{mode}:\n{text}");
+        assert!(text.contains("no findings"), "{mode}:\n{text}");
+    }
+}
+
+#[test]
+fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
+    let d = generated("none");
+    let spec = std::fs::read_to_string(d.path().join("openapi.yaml")).unwrap();
+    let mut spec: serde_json::Value = serde_yaml_ng::from_str(&spec).unwrap();
+    spec["paths"]["/todos/add"] = serde_json::json!({"post": {"operationId": "addTodo", "summary": "Add a todo",
+        "x-openai-isConsequential": true, "responses": {"200": {"description": "ok"}}}});
+    write(
+        d.path(),
+        "openapi.yaml",
+        &serde_yaml_ng::to_string(&spec).unwrap(),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["manifest.auth-none-writes"]);
+    assert_eq!(v["findings"][0]["severity"], "medium");
+    let m = std::fs::read_to_string(d.path().join(".well-known/ai-plugin.json")).unwrap();
+    write(
+        d.path(),
+        ".well-known/ai-plugin.json",
+        &m.replace("https://todo.acme.dev", "http://localhost:8000"),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout,
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "low"),
+        "{v}"
+    );
+}
+
+// ---------------------------------------------------------------- the corpus and this repository
+
+#[test]
+fn real_plugin_corpus_never_fails_to_scan_and_its_findings_are_recorded() {
+    let corpus = repo_root().join("tests/fixtures/real-plugins");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 50);
+    let mut record = String::new();
+    for dir in &dirs {
+        let out = audit()
+            .arg(dir)
+            .args(["--format", "json", "--fail-on", "medium"])
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{}: exit {code:?}\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_of(&out.stdout);
+        record.push_str(&format!(
+            "## {} (exit {})\n",
+            dir.file_name().unwrap().to_string_lossy(),
+            code.unwrap()
+        ));
+        for f in v["findings"].as_array().unwrap() {
+            let line = f["line"]
+                .as_u64()
+                .map_or("-".to_string(), |l| l.to_string());
+            record.push_str(&format!(
+                "- {:<6} {} {}:{} — {}\n",
+                f["severity"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                line,
+                f["message"].as_str().unwrap()
+            ));
+        }
+        assert!(
+            v["errors"].as_array().unwrap().is_empty(),
+            "{}: {}",
+            dir.display(),
+            v["errors"]
+        );
+    }
+    insta::with_settings!({snapshot_path => corpus.clone(), prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("FINDINGS", record);
+    });
+}
+
+#[test]
+fn the_repository_itself_audits_clean() {
+    let out = audit().arg(repo_root()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let out = audit()
+        .arg(repo_root())
+        .args(["--fail-on", "low"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "even low findings in the repository:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_file_the_manifest_points_to_is_public() {
+    let d = tempfile::tempdir().unwrap();
+    let m = r#"{"schema_version":"v1","name_for_model":"todo","name_for_human":"Todo","description_for_model":"Todos.","description_for_human":"Todos.",
+ "auth":{"type":"none"},"api":{"type":"openapi","url":"https://todo.acme.dev/openapi.yaml","is_user_authenticated":false},
+ "logo_url":"https://todo.acme.dev/logo.png","contact_email":"hi@acme.dev","legal_info_url":"https://todo.acme.dev/docs/legal.html"}"#;
+    write(d.path(), ".well-known/ai-plugin.json", m);
+    write(
+        d.path(),
+        "docs/legal.html",
+        &format!("<!-- api_secret: \"{}\" -->\n", fake_alnum("", 30)),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(rules_of(&v), ["secret.generic"]);
+    assert_eq!(v["findings"][0]["severity"], "high");
+    assert!(v["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("public file"));
+}

@@ -1,0 +1,199 @@
+//! Precision and recall of `plugsmith audit`, per rule family, on the labelled fixture set
+//! `tests/fixtures/audit/labelled.toml`: true secrets and insecure settings, and look-alikes that
+//! must not be reported (verification tokens, UUIDs, hashes, placeholders, documentation keys).
+//!
+//! The bar (documented in docs/audit.md): every family ≥ 0.90 precision and ≥ 0.90 recall.
+//! Run with `-- --nocapture` to see the table.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plugsmith::audit::{scan, ScanOptions};
+use serde::Deserialize;
+
+const MIN_PRECISION: f64 = 0.90;
+const MIN_RECALL: f64 = 0.90;
+
+#[derive(Deserialize)]
+struct Set {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    id: String,
+    family: String,
+    positive: bool,
+    rule: Option<String>,
+    #[serde(default)]
+    git: bool,
+    #[serde(default)]
+    git_force_add: Vec<String>,
+    /// Only these files are added (default: every file .gitignore allows).
+    git_add: Option<Vec<String>>,
+    files: BTreeMap<String, String>,
+}
+
+fn load() -> Vec<Case> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/labelled.toml");
+    let set: Set = toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    set.case
+}
+
+/// Writes a case's files (with the `@@` split markers removed) and, if asked, commits them.
+fn materialise(case: &Case, dir: &Path) {
+    for (rel, text) in &case.files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text.replace("@@", "")).unwrap();
+    }
+    if case.git {
+        let repo = git2::Repository::init(dir).unwrap();
+        let mut index = repo.index().unwrap();
+        match &case.git_add {
+            None => index
+                .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+                .unwrap(),
+            Some(list) => {
+                for f in list {
+                    index.add_path(Path::new(f)).unwrap();
+                }
+            }
+        }
+        for f in &case.git_force_add {
+            index.add_path(Path::new(f)).unwrap();
+        }
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.invalid").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "fixture", &tree, &[])
+            .unwrap();
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    tp: u32,
+    fp: u32,
+    fn_: u32,
+    tn: u32,
+    misses: Vec<String>,
+}
+
+#[test]
+fn precision_and_recall_per_family_meet_the_bar() {
+    let cases = load();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut by_family: BTreeMap<String, Counts> = BTreeMap::new();
+    for case in &cases {
+        let dir = tmp.path().join(&case.id);
+        std::fs::create_dir_all(&dir).unwrap();
+        materialise(case, &dir);
+        let report = scan(&dir, &ScanOptions::default()).unwrap();
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.family() == case.family)
+            .collect();
+        let hit = found
+            .iter()
+            .any(|f| case.rule.as_deref().is_none_or(|r| f.rule == r));
+        let c = by_family.entry(case.family.clone()).or_default();
+        match (case.positive, hit, found.is_empty()) {
+            (true, true, _) => c.tp += 1,
+            (true, false, _) => {
+                c.fn_ += 1;
+                c.misses.push(format!(
+                    "missed {}: got {:?}",
+                    case.id,
+                    found.iter().map(|f| &f.rule).collect::<Vec<_>>()
+                ));
+            }
+            (false, _, true) => c.tn += 1,
+            (false, _, false) => {
+                c.fp += 1;
+                c.misses.push(format!(
+                    "false alarm {}: {:?}",
+                    case.id,
+                    found
+                        .iter()
+                        .map(|f| format!("{} {}:{:?} {}", f.rule, f.path, f.line, f.message))
+                        .collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    println!("family      cases  TP  FP  FN  TN  precision  recall");
+    for (fam, c) in &by_family {
+        let precision = if c.tp + c.fp == 0 {
+            1.0
+        } else {
+            f64::from(c.tp) / f64::from(c.tp + c.fp)
+        };
+        let recall = if c.tp + c.fn_ == 0 {
+            1.0
+        } else {
+            f64::from(c.tp) / f64::from(c.tp + c.fn_)
+        };
+        println!(
+            "{fam:<10} {:>6} {:>3} {:>3} {:>3} {:>3}  {precision:>9.3}  {recall:>6.3}",
+            c.tp + c.fp + c.fn_ + c.tn,
+            c.tp,
+            c.fp,
+            c.fn_,
+            c.tn
+        );
+        for m in &c.misses {
+            println!("    {m}");
+        }
+        if precision < MIN_PRECISION || recall < MIN_RECALL {
+            failures.push(format!(
+                "{fam}: precision {precision:.3}, recall {recall:.3}: {:?}",
+                c.misses
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "below the bar ({MIN_PRECISION} / {MIN_RECALL}):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_family_has_positive_and_negative_cases() {
+    let cases = load();
+    for fam in ["secret", "manifest", "openapi", "git", "code"] {
+        let pos = cases
+            .iter()
+            .filter(|c| c.family == fam && c.positive)
+            .count();
+        let neg = cases
+            .iter()
+            .filter(|c| c.family == fam && !c.positive)
+            .count();
+        assert!(
+            pos >= 3 && neg >= 3,
+            "{fam}: {pos} positive, {neg} negative cases"
+        );
+    }
+}
+
+/// Writes the assembled fixture tree to `$PLUGSMITH_LABELLED_OUT` (used by bench/audit.sh to
+/// measure other scanners' recall on the same cases). Ignored in normal runs.
+#[test]
+#[ignore = "writes the labelled tree for bench/audit.sh"]
+fn write_labelled_tree() {
+    let out = std::env::var("PLUGSMITH_LABELLED_OUT").expect("set PLUGSMITH_LABELLED_OUT");
+    for case in load() {
+        let dir = Path::new(&out).join(format!(
+            "{}--{}--{}",
+            if case.positive { "pos" } else { "neg" },
+            case.family,
+            case.id
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        materialise(&case, &dir);
+    }
+}
