@@ -181,7 +181,7 @@ impl Config {
         }
         self.allow.iter().any(|a| {
             (a.rules.is_empty() || a.rules.iter().any(|r| rule_matches(r, &f.rule)))
-                && a.paths.as_ref().map_or(true, |g| g.is_match(&f.path))
+                && a.paths.as_ref().is_none_or(|g| g.is_match(&f.path))
         })
     }
 }

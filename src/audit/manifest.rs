@@ -214,7 +214,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         }
     }
     for key in ["logo_url", "contact_email", "legal_info_url"] {
-        if s(key).map_or(true, str::is_empty) {
+        if s(key).is_none_or(str::is_empty) {
             field(
                 &mut out,
                 key,

@@ -91,7 +91,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
     };
     let report = scan(&args.path, &options)?;
     let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = match args.format {
         Format::Text => output::text(&report, args.fail_on, color),
         Format::Json => output::json(&report),

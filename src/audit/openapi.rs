@@ -240,7 +240,7 @@ trait NoneOrEmpty {
 
 impl NoneOrEmpty for Option<&str> {
     fn is_none_or_empty(&self) -> bool {
-        self.map_or(true, |s| s.trim().is_empty())
+        self.is_none_or(|s| s.trim().is_empty())
     }
 }
 
