@@ -429,13 +429,21 @@ fn raw_from_toml(spec: &KeySpec, value: &toml::Value) -> std::result::Result<Raw
 struct Defaults;
 
 impl Defaults {
-    fn endpoints() -> Vec<RawEndpoint> {
+    /// The example endpoints. Without authentication anyone could call a write endpoint, so
+    /// auth `none` gets read-only ones (`plugsmith audit` flags writes without auth).
+    fn endpoints(auth: Option<AuthMode>) -> Vec<RawEndpoint> {
         let ep = |m: &str, p: &str, s: &str| RawEndpoint {
             method: m.into(),
             path: p.into(),
             summary: s.into(),
             consequential: None,
         };
+        if auth == Some(AuthMode::None) {
+            return vec![
+                ep("GET", "/todos", "List the todos"),
+                ep("GET", "/todos/{todo_id}", "Show one todo"),
+            ];
+        }
         vec![
             ep("GET", "/todos", "List my todos"),
             ep("POST", "/todos", "Add a todo"),
@@ -648,7 +656,7 @@ impl<'a> Resolver<'a> {
             &validate::legal_info_url,
         )?;
         let auth = self.auth()?;
-        let endpoints = self.endpoints()?;
+        let endpoints = self.endpoints(auth)?;
         let scopes = self.list(
             "scopes",
             vec!["read".into(), "write".into()],
@@ -806,12 +814,12 @@ impl<'a> Resolver<'a> {
         Ok(None)
     }
 
-    fn endpoints(&mut self) -> Result<Option<Vec<Endpoint>>> {
+    fn endpoints(&mut self, auth: Option<AuthMode>) -> Result<Option<Vec<Endpoint>>> {
         if let Some((Raw::Endpoints(raw), source)) = self.given.get("endpoints").cloned() {
             return Ok(self.check_endpoints(&raw, &source));
         }
         if self.yes {
-            return Ok(self.check_endpoints(&Defaults::endpoints(), &Source::Default));
+            return Ok(self.check_endpoints(&Defaults::endpoints(auth), &Source::Default));
         }
         if let Some(asker) = self.asker.as_deref_mut() {
             return ask_endpoints(asker).map(Some);
