@@ -160,9 +160,7 @@ pub fn openapi(p: &Plugin) -> Value {
             .insert(e.method.to_ascii_lowercase(), operation(p, e));
     }
     let mut components = Map::new();
-    components.insert(
-        "schemas".into(),
-        json!({
+    let mut schemas = json!({
             "Item": {
                 "type": "object",
                 "required": ["id", "text"],
@@ -194,8 +192,32 @@ pub fn openapi(p: &Plugin) -> Value {
                 "required": ["detail"],
                 "properties": {"detail": {"type": "array", "maxItems": 100, "items": {"type": "object"}}}
             }
-        }),
-    );
+    });
+    // Only the schemas some operation uses (an unused component is a lint finding).
+    let actions: Vec<Action> = p.endpoints.iter().map(|e| e.action()).collect();
+    let unused = [
+        (
+            "Item",
+            actions
+                .iter()
+                .all(|a| matches!(a, Action::Delete | Action::Clear)),
+        ),
+        ("ItemInput", !actions.iter().any(|a| a.takes_body())),
+        ("ItemList", !actions.contains(&Action::List)),
+        (
+            "ValidationError",
+            !p.endpoints
+                .iter()
+                .any(|e| e.action().takes_body() || !e.params.is_empty()),
+        ),
+    ];
+    let map = schemas.as_object_mut().expect("an object");
+    for (name, drop) in unused {
+        if drop {
+            map.remove(name);
+        }
+    }
+    components.insert("schemas".into(), schemas);
     let mut doc = Map::new();
     doc.insert("openapi".into(), json!("3.0.1"));
     doc.insert(
