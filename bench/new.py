@@ -7,6 +7,7 @@ human name a variable); `cp -r` of the finished tree is the floor. Prints the me
 of each over RUNS runs (default 15), and the ratios the goals are stated in.
 
     python3 bench/new.py [RUNS]
+    BENCH_DIR=/dev/shm python3 bench/new.py     # on a RAM file system: CPU cost, not disk
 
 Needs a release build (`cargo build --release`); installs copier and cookiecutter into a venv
 under ~/.cache/plugsmith/bench-venv.
@@ -89,7 +90,7 @@ def main() -> int:
         return 2
     setup_venv()
     bin_ = VENV / "bin"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         work = Path(tmp)
         reference = work / "reference" / "todo-plugin"
         reference.parent.mkdir()
@@ -112,7 +113,8 @@ def main() -> int:
         ]
         files = sum(1 for p in reference.rglob("*") if p.is_file())
     by = dict(rows)
-    print(f"`plugsmith new` benchmark: {files} files, median of {RUNS} runs, {os.cpu_count()} cores\n")
+    where = os.environ.get("BENCH_DIR") or tempfile.gettempdir()
+    print(f"`plugsmith new` benchmark: {files} files, median of {RUNS} runs, {os.cpu_count()} cores, in {where}\n")
     print("| tool | median wall time | vs plugsmith new --no-git |")
     print("|---|---:|---:|")
     base = by["plugsmith new --no-git"]

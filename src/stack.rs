@@ -1,6 +1,7 @@
 //! The template registry. A stack is data: a folder `templates/<name>/` holding `stack.toml`
 //! (its description, auth modes, environment, project file and per-mode files) and `files/`
-//! (the tree to generate: `*.tera` files are rendered, the rest copied). Adding a stack touches
+//! (the tree to generate: `*.tera` files are rendered, the rest copied; templates under
+//! `files/_partials/` are only included by others). Adding a stack touches
 //! no Rust beyond the line in [`STACK_DIRS`].
 
 use std::sync::LazyLock;

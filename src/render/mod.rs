@@ -34,6 +34,9 @@ pub struct Project {
     pub secrets: Vec<String>,
 }
 
+/// Templates under this folder are only included by others, never written.
+pub const PARTIALS: &str = "_partials/";
+
 /// The file that holds the secrets.
 pub const ENV_FILE: &str = ".env";
 
@@ -67,13 +70,13 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
     add(".env.example", example.into_bytes(), 0o644);
 
     let context = template_context(p)?;
-    let tera = templates(stack)?;
+    let tera = templates(stack, p.auth)?;
     for (path, bytes) in &stack.files {
         let (out_path, rendered) = match path.strip_suffix(".tera") {
             Some(out) => (out, true),
             None => (path.as_str(), false),
         };
-        if !stack.includes(out_path, p.auth) {
+        if !stack.includes(out_path, p.auth) || out_path.starts_with(PARTIALS) {
             continue;
         }
         let contents = if rendered {
@@ -113,15 +116,19 @@ fn tera_chain(e: &tera::Error) -> String {
     msg
 }
 
-/// The stack's templates, with autoescaping off (each template escapes through its filters).
-fn templates(stack: &Stack) -> Result<tera::Tera> {
+/// The stack's templates for this auth mode (parsing is most of the rendering time), with
+/// autoescaping off (each template escapes through its filters).
+fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<tera::Tera> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     filters::register_all(&mut tera);
     let sources = stack
         .files
         .iter()
-        .filter(|(p, _)| p.ends_with(".tera"))
+        .filter(|(p, _)| {
+            p.strip_suffix(".tera")
+                .is_some_and(|out| stack.includes(out, auth))
+        })
         .map(|(p, b)| {
             std::str::from_utf8(b)
                 .map(|s| (p.as_str(), s))
@@ -414,7 +421,7 @@ fn check(project: &Project) -> Result<()> {
         })?;
         if f.path != ENV_FILE {
             for s in &project.secrets {
-                if f.contents.windows(s.len()).any(|w| w == s.as_bytes()) {
+                if memchr::memmem::find(&f.contents, s.as_bytes()).is_some() {
                     return Err(Error::Internal(format!(
                         "a secret from .env was rendered into `{}`",
                         f.path
