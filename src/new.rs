@@ -35,7 +35,7 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
 
     let project = render::render(&plugin, &mut secrets::generate)?;
     let plan = writer::plan(&args.target, &project.files, args.force)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock()); // one write, not one a line
     let verb = if args.dry_run {
         "Would write"
     } else {
@@ -97,7 +97,7 @@ fn target_name(target: &Path) -> Result<String> {
 
 fn print_next_steps(p: &Plugin, target: &Path, git_note: Option<&str>) {
     let stack = stack::find(&p.stack).expect("validated stack");
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock()); // one write, not one a line
     let _ = writeln!(out, "\nDone. Next:");
     let _ = writeln!(
         out,

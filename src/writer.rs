@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -127,11 +127,10 @@ pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan>
     })
 }
 
+/// Writes a new file with its mode (the umask may narrow it, never widen it: a secret file is
+/// never readable by others). Its folder must exist.
 fn write_file(root: &Path, f: &GeneratedFile) -> Result<()> {
     let path = root.join(&f.path);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
-    }
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -139,10 +138,21 @@ fn write_file(root: &Path, f: &GeneratedFile) -> Result<()> {
         .open(&path)
         .map_err(|e| Error::io("cannot create", &path, e))?;
     file.write_all(&f.contents)
-        .map_err(|e| Error::io("cannot write", &path, e))?;
-    // The umask may have narrowed the mode; a secret file must never be wider than asked.
-    fs::set_permissions(&path, fs::Permissions::from_mode(f.mode))
-        .map_err(|e| Error::io("cannot set permissions of", &path, e))
+        .map_err(|e| Error::io("cannot write", &path, e))
+}
+
+/// Creates every folder the files need, each once.
+fn create_dirs(root: &Path, files: &[&GeneratedFile]) -> Result<()> {
+    let dirs: std::collections::BTreeSet<&Path> = files
+        .iter()
+        .filter_map(|f| Path::new(&f.path).parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    for dir in dirs {
+        let path = root.join(dir);
+        fs::create_dir_all(&path).map_err(|e| Error::io("cannot create", &path, e))?;
+    }
+    Ok(())
 }
 
 fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
@@ -184,6 +194,7 @@ pub fn write(
         .collect();
     let stage_root = staging.path().join("project");
     fs::create_dir(&stage_root).map_err(|e| Error::io("cannot create", &stage_root, e))?;
+    create_dirs(&stage_root, &changed)?;
     for f in &changed {
         write_file(&stage_root, f)?;
     }
@@ -253,6 +264,7 @@ fn roll_back(done: &[(PathBuf, Option<PathBuf>)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn file(path: &str, text: &str) -> GeneratedFile {
         GeneratedFile {
