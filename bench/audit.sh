@@ -8,7 +8,7 @@
 #   BENCH_SKIP_TIMING=1 bash bench/audit.sh    # only the recall comparison
 #
 # Trees:
-#   generated  a project shaped like `plugsmith new` output (tests/fixtures/audit/generated/service_http + .env)
+#   generated  a project as `plugsmith new --auth service_http` writes it (with its .env)
 #   synthetic  >= 50,000 files / >= 500 MB of source-like text with a few planted secrets, built once
 #              under $HOME/.cache/plugsmith/bench
 #   rustsrc    the Rust toolchain's library sources, or ~/.cargo/registry/src when rust-src is absent
@@ -42,9 +42,8 @@ fi
 
 # ---- trees
 gen="$bench/generated"
-rm -rf "$gen" && mkdir -p "$gen"
-cp -r "$here/tests/fixtures/audit/generated/service_http/." "$gen/"
-printf 'SERVICE_TOKEN=pss_%s\nOPENAI_VERIFICATION_TOKEN=\n' "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' | head -c 43)" > "$gen/.env"
+rm -rf "$gen"
+"$plugsmith" new "$gen" --yes --auth service_http >/dev/null
 
 syn="$bench/synthetic"
 if [ ! -f "$syn/.complete" ]; then
