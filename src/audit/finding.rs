@@ -189,13 +189,9 @@ const fn heuristic(
     summary: &'static str,
     hint: &'static str,
 ) -> Rule {
-    Rule {
-        id,
-        severity,
-        summary,
-        hint,
-        heuristic: true,
-    }
+    let mut r = rule(id, severity, summary, hint);
+    r.heuristic = true;
+    r
 }
 
 use Severity::{High, Low, Medium};
