@@ -109,7 +109,7 @@ fn print_next_steps(p: &Plugin, target: &Path, git_note: Option<&str>) {
     }
     let _ = writeln!(
         out,
-        "  python -m app            # serves on http://127.0.0.1:8000"
+        "  .venv/bin/python -m app   # serves on http://127.0.0.1:8000"
     );
     match p.auth {
         AuthMode::ServiceHttp => {
