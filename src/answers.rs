@@ -582,22 +582,17 @@ impl<'a> Resolver<'a> {
         if !self.invalid.is_empty() {
             return Err(Error::Invalid(std::mem::take(&mut self.invalid)));
         }
-        let plugin = match (up_front, asker) {
-            (Some(p), _) => p,
-            (None, asker) if asker.is_some() && !self.yes => {
-                self.asker = asker;
+        match (up_front, asker) {
+            (Some(p), _) => Ok(p),
+            // Something is missing and a person can be asked: a second pass, with prompts.
+            (None, Some(asker)) if !self.yes => {
+                self.asker = Some(asker);
                 self.missing.clear();
                 self.resolve_inner(dir)?
-                    .ok_or_else(|| Error::Invalid(std::mem::take(&mut self.invalid)))?
+                    .ok_or_else(|| Error::Invalid(std::mem::take(&mut self.invalid)))
             }
-            (None, _) => {
-                if !self.invalid.is_empty() {
-                    return Err(Error::Invalid(self.invalid));
-                }
-                return Err(Error::Missing(self.missing));
-            }
-        };
-        Ok(plugin)
+            (None, _) => Err(Error::Missing(self.missing)),
+        }
     }
 
     /// One pass over every key in order; without an asker nothing is asked, and what is not
