@@ -7,19 +7,26 @@
 Queries use `?` placeholders and portable SQL; every statement commits on its own (autocommit),
 so anything that must be atomic is written as one statement, e.g. an
 `UPDATE ... WHERE used_at IS NULL` whose row count says who won. The schema is created on
-start-up (`CREATE TABLE IF NOT EXISTS`)."""
+start-up (`CREATE TABLE IF NOT EXISTS`).
+
+On PostgreSQL, listen() and notify() tell every process using the database that something
+changed (LISTEN/NOTIFY): what lets a process keep a cache that another process may invalidate."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from app.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def sqlite_path(url: str) -> Path:
@@ -59,6 +66,7 @@ class Database:
         self.path: Path | None = None
         self._local = threading.local()
         self._opened: list[Connection] = []
+        self._listeners: list[threading.Event] = []
         self._lock = threading.Lock()
         if not self.postgres:
             self.path = sqlite_path(url)
@@ -94,10 +102,53 @@ class Database:
                 self._opened.append(conn)
         yield conn
 
+    def notify(self, channel: str) -> None:
+        """PostgreSQL: wakes every listen()er of `channel`, in any process, once this statement
+        has committed. Nothing to do on SQLite (see listen())."""
+        if self.postgres:
+            with self.connect() as conn:
+                conn.execute("SELECT pg_notify(?, '')", (channel,))
+
+    def listen(self, channel: str, on_change: Callable[[bool], None]) -> None:
+        """PostgreSQL only: a thread of its own LISTENs on `channel` and calls on_change(True)
+        once listening (from then on no notify() is missed), again on every notify(), and
+        on_change(False) when the connection is lost, notifications may have been missed in
+        between. It reconnects every second until close()."""
+        if not self.postgres:
+            raise ValueError("listen() needs PostgreSQL")
+        if not CHANNEL.match(channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        stop = threading.Event()
+        with self._lock:
+            self._listeners.append(stop)
+        threading.Thread(
+            target=self._listen, args=(channel, on_change, stop), name=f"listen {channel}", daemon=True
+        ).start()
+
+    def _listen(self, channel: str, on_change: Callable[[bool], None], stop: threading.Event) -> None:
+        import psycopg
+
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(f"LISTEN {channel}")
+                    on_change(True)
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            on_change(True)
+            except Exception as exc:  # the message could name the server: the type is enough
+                log.warning("LISTEN %s: lost the connection (%s); reconnecting", channel, type(exc).__name__)
+            on_change(False)
+            stop.wait(1.0)
+
     def close(self) -> None:
-        """Closes every thread's connection (tests call it; a server just exits)."""
+        """Closes every thread's connection and stops the listeners (tests call it; a server
+        just exits)."""
         with self._lock:
             opened, self._opened = self._opened, []
+            listeners, self._listeners = self._listeners, []
+        for stop in listeners:
+            stop.set()
         for conn in opened:
             try:
                 conn.raw.close()

@@ -9,7 +9,11 @@ A *grant* is one user's consent to one client for some scopes. Its code, access 
 refresh tokens all point to it, and revoking the grant (code reuse, refresh reuse,
 `python -m app.manage revoke-grants USER`) kills all of them at once.
 
-Every time comes from the caller (`now`), so tests move a fake clock instead of sleeping."""
+Every time comes from the caller (`now`), so tests move a fake clock instead of sleeping.
+
+On PostgreSQL, where each lookup is a network round trip, valid access tokens are also kept in
+memory for up to 30 seconds (AccessTokenCache). A revocation empties that cache in every server
+process at once: this process directly, the others through NOTIFY."""
 
 from __future__ import annotations
 
@@ -18,6 +22,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -314,9 +323,11 @@ def consume_code(db: Database, code_hash: str, now: float) -> bool:
 def revoke_grant(db: Database, grant_id: str, now: float) -> None:
     """Revokes the grant: its access and refresh tokens stop working at once."""
     with db.connect() as conn:
-        conn.execute(
+        cur = conn.execute(
             "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, grant_id)
         )
+    if cur.rowcount:
+        _revoked(db)
 
 
 def revoke_user_grants(db: Database, user: str, now: float) -> int:
@@ -324,7 +335,9 @@ def revoke_user_grants(db: Database, user: str, now: float) -> int:
         cur = conn.execute(
             "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL", (now, user)
         )
-        return cur.rowcount
+    if cur.rowcount:
+        _revoked(db)
+    return cur.rowcount
 
 
 def issue_tokens(
@@ -370,16 +383,131 @@ def check_access_token(db: Database, token: str, now: float) -> AccessToken | No
     """The live access token's user and scopes, or None (unknown, expired or revoked)."""
     if not token.startswith(ACCESS_PREFIX):
         return None
+    token_hash = digest(token)
+    cache = token_cache(db)
+    generation = None
+    if cache is not None:
+        hit = cache.get(token_hash, now)
+        if hit is not None:
+            return hit
+        generation = cache.generation()
     with db.connect() as conn:
         row = conn.execute(
             "SELECT t.user_name, t.scope, t.client_id, t.expires_at FROM oauth_access_tokens t"
             " JOIN oauth_grants g ON g.id = t.grant_id"
             " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
-            (digest(token),),
+            (token_hash,),
         ).fetchone()
     if row is None or row[3] <= now:
         return None
-    return AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2])
+    found = AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2])
+    if cache is not None:
+        cache.put(token_hash, found, row[3], generation)
+    return found
+
+
+def cached_access_token(db: Database, token: str, now: float) -> AccessToken | None:
+    """The token from the cache alone, None when it is not there: cheap enough to ask on the
+    event loop before check_access_token() goes to the database in a thread."""
+    cache = token_cache(db)
+    if cache is None or not token.startswith(ACCESS_PREFIX):
+        return None
+    return cache.get(digest(token), now)
+
+
+# --- the access token cache (PostgreSQL) ----------------------------------------------------
+
+REVOCATIONS = "oauth_revocations"
+
+
+class AccessTokenCache:
+    """Valid access tokens by hash, so that most API calls need no database round trip.
+
+    - An entry lives until its token expires or for MAX_AGE seconds, whichever comes first, and
+      at most MAX_ENTRIES are kept (the least recently used go first). Unknown or invalid
+      tokens are never cached: a wrong token always costs a lookup.
+    - Every revocation empties the cache of every process: this process's at once, the others
+      on the NOTIFY it sends (Database.listen). While the LISTEN connection is down nothing is
+      cached, and when it comes back the cache starts empty, so a missed notification cannot
+      keep a revoked token alive. MAX_AGE only bounds what no revocation went through this
+      code for (a row changed by hand in the database).
+    - A lookup that read the database before a revocation must not store its now stale answer
+      after it: put() takes the generation() read before the lookup and stores nothing if the
+      cache was emptied since."""
+
+    MAX_AGE = 30.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._entries: OrderedDict[str, tuple[AccessToken, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self.listening = False
+
+    def reset(self, listening: bool | None = None) -> None:
+        """Forgets every token; `listening` says whether revocations reach this cache now."""
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
+            if listening is not None:
+                self.listening = listening
+
+    def generation(self) -> int | None:
+        with self._lock:
+            return self._generation if self.listening else None
+
+    def get(self, token_hash: str, now: float) -> AccessToken | None:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+            if entry is None:
+                return None
+            token, expires_at, stale_at = entry
+            if expires_at <= now or stale_at <= self._monotonic():
+                del self._entries[token_hash]
+                return None
+            self._entries.move_to_end(token_hash)
+            return token
+
+    def put(self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None) -> None:
+        with self._lock:
+            if generation is None or generation != self._generation or not self.listening:
+                return
+            self._entries[token_hash] = (token, expires_at, self._monotonic() + self.MAX_AGE)
+            self._entries.move_to_end(token_hash)
+            while len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_caches: weakref.WeakKeyDictionary[Database, AccessTokenCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def token_cache(db: Database) -> AccessTokenCache | None:
+    """The database's access token cache, listening for revocations from its first use; None on
+    SQLite, where a lookup is a local read as cheap as the cache and stays exact across
+    processes without it."""
+    if not db.postgres:
+        return None
+    cache = _caches.get(db)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.get(db)
+            if cache is None:
+                cache = _caches[db] = AccessTokenCache()
+                db.listen(REVOCATIONS, cache.reset)
+    return cache
+
+
+def _revoked(db: Database) -> None:
+    """After a revocation has committed: no process may answer from a cache any longer."""
+    cache = _caches.get(db)
+    if cache is not None:
+        cache.reset()
+    db.notify(REVOCATIONS)
 
 
 @dataclass(frozen=True)
@@ -432,11 +560,13 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
         return
     if token.startswith(ACCESS_PREFIX):
         with db.connect() as conn:
-            conn.execute(
+            cur = conn.execute(
                 "UPDATE oauth_access_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ?"
                 " AND revoked_at IS NULL",
                 (now, digest(token), client_id),
             )
+        if cur.rowcount:
+            _revoked(db)
 
 
 def purge_expired(db: Database, settings: Settings, now: float) -> int:

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import re
 import secrets
+import time
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
@@ -34,6 +36,14 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """For what another process or thread does: polls until `condition()` holds; its last value."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
 
 
 def browser(app) -> TestClient:
@@ -128,6 +138,13 @@ def refresh(client: TestClient, refresh_token: str, **kwargs):
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     data.update(kwargs.pop("extra", {}))
     return token_request(client, data, **kwargs)
+
+
+def tokens(app, client: TestClient, **params) -> dict:
+    """The token response of a whole flow (get_code's parameters)."""
+    r = exchange(client, get_code(app, **params))
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def api_get(client: TestClient, access_token: str):

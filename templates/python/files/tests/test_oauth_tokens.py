@@ -9,17 +9,11 @@ import pytest
 from app import oauth_store
 from app.settings import BASE_URL, SCOPES
 from tests.oauth_helpers import (
-    CLIENT_ID, CLIENT_SECRET, PASSWORD, api_get, exchange, get_code, refresh,
+    CLIENT_ID, CLIENT_SECRET, PASSWORD, api_get, exchange, get_code, refresh, tokens,
 )
 from tests.spec import fill, operations
 
 OPERATIONS = list(operations())
-
-
-def tokens(app, client, **params) -> dict:
-    r = exchange(client, get_code(app, **params))
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -88,6 +82,7 @@ def test_c16_refresh_rotates_and_the_old_one_stops_working(app, client):
 def test_c16_refresh_reuse_revokes_the_whole_grant(app, client):
     first = tokens(app, client)
     second = refresh(client, first["refresh_token"]).json()
+    assert api_get(client, second["access_token"]).status_code == 200
     reuse = refresh(client, first["refresh_token"])
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     assert api_get(client, second["access_token"]).status_code == 401
@@ -211,6 +206,7 @@ def revoke(client, token: str, **extra):
 
 def test_c18_revoking_an_access_token(app, client):
     body = tokens(app, client)
+    assert api_get(client, body["access_token"]).status_code == 200
     r = revoke(client, body["access_token"], token_type_hint="access_token")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert api_get(client, body["access_token"]).status_code == 401
@@ -219,6 +215,7 @@ def test_c18_revoking_an_access_token(app, client):
 
 def test_c18_revoking_a_refresh_token_revokes_the_grant(app, client):
     body = tokens(app, client)
+    assert api_get(client, body["access_token"]).status_code == 200
     assert revoke(client, body["refresh_token"]).status_code == 200
     assert api_get(client, body["access_token"]).status_code == 401
     assert refresh(client, body["refresh_token"]).status_code == 400
@@ -243,6 +240,8 @@ def test_c18_revocation_needs_client_authentication(app, client):
 def test_c18_a_user_can_have_every_grant_revoked(app, client):
     first, second = tokens(app, client), tokens(app, client, make=False)
     bob = tokens(app, client, user="bob")
+    for body in (first, second, bob):
+        assert api_get(client, body["access_token"]).status_code == 200
     assert oauth_store.revoke_user_grants(app.state.db, "alice", app.state.clock()) == 2
     for body in (first, second):
         assert api_get(client, body["access_token"]).status_code == 401
