@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark of a generated `oauth` project (not run in CI; no thresholds enforced here):
-# requests/s and p50/p99 latency of an authenticated endpoint (bearer token looked up on every
-# call) versus an unauthenticated one, on the same running uvicorn server on 127.0.0.1, and of
-# the token endpoint (refresh_token grant, with rotation).
+# requests/s and p50/p99 latency of an authenticated endpoint versus an unauthenticated one, on
+# the same running uvicorn server on 127.0.0.1, and of the token endpoint (refresh_token grant,
+# with rotation). The authenticated endpoint is measured twice: with one token on every call
+# (on PostgreSQL the server's token cache answers) and with a new token on every call (each
+# one a database lookup: the cost before a token is cached, or on SQLite every time).
+# The endpoints are measured ROUNDS times, alternating; each figure is the median of the rounds.
 #
 #   bench/oauth.sh [REQUESTS] [CONCURRENCY]       # defaults: 3000 requests, 8 connections
 #
 # Environment: PLUGSMITH (the binary; default: the cargo build in CARGO_TARGET_DIR or target/),
-# VENV (default $HOME/.cache/plugsmith/venv-bench-oauth), DATABASE_URL (default: the project's SQLite).
+# VENV (default $HOME/.cache/plugsmith/venv-bench-oauth), DATABASE_URL (default: the project's
+# SQLite), ROUNDS (default 3).
 # The goal from issue 3: token checking adds at most 20% to p50.
 set -euo pipefail
 
 REQUESTS=${1:-3000}
 CONCURRENCY=${2:-8}
+ROUNDS=${ROUNDS:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/plugsmith/target}"
@@ -42,9 +47,11 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 export PORT HOST=127.0.0.1
 [ -n "${DATABASE_URL:-}" ] && export DATABASE_URL
 
-# One access token for the authenticated endpoint, one refresh chain per connection.
-"$VENV/bin/python" - "$CONCURRENCY" >"$WORK/tokens" <<'PY'
+# One access token for the authenticated endpoint, one refresh chain per connection, and a
+# fresh access token for every request of the uncached rounds.
+"$VENV/bin/python" - "$CONCURRENCY" "$((REQUESTS * ROUNDS))" "$WORK" <<'PY'
 import sys, time
+from pathlib import Path
 from app import oauth_store
 from app.db import Database
 from app.settings import SCOPES, load_settings
@@ -54,12 +61,12 @@ scope = " ".join(SCOPES)
 def tokens():
     grant = oauth_store.create_grant(db, s.oauth_client_id, "bench", scope, time.time())
     return oauth_store.issue_tokens(db, s, grant_id=grant, client_id=s.oauth_client_id, user="bench", scope=scope, now=time.time())
-print(tokens()["access_token"])
-for _ in range(int(sys.argv[1])):
-    print(tokens()["refresh_token"])
+work = Path(sys.argv[3])
+(work / "access").write_text(tokens()["access_token"])
+(work / "refresh").write_text("\n".join(tokens()["refresh_token"] for _ in range(int(sys.argv[1]))))
+(work / "fresh").write_text("\n".join(tokens()["access_token"] for _ in range(int(sys.argv[2]))))
 PY
-ACCESS=$(head -n 1 "$WORK/tokens")
-tail -n +2 "$WORK/tokens" >"$WORK/refresh"
+ACCESS=$(cat "$WORK/access")
 CLIENT_ID=$(grep '^OAUTH_CLIENT_ID=' .env | cut -d= -f2-)
 CLIENT_SECRET=$(grep '^OAUTH_CLIENT_SECRET=' .env | cut -d= -f2-)
 API_PATH=$(grep -m 1 -E '^  "?/[^{"]*"?:$' openapi.yaml | tr -d ' :"')
@@ -75,26 +82,43 @@ for _ in $(seq 50); do
 done
 
 load() { "$VENV/bin/python" "$HERE/oauth_load.py" --port "$PORT" --concurrency "$CONCURRENCY" "$@"; }
-META=$(load --requests "$REQUESTS" --path /.well-known/oauth-protected-resource)
-UNAUTH=$(load --requests "$REQUESTS" --path /bench/open)
-AUTH=$(load --requests "$REQUESTS" --path "$API_PATH" --token "$ACCESS")
-TOKEN=$(load --requests $((REQUESTS / 5)) --warmup 0 --refresh "$WORK/refresh" \
-  --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET")
+: >"$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  sed -n "$(( (round - 1) * REQUESTS + 1 )),$(( round * REQUESTS ))p" "$WORK/fresh" >"$WORK/fresh.$round"
+  {
+    echo "meta $(load --requests "$REQUESTS" --path /.well-known/oauth-protected-resource)"
+    echo "open $(load --requests "$REQUESTS" --path /bench/open)"
+    echo "auth $(load --requests "$REQUESTS" --path "$API_PATH" --token "$ACCESS")"
+    echo "fresh $(load --requests "$REQUESTS" --path "$API_PATH" --tokens "$WORK/fresh.$round")"
+  } >>"$WORK/results"
+done
+echo "token $(load --requests $((REQUESTS / 5)) --warmup 0 --refresh "$WORK/refresh" \
+  --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET")" >>"$WORK/results"
 
-python3 - "$META" "$UNAUTH" "$AUTH" "$TOKEN" "$API_PATH" "$CONCURRENCY" "${DATABASE_URL:-sqlite}" <<'PY'
-import json, sys
-meta, unauth, auth, token = (json.loads(a) for a in sys.argv[1:5])
-path, conc, db = sys.argv[5], sys.argv[6], sys.argv[7].split("://")[0].split(":")[0]
+python3 - "$WORK/results" "$API_PATH" "$CONCURRENCY" "$ROUNDS" "${DATABASE_URL:-sqlite}" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, result = line.split(" ", 1)
+    runs.setdefault(name, []).append(json.loads(result))
+path, conc, rounds, db = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split("://")[0].split(":")[0]
+def median(name):
+    rs = runs[name]
+    return {key: statistics.median(r[key] for r in rs) if key != "errors" else sum(r[key] for r in rs)
+            for key in rs[0]}
 rows = [
-    ("GET /.well-known/oauth-protected-resource (static JSON)", meta),
-    (f"GET {path} handler without auth (/bench/open)", unauth),
-    (f"GET {path} with bearer token (scope checked)", auth),
-    ("POST /oauth/token (refresh_token, rotation)", token),
+    ("GET /.well-known/oauth-protected-resource (static JSON)", median("meta")),
+    (f"GET {path} handler without auth (/bench/open)", median("open")),
+    (f"GET {path} with bearer token (scope checked)", median("auth")),
+    (f"GET {path} with a new token on every call", median("fresh")),
+    ("POST /oauth/token (refresh_token, rotation)", median("token")),
 ]
-print(f"uvicorn on 127.0.0.1, 1 process, {conc} keep-alive connections, database {db}")
+print(f"uvicorn on 127.0.0.1, 1 process, {conc} keep-alive connections, database {db}; "
+      f"median of {rounds} rounds")
 print(f"{'endpoint':<60} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
 for name, r in rows:
-    print(f"{name:<60} {r['requests']:>8} {r['rps']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6}")
-overhead = (auth["p50_ms"] / unauth["p50_ms"] - 1) * 100
-print(f"token checking adds {overhead:.0f}% to p50 (goal: at most 20%)")
+    print(f"{name:<60} {r['requests']:>8g} {r['rps']:>8g} {r['p50_ms']:>8g} {r['p99_ms']:>8g} {r['errors']:>6}")
+base = rows[1][1]["p50_ms"]
+print(f"token checking adds {(rows[2][1]['p50_ms'] / base - 1) * 100:.0f}% to p50 (goal: at most 20%); "
+      f"{(rows[3][1]['p50_ms'] / base - 1) * 100:.0f}% with a new token on every call")
 PY

@@ -2,10 +2,12 @@
 """A small bounded HTTP load client for bench/oauth.sh (standard library only).
 
     oauth_load.py --port P --path /todos [--token T] [--requests N] [--concurrency C]
+    oauth_load.py --port P --path /todos --tokens TOKEN_FILE ...
     oauth_load.py --port P --refresh TOKEN_FILE --client-id ID --client-secret S ...
 
 Each worker thread keeps one HTTP/1.1 keep-alive connection to 127.0.0.1 and sends its share of
-the requests. With --refresh, each worker walks its own chain of refresh tokens (one per line of
+the requests. With --tokens, every request carries another access token of TOKEN_FILE (one
+per line, used once each: none can be in the server's token cache). With --refresh, each worker walks its own chain of refresh tokens (one per line of
 TOKEN_FILE) through POST /oauth/token, as ChatGPT does when an access token expires. Prints one
 JSON line: requests, seconds, requests/s, p50 and p99 latency in ms, and non-2xx count."""
 
@@ -19,10 +21,15 @@ import time
 from urllib.parse import urlencode
 
 
-def worker(args, n: int, refresh_token: str | None, latencies: list[float], errors: list[int]) -> None:
+def worker(
+    args, n: int, refresh_token: str | None, access_tokens: list[str] | None,
+    latencies: list[float], errors: list[int],
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    for _ in range(n):
+    for i in range(n):
+        if access_tokens is not None:
+            headers = {"Authorization": f"Bearer {access_tokens[i]}"}
         if refresh_token is not None:
             body = urlencode({
                 "grant_type": "refresh_token", "refresh_token": refresh_token,
@@ -59,6 +66,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", default="/")
     parser.add_argument("--token")
+    parser.add_argument("--tokens", help="file with one access token per request")
     parser.add_argument("--refresh", help="file with one refresh token per worker")
     parser.add_argument("--client-id")
     parser.add_argument("--client-secret")
@@ -68,13 +76,19 @@ def main() -> None:
     args = parser.parse_args()
 
     chains = open(args.refresh).read().split() if args.refresh else [None] * args.concurrency
-    if args.warmup and not args.refresh:
-        worker(args, args.warmup, None, [], [])
+    per = args.requests // args.concurrency
+    access = open(args.tokens).read().split() if args.tokens else None
+    if access is not None and len(access) < per * args.concurrency:
+        parser.error(f"--tokens: {len(access)} tokens for {per * args.concurrency} requests")
+    if args.warmup and not args.refresh and access is None:
+        worker(args, args.warmup, None, None, [], [])
     latencies: list[float] = []
     errors: list[int] = []
-    per = args.requests // args.concurrency
     threads = [
-        threading.Thread(target=worker, args=(args, per, chains[i], latencies, errors))
+        threading.Thread(
+            target=worker,
+            args=(args, per, chains[i], access[i * per:(i + 1) * per] if access else None, latencies, errors),
+        )
         for i in range(args.concurrency)
     ]
     started = time.perf_counter()
