@@ -196,8 +196,11 @@ class AuthRequest:
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str], status: int) -> RedirectResponse:
+    """An authorization response, success or error. It names the issuer (RFC 9207), so that a
+    client using several authorization servers can tell which one answered (mix-up attacks)."""
     separator = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(redirect_uri + separator + urlencode(params), status_code=status, headers=NO_STORE)
+    query = urlencode({**params, "iss": BASE_URL})
+    return RedirectResponse(redirect_uri + separator + query, status_code=status, headers=NO_STORE)
 
 
 def check_authorization_request(request: Request, status: int) -> AuthRequest | Response:
@@ -552,5 +555,6 @@ def metadata() -> JSONResponse:
             "token_endpoint_auth_methods_supported": methods,
             "revocation_endpoint_auth_methods_supported": methods,
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
         }
     )

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 
 from app import oauth_store
-from app.settings import SCOPES
+from app.settings import BASE_URL, SCOPES
 
 CLIENT_ID = "chatgpt-test"
 CLIENT_SECRET = "pcs_" + secrets.token_urlsafe(32)  # pragma: allowlist secret
@@ -112,6 +112,7 @@ def get_code(app, user: str = "alice", make: bool = True, **overrides) -> str:
     assert r.status_code == 303, r.text
     q = redirect_query(consent(b, params))
     assert q["state"] == params["state"]
+    assert q["iss"] == BASE_URL  # RFC 9207: which authorization server answered
     return q["code"]
 
 

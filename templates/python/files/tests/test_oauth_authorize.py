@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from app.main import create_app
-from app.settings import SCOPES, SettingsError, load_settings
+from app.settings import BASE_URL, SCOPES, SettingsError, load_settings
 from tests.oauth_helpers import (
     LOOPBACK_URI, REDIRECT_URI, STATE, authorize_params, browser, consent, get_code, login,
     make_user, pkce_pair, redirect_query,
@@ -118,7 +118,7 @@ def test_c3_loopback_http_redirect_uri_works(app):
 def test_c4_only_response_type_code(app, response_type):
     r = browser(app).get("/oauth/authorize", params=authorize_params(response_type=response_type))
     q = redirect_query(r)
-    assert q["error"] == "unsupported_response_type" and q["state"] == STATE
+    assert q["error"] == "unsupported_response_type" and q["state"] == STATE and q["iss"] == BASE_URL
     assert r.headers["location"].startswith(REDIRECT_URI + "?")
     assert "code" not in q and "access_token" not in q
 
@@ -164,7 +164,10 @@ def test_c10_state_comes_back_on_errors_and_on_deny(app):
     r = consent(b, params, decision="deny")
     assert r.status_code == 303
     q = redirect_query(r)
-    assert q == {"error": "access_denied", "error_description": "the user denied access", "state": "deny-me"}
+    assert q == {
+        "error": "access_denied", "error_description": "the user denied access", "state": "deny-me",
+        "iss": BASE_URL,  # RFC 9207, on errors too
+    }
 
 
 @pytest.mark.parametrize("state", [None, ""])

@@ -269,6 +269,7 @@ def test_c21_authorization_server_metadata(client):
     assert m["revocation_endpoint"] == f"{BASE_URL}/oauth/revoke"
     assert m["code_challenge_methods_supported"] == ["S256"]
     assert m["response_types_supported"] == ["code"]
+    assert m["authorization_response_iss_parameter_supported"] is True
     assert set(m["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert set(m["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post"}
     assert m["scopes_supported"] == list(SCOPES)
