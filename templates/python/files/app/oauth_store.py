@@ -12,8 +12,9 @@ refresh tokens all point to it, and revoking the grant (code reuse, refresh reus
 Every time comes from the caller (`now`), so tests move a fake clock instead of sleeping.
 
 On PostgreSQL, where each lookup is a network round trip, valid access tokens are also kept in
-memory for up to 30 seconds (AccessTokenCache). A revocation empties that cache in every server
-process at once: this process directly, the others through NOTIFY."""
+memory for up to 30 seconds (AccessTokenCache). Any change to a grant or an access token row
+(a revocation, or an edit by hand) empties that cache in every server process at once: this
+process directly, every process through a trigger's NOTIFY (POSTGRES_SCHEMA)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.db import Database
+from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings
 
 CODE_PREFIX = "pac_"
@@ -101,6 +102,22 @@ CREATE TABLE IF NOT EXISTS oauth_sessions (
     expires_at DOUBLE PRECISION NOT NULL
 )
 """
+
+REVOCATIONS = "oauth_revocations"
+# PostgreSQL only: whatever changes or deletes a grant or an access token notifies every
+# listening server process (payload: the tables' schema), once the change has committed.
+POSTGRES_SCHEMA = (
+    f"""CREATE OR REPLACE FUNCTION oauth_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{REVOCATIONS}', TG_TABLE_SCHEMA);
+    RETURN NULL;
+END
+$$""",
+    "CREATE OR REPLACE TRIGGER oauth_grants_changed AFTER UPDATE OR DELETE ON oauth_grants"
+    " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
+    "CREATE OR REPLACE TRIGGER oauth_access_tokens_changed AFTER UPDATE OR DELETE ON oauth_access_tokens"
+    " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
+)
 
 # Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost.
 _hasher = PasswordHasher()
@@ -327,7 +344,7 @@ def revoke_grant(db: Database, grant_id: str, now: float) -> None:
             "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, grant_id)
         )
     if cur.rowcount:
-        _revoked(db)
+        _changed(db)
 
 
 def revoke_user_grants(db: Database, user: str, now: float) -> int:
@@ -336,7 +353,7 @@ def revoke_user_grants(db: Database, user: str, now: float) -> int:
             "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL", (now, user)
         )
     if cur.rowcount:
-        _revoked(db)
+        _changed(db)
     return cur.rowcount
 
 
@@ -417,8 +434,6 @@ def cached_access_token(db: Database, token: str, now: float) -> AccessToken | N
 
 # --- the access token cache (PostgreSQL) ----------------------------------------------------
 
-REVOCATIONS = "oauth_revocations"
-
 
 class AccessTokenCache:
     """Valid access tokens by hash, so that most API calls need no database round trip.
@@ -426,38 +441,38 @@ class AccessTokenCache:
     - An entry lives until its token expires or for MAX_AGE seconds, whichever comes first, and
       at most MAX_ENTRIES are kept (the least recently used go first). Unknown or invalid
       tokens are never cached: a wrong token always costs a lookup.
-    - Every revocation empties the cache of every process: this process's at once, the others
-      on the NOTIFY it sends (Database.listen). While the LISTEN connection is down nothing is
-      cached, and when it comes back the cache starts empty, so a missed notification cannot
-      keep a revoked token alive. MAX_AGE only bounds what no revocation went through this
-      code for (a row changed by hand in the database).
-    - A lookup that read the database before a revocation must not store its now stale answer
+    - Any change to a grant or an access token empties the cache of every process: this
+      process's at once (_changed), every process's on the trigger's NOTIFY. The cache answers
+      and stores only while `healthy()` (its Listener) vouches that no notification is missed,
+      and starts empty on each new LISTEN connection. MAX_AGE is a last bound for anything
+      that would still slip through.
+    - A lookup that read the database before a change must not store its now stale answer
       after it: put() takes the generation() read before the lookup and stores nothing if the
       cache was emptied since."""
 
     MAX_AGE = 30.0
     MAX_ENTRIES = 10_000
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.healthy = healthy
         self._monotonic = monotonic
         self._entries: OrderedDict[str, tuple[AccessToken, float, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
-        self.listening = False
 
-    def reset(self, listening: bool | None = None) -> None:
-        """Forgets every token; `listening` says whether revocations reach this cache now."""
+    def reset(self) -> None:
+        """Forgets every token."""
         with self._lock:
             self._entries.clear()
             self._generation += 1
-            if listening is not None:
-                self.listening = listening
 
     def generation(self) -> int | None:
         with self._lock:
-            return self._generation if self.listening else None
+            return self._generation if self.healthy() else None
 
     def get(self, token_hash: str, now: float) -> AccessToken | None:
+        if not self.healthy():
+            return None
         with self._lock:
             entry = self._entries.get(token_hash)
             if entry is None:
@@ -471,43 +486,59 @@ class AccessTokenCache:
 
     def put(self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None) -> None:
         with self._lock:
-            if generation is None or generation != self._generation or not self.listening:
+            if generation is None or generation != self._generation or not self.healthy():
                 return
             self._entries[token_hash] = (token, expires_at, self._monotonic() + self.MAX_AGE)
             self._entries.move_to_end(token_hash)
             while len(self._entries) > self.MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
-    def __len__(self) -> int:
+    def size(self) -> int:
+        """How many tokens it holds (a method, not __len__: an empty cache is still a cache)."""
         return len(self._entries)
 
 
-_caches: weakref.WeakKeyDictionary[Database, AccessTokenCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Database, tuple[AccessTokenCache, Listener]] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
 def token_cache(db: Database) -> AccessTokenCache | None:
-    """The database's access token cache, listening for revocations from its first use; None on
+    """The database's access token cache, listening for changes from its first use; None on
     SQLite, where a lookup is a local read as cheap as the cache and stays exact across
     processes without it."""
     if not db.postgres:
         return None
-    cache = _caches.get(db)
-    if cache is None:
+    found = _caches.get(db)
+    if found is None:
         with _caches_lock:
-            cache = _caches.get(db)
-            if cache is None:
-                cache = _caches[db] = AccessTokenCache()
-                db.listen(REVOCATIONS, cache.reset)
-    return cache
+            found = _caches.get(db)
+            if found is None:
+                listener = db.listener(REVOCATIONS)
+                cache = AccessTokenCache(listener.healthy)
+
+                def on_notify(payload: str | None) -> None:
+                    # None: a new connection, anything may have changed. Another schema's
+                    # tables (another deployment on this database) are not ours.
+                    if payload is None or payload == listener.schema:
+                        cache.reset()
+
+                listener.start(on_notify)
+                found = _caches[db] = (cache, listener)
+    return found[0]
 
 
-def _revoked(db: Database) -> None:
-    """After a revocation has committed: no process may answer from a cache any longer."""
-    cache = _caches.get(db)
-    if cache is not None:
-        cache.reset()
-    db.notify(REVOCATIONS)
+def token_listener(db: Database) -> Listener | None:
+    """The Listener behind token_cache(db), once there is one (the tests ask it)."""
+    found = _caches.get(db)
+    return found[1] if found else None
+
+
+def _changed(db: Database) -> None:
+    """After a revocation has committed: this process answers from the database again at
+    once (the trigger's NOTIFY tells the others, and this one too, moments later)."""
+    found = _caches.get(db)
+    if found is not None:
+        found[0].reset()
 
 
 @dataclass(frozen=True)
@@ -566,7 +597,7 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
                 (now, digest(token), client_id),
             )
         if cur.rowcount:
-            _revoked(db)
+            _changed(db)
 
 
 def purge_expired(db: Database, settings: Settings, now: float) -> int:

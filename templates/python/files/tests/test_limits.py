@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi.testclient import TestClient
 
-from app.main import create_app
 from app.store import MAX_ITEMS, ItemStore, LimitReached
 from tests.spec import SPEC, fill, operations
 
@@ -27,8 +24,8 @@ def test_api_responses_carry_rate_limit_headers(client, auth_headers):
     assert "ratelimit-limit" not in client.get("/openapi.yaml").headers
 
 
-def test_over_the_limit_answers_429_with_retry_after(settings, auth_headers_for):
-    app = create_app(replace(settings, rate_limit_per_minute=3))
+def test_over_the_limit_answers_429_with_retry_after(make_app, auth_headers_for):
+    app = make_app(rate_limit_per_minute=3)
     client = TestClient(app)
     headers = auth_headers_for(app, "alice")
     answers = [call(client, headers).status_code for _ in range(4)]
@@ -42,8 +39,8 @@ def test_over_the_limit_answers_429_with_retry_after(settings, auth_headers_for)
         assert "429" in op["responses"], (method, path)
 
 
-def test_each_credential_has_its_own_budget(settings, auth_headers_for):
-    app = create_app(replace(settings, rate_limit_per_minute=2))
+def test_each_credential_has_its_own_budget(make_app, auth_headers_for):
+    app = make_app(rate_limit_per_minute=2)
     client = TestClient(app)
     alice = auth_headers_for(app, "alice")
     for _ in range(3):

@@ -37,14 +37,10 @@ def test_manifest_file_and_served_manifest_agree(client):
     assert client.get("/.well-known/ai-plugin.json").json() == on_disk
 
 
-def test_verification_token_is_filled_from_the_environment(settings):
-    from dataclasses import replace
-
+def test_verification_token_is_filled_from_the_environment(make_app):
     from fastapi.testclient import TestClient
 
-    from app.main import create_app
-
-    served = TestClient(create_app(replace(settings, verification_token="0123abcd"))).get(
+    served = TestClient(make_app(verification_token="0123abcd")).get(
         "/.well-known/ai-plugin.json"
     ).json()
     tokens = served["auth"].get("verification_tokens")
