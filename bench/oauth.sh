@@ -11,13 +11,13 @@
 #
 # Environment: PLUGSMITH (the binary; default: the cargo build in CARGO_TARGET_DIR or target/),
 # VENV (default $HOME/.cache/plugsmith/venv-bench-oauth), DATABASE_URL (default: the project's
-# SQLite), ROUNDS (default 3).
+# SQLite), ROUNDS (default 5).
 # The goal from issue 3: token checking adds at most 20% to p50.
 set -euo pipefail
 
 REQUESTS=${1:-3000}
 CONCURRENCY=${2:-8}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/plugsmith/target}"
