@@ -149,7 +149,7 @@ class Database:
         # The parent's connections share their sockets with this process: never used here, and
         # never closed either (that would end the parent's sessions), only kept from the
         # garbage collector. This process opens its own as it needs them.
-        self._inherited = self._opened
+        self._inherited = [*getattr(self, "_inherited", []), *self._opened]
         self._opened = []
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -223,7 +224,9 @@ def test_a_forked_process_uses_connections_and_a_listener_of_its_own(app, client
     db, token, now = app.state.db, body["access_token"], app.state.clock()
     listener = oauth_store.token_listener(db)
     parent_listener_pid = listener.pid if listener else None
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns of forking a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: exit status 0 when all holds
         ok = False
         try:
