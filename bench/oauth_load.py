@@ -7,9 +7,10 @@
 
 Each worker thread keeps one HTTP/1.1 keep-alive connection to 127.0.0.1 and sends its share of
 the requests. With --tokens, every request carries another access token of TOKEN_FILE (one
-per line, used once each: none can be in the server's token cache). With --refresh, each worker walks its own chain of refresh tokens (one per line of
-TOKEN_FILE) through POST /oauth/token, as ChatGPT does when an access token expires. Prints one
-JSON line: requests, seconds, requests/s, p50 and p99 latency in ms, and non-2xx count."""
+per line, used once each: none can be in the server's token cache). With --refresh, each worker
+walks its own chain of refresh tokens (one per line of TOKEN_FILE) through POST /oauth/token, as
+ChatGPT does when an access token expires. Prints one JSON line: requests, seconds, requests/s,
+p50 and p99 latency in ms, and non-2xx count."""
 
 from __future__ import annotations
 

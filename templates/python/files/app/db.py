@@ -77,6 +77,7 @@ class Database:
         self.path: Path | None = None
         self._local = threading.local()
         self._opened: list[Connection] = []
+        self._inherited: list[Connection] = []  # a forked child's parent's (_after_fork)
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         if not self.postgres:
@@ -149,7 +150,7 @@ class Database:
         # The parent's connections share their sockets with this process: never used here, and
         # never closed either (that would end the parent's sessions), only kept from the
         # garbage collector. This process opens its own as it needs them.
-        self._inherited = [*getattr(self, "_inherited", []), *self._opened]
+        self._inherited += self._opened
         self._opened = []
         self._local = threading.local()
         self._lock = threading.Lock()

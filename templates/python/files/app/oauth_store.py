@@ -398,16 +398,25 @@ class AccessToken:
 
 def check_access_token(db: Database, token: str, now: float) -> AccessToken | None:
     """The live access token's user and scopes, or None (unknown, expired or revoked)."""
+    return cached_access_token(db, token, now) or lookup_access_token(db, token, now)
+
+
+def cached_access_token(db: Database, token: str, now: float) -> AccessToken | None:
+    """The token from the cache alone, None when it is not there: cheap enough to ask on the
+    event loop before lookup_access_token() goes to the database in a thread."""
+    cache = token_cache(db)
+    if cache is None or not token.startswith(ACCESS_PREFIX):
+        return None
+    return cache.get(digest(token), now)
+
+
+def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | None:
+    """check_access_token() from the database, whose answer the cache keeps (PostgreSQL)."""
     if not token.startswith(ACCESS_PREFIX):
         return None
     token_hash = digest(token)
     cache = token_cache(db)
-    generation = None
-    if cache is not None:
-        hit = cache.get(token_hash, now)
-        if hit is not None:
-            return hit
-        generation = cache.generation()
+    generation = cache.generation() if cache is not None else None
     with db.connect() as conn:
         row = conn.execute(
             "SELECT t.user_name, t.scope, t.client_id, t.expires_at FROM oauth_access_tokens t"
@@ -421,15 +430,6 @@ def check_access_token(db: Database, token: str, now: float) -> AccessToken | No
     if cache is not None:
         cache.put(token_hash, found, row[3], generation)
     return found
-
-
-def cached_access_token(db: Database, token: str, now: float) -> AccessToken | None:
-    """The token from the cache alone, None when it is not there: cheap enough to ask on the
-    event loop before check_access_token() goes to the database in a thread."""
-    cache = token_cache(db)
-    if cache is None or not token.startswith(ACCESS_PREFIX):
-        return None
-    return cache.get(digest(token), now)
 
 
 # --- the access token cache (PostgreSQL) ----------------------------------------------------

@@ -188,7 +188,9 @@ class FreezingProxy:
 
 def test_c18_a_silent_listen_connection_stops_the_cache_within_seconds(settings):
     if not settings.database_url.startswith("postgres"):
-        assert oauth_store.token_cache(Database(settings.database_url)) is None
+        db = Database(settings.database_url)
+        assert oauth_store.token_cache(db) is None
+        db.close()
         return
     url = urlsplit(settings.database_url)
     proxy = FreezingProxy(url.hostname or "127.0.0.1", url.port or 5432)
