@@ -336,10 +336,17 @@ fn unknown_key(key: &str, source: &str) -> Error {
 pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|span| {
+                let (line, column) = line_column(&text, span.start);
+                format!(":{line}:{column}")
+            })
+            .unwrap_or_default();
         Error::usage(format!(
-            "answers file `{}` is not valid TOML: {}",
+            "answers file `{}{at}` is not valid TOML: {}",
             path.display(),
-            e.message()
+            e.message().trim_end()
         ))
     })?;
     let source = Source::File(path.to_path_buf());
@@ -362,6 +369,14 @@ pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
     } else {
         Err(Error::Invalid(invalid))
     }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 type TomlError = (Option<String>, Rule);
@@ -455,12 +470,9 @@ impl Defaults {
         let host = url::Url::parse(base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
-            .filter(|h| !validate::is_loopback_host(h) && h.contains('.'));
+            .filter(|h| !crate::hosts::is_local(h) && h.contains('.'));
         match host {
-            Some(h) => format!(
-                "support@{}",
-                validate::second_level_domain(validate::root_domain(&h))
-            ),
+            Some(h) => format!("support@{}", crate::hosts::registrable_domain(&h)),
             None => "support@example.com".into(),
         }
     }

@@ -225,9 +225,16 @@ impl Plugin {
     pub fn is_local(&self) -> bool {
         url::Url::parse(&self.base_url)
             .ok()
-            .and_then(|u| u.host_str().map(crate::validate::is_loopback_host))
+            .and_then(|u| u.host_str().map(crate::hosts::is_local))
             .unwrap_or(false)
     }
+}
+
+/// True for the methods that change state (the audit's definition of a write operation too).
+pub fn is_write(method: &str) -> bool {
+    ["POST", "PUT", "PATCH", "DELETE"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(method))
 }
 
 /// Makes operation ids unique (`/a-b` and `/a_b` would otherwise collide).

@@ -6,6 +6,9 @@ use regex::Regex;
 use std::sync::LazyLock;
 use url::Url;
 
+use crate::hosts;
+use crate::model::{self, AuthMode, Plugin};
+
 /// The broken rule, said in words a user can act on.
 pub type Rule = String;
 
@@ -159,11 +162,6 @@ pub fn email(value: &str) -> Result<String, Rule> {
     }
 }
 
-/// True for the hosts where plain http is allowed (local development only).
-pub fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-}
-
 /// An absolute URL: https, or http on localhost / 127.0.0.1; no userinfo, no fragment.
 pub fn url(value: &str) -> Result<Url, Rule> {
     let value = value.trim();
@@ -175,7 +173,7 @@ pub fn url(value: &str) -> Result<Url, Rule> {
         .to_string();
     match parsed.scheme() {
         "https" => {}
-        "http" if is_loopback_host(&host) => {}
+        "http" if hosts::is_local(&host) => {}
         "http" => {
             return Err(
                 "must use https (plain http only for http://localhost or http://127.0.0.1)".into(),
@@ -205,19 +203,90 @@ pub fn legal_info_url(value: &str) -> Result<String, Rule> {
     Ok(url(value)?.to_string())
 }
 
-/// The root domain of a host: the host minus a leading `www.`.
-pub fn root_domain(host: &str) -> &str {
-    host.strip_prefix("www.").unwrap_or(host)
+/// A warning `new` prints (the project is still generated); the same rules as the audit's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// `warning` for what the audit reports at `medium` or above, `note` for the rest.
+    pub level: &'static str,
+    pub text: String,
 }
 
-/// The second-level domain of a host: its last two labels (`api.todo.example.com` → `example.com`).
-pub fn second_level_domain(host: &str) -> String {
-    let labels: Vec<&str> = host.trim_end_matches('.').rsplit('.').take(2).collect();
-    labels.into_iter().rev().collect::<Vec<_>>().join(".")
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.level, self.text)
+    }
 }
 
-/// Warnings (not errors) for the manifest's domain rules: the legal-info URL and the contact
-/// e-mail should share the base URL's second-level domain. Nothing is said for localhost.
+fn warning(text: String) -> Warning {
+    Warning {
+        level: "warning",
+        text,
+    }
+}
+
+/// What `new` warns about, whatever the answers came from (flag, file, default or prompt):
+/// placeholder and local hosts, the manifest's domain rules, auth `none` with write endpoints.
+/// Each is what `plugsmith audit` would report on the generated project, under the same rule.
+pub fn warnings(p: &Plugin) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let host = |u: &str| {
+        Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    let base_host = host(&p.base_url).unwrap_or_default();
+    if hosts::is_placeholder(&base_host) {
+        out.push(warning(format!(
+            "`base_url` has the placeholder host `{base_host}`: no client can reach it, and \
+             `plugsmith audit` reports `manifest.placeholder-host` (medium); pass your real host \
+             with `--base-url`"
+        )));
+    } else if hosts::is_local(&base_host) {
+        out.push(Warning {
+            level: "note",
+            text: format!(
+                "`base_url` is local (`{base_host}`): fine for development, and \
+                 `plugsmith audit` reports `manifest.localhost` (low) until it names your https host"
+            ),
+        });
+    }
+    let legal_host = host(&p.legal_info_url).unwrap_or_default();
+    if hosts::is_placeholder(&legal_host) && !hosts::is_placeholder(&base_host) {
+        out.push(warning(format!(
+            "`legal_info_url` has the placeholder host `{legal_host}`: `plugsmith audit` reports \
+             `manifest.placeholder-host`"
+        )));
+    }
+    out.extend(
+        domain_warnings(&p.base_url, &p.legal_info_url, &p.contact_email)
+            .into_iter()
+            .map(|text| Warning {
+                level: "note",
+                text,
+            }),
+    );
+    if p.auth == AuthMode::None {
+        let writes: Vec<String> = p
+            .endpoints
+            .iter()
+            .filter(|e| model::is_write(&e.method))
+            .map(|e| format!("`{} {}`", e.method, e.path))
+            .collect();
+        if !writes.is_empty() {
+            out.push(warning(format!(
+                "auth `none` with write endpoints ({}): anyone who finds the API, and any prompt \
+                 injection, can call them; `plugsmith audit` reports `manifest.auth-none-writes` \
+                 (medium). Use `--auth service_http`, `user_http` or `oauth`",
+                writes.join(", ")
+            )));
+        }
+    }
+    out
+}
+
+/// Notes (not errors) for the manifest's domain rules: the legal-info URL and the contact
+/// e-mail should share the base URL's registrable domain. Nothing is said for a local or
+/// placeholder base URL.
 pub fn domain_warnings(base_url: &str, legal_info_url: &str, contact_email: &str) -> Vec<String> {
     let Ok(base) = Url::parse(base_url) else {
         return Vec::new();
@@ -225,25 +294,25 @@ pub fn domain_warnings(base_url: &str, legal_info_url: &str, contact_email: &str
     let Some(host) = base.host_str() else {
         return Vec::new();
     };
-    if is_loopback_host(host) {
+    if hosts::is_local(host) || hosts::is_placeholder(host) {
         return Vec::new();
     }
-    let sld = second_level_domain(root_domain(host));
+    let domain = hosts::registrable_domain(host);
     let mut warnings = Vec::new();
     if let Some(legal_host) = Url::parse(legal_info_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
     {
-        if second_level_domain(&legal_host) != sld {
+        if hosts::registrable_domain(&legal_host) != domain {
             warnings.push(format!(
-                "`legal_info_url` is on `{legal_host}`, not on `{sld}` like the API: the plugin review expects them to match"
+                "`legal_info_url` is on `{legal_host}`, not on `{domain}` like the API: the plugin review expects them to match"
             ));
         }
     }
     if let Some((_, mail_host)) = contact_email.rsplit_once('@') {
-        if second_level_domain(&mail_host.to_ascii_lowercase()) != sld {
+        if hosts::registrable_domain(mail_host) != domain {
             warnings.push(format!(
-                "`contact_email` is on `{mail_host}`, not on `{sld}` like the API: the plugin review expects them to match"
+                "`contact_email` is on `{mail_host}`, not on `{domain}` like the API: the plugin review expects them to match"
             ));
         }
     }
@@ -440,20 +509,28 @@ mod tests {
     }
 
     #[test]
-    fn domain_rules_warn_on_other_second_level_domain() {
+    fn domain_rules_compare_registrable_domains() {
         assert!(domain_warnings(
-            "https://api.todo.example.com",
-            "https://example.com/legal",
-            "a@example.com"
+            "https://api.todo.acme.dev",
+            "https://acme.dev/legal",
+            "a@acme.dev"
         )
         .is_empty());
         let w = domain_warnings(
-            "https://todo.example.com",
+            "https://todo.acme.dev",
             "https://other.org/legal",
             "a@other.org",
         );
         assert_eq!(w.len(), 2, "{w:?}");
+        // Two labels are not a domain under a multi-label suffix.
+        let w = domain_warnings(
+            "https://api.x.co.uk",
+            "https://legal.y.co.uk/t",
+            "a@x.co.uk",
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
         assert!(domain_warnings("http://localhost:8000", "https://x.org", "a@y.org").is_empty());
+        assert!(domain_warnings("http://0.0.0.0:8000", "https://x.org", "a@y.org").is_empty());
     }
 
     #[test]

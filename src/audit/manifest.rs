@@ -38,40 +38,10 @@ pub fn host_of(url: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
-pub fn is_localhost(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]") || host.ends_with(".localhost")
-}
+pub use crate::hosts::{is_local as is_localhost, is_placeholder as is_placeholder_host};
 
-pub fn is_placeholder_host(host: &str) -> bool {
-    !host.is_ascii()
-        || host.is_empty()
-        || host.contains(['$', '{', '}', '<', '>', '%', '_'])
-        || [
-            "your",
-            "example.com",
-            "example.org",
-            "example.net",
-            "placeholder",
-            "hostname",
-            "domain.com",
-            "app-url",
-            "xxx",
-            "changeme",
-            "change-me",
-        ]
-        .iter()
-        .any(|p| host.contains(p))
-}
-
-/// `a.b.example.com` → `example.com` (two last labels; good enough for a hint).
 fn root_domain(host: &str) -> String {
-    let h = host.strip_prefix("www.").unwrap_or(host);
-    let labels: Vec<&str> = h.split('.').collect();
-    if labels.len() <= 2 {
-        h.to_string()
-    } else {
-        labels[labels.len() - 2..].join(".")
-    }
+    crate::hosts::registrable_domain(host)
 }
 
 /// 1-based line of the first occurrence of `needle` in `text`.

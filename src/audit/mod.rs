@@ -29,6 +29,16 @@ pub use scan::{scan, ScanOptions};
 
 use crate::error::Error;
 
+/// The audit's secret rules over one file's bytes, as `plugsmith new` checks every blob of its
+/// first commit: the `secret.*` findings only (no heuristics), never redacted away.
+pub fn secrets_in(rel: &str, data: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut allowed = 0;
+    scan::scan_bytes(data, rel, scan::FileKind::of(rel), &mut out, &mut allowed);
+    out.retain(|f| f.family() == "secret");
+    out
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {

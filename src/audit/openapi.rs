@@ -11,7 +11,6 @@ use super::secrets;
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "patch", "head", "options", "trace",
 ];
-const WRITES: &[&str] = &["put", "post", "delete", "patch"];
 
 /// Parses JSON or YAML into a JSON value; the error carries a line when the parser gives one.
 pub fn parse(path: &str, text: &str) -> Result<Value, (String, Option<usize>)> {
@@ -211,7 +210,7 @@ pub fn check(
                     out.push(Finding::new("openapi.credential-in-url", path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
                 }
             }
-            if WRITES.contains(m) {
+            if crate::model::is_write(m) {
                 writes.push(WriteOp {
                     method: m.to_ascii_uppercase(),
                     path: p.clone(),
