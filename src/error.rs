@@ -1,7 +1,7 @@
 //! Errors as plain data, printed in one place (`crate::run`).
 //!
 //! Exit codes: 0 success; 1 findings or a failed check (`audit`, the post-commit secret check);
-//! 2 a usage, input or I/O error.
+//! 2 a usage, input or I/O error (git's included); 130 interrupted at a prompt.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +29,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A git operation failed (exit 2): the repository, what was being done, libgit2's reason.
+    #[error("git: cannot {action} in `{}`: {message}", path.display())]
+    Git {
+        action: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    /// The user pressed Ctrl-C at a prompt (exit 130, as for SIGINT); nothing was written.
+    #[error("interrupted: nothing was written")]
+    Interrupted,
     /// A check on the result failed (exit 1): the work was done but is not safe to use as is.
     #[error("{0}")]
     CheckFailed(String),
@@ -105,6 +115,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::CheckFailed(_) => 1,
+            Error::Interrupted => 130,
             _ => 2,
         }
     }

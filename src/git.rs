@@ -1,23 +1,104 @@
-//! The generated project's git repository, through libgit2: a first commit of every file that
-//! `.gitignore` does not exclude, then a check that no secret from `.env` reached the commit.
+//! The generated project's git repository, through libgit2.
+//!
+//! What happens is decided before anything is written ([`plan`]) and is the same for a new
+//! folder and an existing one:
+//! - the target is inside an existing work tree (or is one): no repository is made and nothing
+//!   is committed, as `cargo new` does; the project's `.gitignore` keeps `.env` out of the outer
+//!   repository too;
+//! - otherwise a repository is made with a first commit of the files plugsmith generated, and
+//!   only those: anything else already in the folder stays untracked. Every committed blob then
+//!   passes the audit's secret rules and must hold no value of `.env`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
+use git2::{Repository, RepositoryInitOptions, Signature, StatusOptions};
 
 use crate::error::{Error, Result};
 
-fn git_err(action: &str, e: git2::Error) -> Error {
-    Error::Internal(format!("git: {action}: {}", e.message()))
+/// What `new` does about git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// `--no-git`.
+    Off,
+    /// A new repository with a first commit of the generated files.
+    Init,
+    /// The target is in the work tree rooted at `root` (perhaps its root): nothing is made.
+    Inside { root: PathBuf },
 }
 
-/// True when `dir` is inside a git work tree already.
-pub fn is_repository(dir: &Path) -> bool {
-    Repository::discover(dir).is_ok()
+/// The result of [`init_and_commit`].
+#[derive(Debug)]
+pub struct Commit {
+    pub oid: git2::Oid,
+    /// Files and folders in the project that are not in the commit and not ignored: the user's.
+    pub untracked: Vec<String>,
 }
 
-/// Initialises a repository in `dir` (branch `main`), commits, and checks the commit.
-pub fn init_and_commit(dir: &Path, secrets: &[String]) -> Result<git2::Oid> {
+fn git_err<'a>(action: &'static str, path: &'a Path) -> impl Fn(git2::Error) -> Error + 'a {
+    move |e| Error::Git {
+        action,
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
+    }
+}
+
+/// Decides what to do for `target` (which may not exist yet).
+pub fn plan(target: &Path, wanted: bool) -> Result<Plan> {
+    if !wanted {
+        return Ok(Plan::Off);
+    }
+    let mut probe = target.to_path_buf();
+    while !probe.exists() {
+        probe = match probe.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+    }
+    match Repository::discover(&probe) {
+        Ok(repo) => match repo.workdir() {
+            Some(root) => Ok(Plan::Inside {
+                root: root.to_path_buf(),
+            }),
+            None => Ok(Plan::Init), // a bare repository is no work tree
+        },
+        Err(_) if probe.join(".git").exists() => Err(Error::Git {
+            action: "use the repository",
+            path: probe.join(".git"),
+            message:
+                "it exists but is not a git repository: repair or remove it, or pass `--no-git`"
+                    .into(),
+        }),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(Plan::Init),
+        Err(e) => Err(git_err("look for a repository", &probe)(e)),
+    }
+}
+
+/// True when the repository whose work tree is `root` ignores `path` (absolute, inside it).
+pub fn is_ignored(root: &Path, path: &Path) -> Result<bool> {
+    let err = |action| git_err(action, root);
+    let repo = Repository::open(root).map_err(err("open the repository"))?;
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| Error::io("cannot resolve", root, e))?;
+    let parent = path.parent().unwrap_or(path);
+    let canon = parent
+        .canonicalize()
+        .map_err(|e| Error::io("cannot resolve", parent, e))?
+        .join(path.file_name().unwrap_or_default());
+    let rel = canon.strip_prefix(&canon_root).unwrap_or(&canon);
+    repo.is_path_ignored(rel).map_err(err("read .gitignore"))
+}
+
+/// Initialises a repository in `dir` (branch `main`), commits the generated `files` (paths
+/// relative to `dir`) that `.gitignore` does not exclude, and checks the commit. `shown` is the
+/// path named in errors (the user's target, not a staging folder).
+pub fn init_and_commit(
+    dir: &Path,
+    shown: &Path,
+    files: &[&str],
+    secrets: &[String],
+) -> Result<Commit> {
+    let err = |action| git_err(action, shown);
     let repo = Repository::init_opts(
         dir,
         RepositoryInitOptions::new()
@@ -25,20 +106,21 @@ pub fn init_and_commit(dir: &Path, secrets: &[String]) -> Result<git2::Oid> {
             // No sample hooks copied from the system template folder: a smaller .git, faster.
             .external_template(false),
     )
-    .map_err(|e| git_err("init", e))?;
-    let mut index = repo.index().map_err(|e| git_err("index", e))?;
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT, None)
-        .map_err(|e| git_err("add", e))?;
-    index.write().map_err(|e| git_err("write index", e))?;
-    let tree_id = index.write_tree().map_err(|e| git_err("write tree", e))?;
-    let tree = repo
-        .find_tree(tree_id)
-        .map_err(|e| git_err("find tree", e))?;
+    .map_err(err("initialise a repository"))?;
+    let mut index = repo.index().map_err(err("open the index"))?;
+    for path in files {
+        let path = Path::new(path);
+        if !repo.is_path_ignored(path).map_err(err("read .gitignore"))? {
+            index.add_path(path).map_err(err("add a file"))?;
+        }
+    }
+    index.write().map_err(err("write the index"))?;
+    let tree_id = index.write_tree().map_err(err("write a tree"))?;
+    let tree = repo.find_tree(tree_id).map_err(err("read a tree"))?;
     let sig = repo
         .signature()
         .or_else(|_| Signature::now("plugsmith", "plugsmith@localhost"))
-        .map_err(|e| git_err("signature", e))?;
+        .map_err(err("make a signature"))?;
     let oid = repo
         .commit(
             Some("HEAD"),
@@ -48,17 +130,42 @@ pub fn init_and_commit(dir: &Path, secrets: &[String]) -> Result<git2::Oid> {
             &tree,
             &[],
         )
-        .map_err(|e| git_err("commit", e))?;
-    check_commit(&repo, oid, secrets)?;
-    Ok(oid)
+        .map_err(err("commit"))?;
+    check_commit(&repo, shown, oid, secrets)?;
+    let untracked = untracked(&repo, shown)?;
+    Ok(Commit { oid, untracked })
 }
 
-/// Fails (exit 1) when any committed file is `.env` or holds one of the secrets.
-pub fn check_commit(repo: &Repository, oid: git2::Oid, secrets: &[String]) -> Result<()> {
-    let commit = repo
+/// Paths git sees as untracked (folders once, as `dir/`).
+fn untracked(repo: &Repository, shown: &Path) -> Result<Vec<String>> {
+    let statuses = repo
+        .statuses(Some(
+            StatusOptions::new()
+                .include_untracked(true)
+                .recurse_untracked_dirs(false)
+                .include_ignored(false),
+        ))
+        .map_err(git_err("read the status", shown))?;
+    Ok(statuses
+        .iter()
+        .filter(|s| s.status().contains(git2::Status::WT_NEW))
+        .filter_map(|s| s.path().map(str::to_string))
+        .collect())
+}
+
+/// Fails (exit 1) when a committed file is `.env`, holds a value of `.env`, or holds anything
+/// the audit's secret rules find.
+pub fn check_commit(
+    repo: &Repository,
+    shown: &Path,
+    oid: git2::Oid,
+    secrets: &[String],
+) -> Result<()> {
+    let err = |action| git_err(action, shown);
+    let tree = repo
         .find_commit(oid)
-        .map_err(|e| git_err("find commit", e))?;
-    let tree = commit.tree().map_err(|e| git_err("tree", e))?;
+        .and_then(|c| c.tree())
+        .map_err(err("read the first commit"))?;
     let mut leaks = Vec::new();
     let mut failure = None;
     tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
@@ -66,7 +173,7 @@ pub fn check_commit(repo: &Repository, oid: git2::Oid, secrets: &[String]) -> Re
         if entry.kind() != Some(git2::ObjectType::Blob) {
             return git2::TreeWalkResult::Ok;
         }
-        if entry.name() == Some(".env") {
+        if entry.name() == Some(crate::render::ENV_FILE) {
             leaks.push(format!("`{path}` is committed"));
         }
         match repo.find_blob(entry.id()) {
@@ -78,15 +185,27 @@ pub fn check_commit(repo: &Repository, oid: git2::Oid, secrets: &[String]) -> Re
                 {
                     leaks.push(format!("`{path}` holds a secret from .env"));
                 }
+                for f in crate::audit::secrets_in(&path, content) {
+                    leaks.push(format!(
+                        "`{path}`{} holds a {} ({})",
+                        f.line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                        f.message,
+                        f.rule
+                    ));
+                }
             }
-            Err(e) => failure = Some(git_err("read blob", e)),
+            Err(e) => {
+                failure = Some(err("read a blob")(e));
+                return git2::TreeWalkResult::Abort;
+            }
         }
         git2::TreeWalkResult::Ok
     })
-    .map_err(|e| git_err("walk", e))?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    .map_err(|e| {
+        failure
+            .take()
+            .unwrap_or_else(|| err("walk the first commit")(e))
+    })?;
     if leaks.is_empty() {
         Ok(())
     } else {
@@ -101,22 +220,101 @@ pub fn check_commit(repo: &Repository, oid: git2::Oid, secrets: &[String]) -> Re
 mod tests {
     use super::*;
 
+    fn commit_all(dir: &Path, secrets: &[String]) -> Result<Commit> {
+        let files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        init_and_commit(dir, dir, &files, secrets)
+    }
+
     #[test]
-    fn commits_everything_but_ignored_files_and_catches_a_leak() {
+    fn commits_the_listed_files_but_ignored_ones_and_catches_a_leak() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".gitignore"), ".env\n").unwrap();
         std::fs::write(dir.path().join(".env"), "T=pss_secretvalue\n").unwrap();
         std::fs::write(dir.path().join("a.txt"), "public\n").unwrap();
+        std::fs::write(dir.path().join("mine.txt"), "the user's\n").unwrap();
         let secrets = vec!["pss_secretvalue".to_string()];
-        let oid = init_and_commit(dir.path(), &secrets).unwrap();
+        let files = [".gitignore", ".env", "a.txt"];
+        let c = init_and_commit(dir.path(), dir.path(), &files, &secrets).unwrap();
         let repo = Repository::open(dir.path()).unwrap();
-        let tree = repo.find_commit(oid).unwrap().tree().unwrap();
+        let tree = repo.find_commit(c.oid).unwrap().tree().unwrap();
         assert!(tree.get_name("a.txt").is_some());
         assert!(tree.get_name(".env").is_none());
+        assert!(tree.get_name("mine.txt").is_none(), "not generated");
+        assert_eq!(c.untracked, ["mine.txt"]);
 
         let leaky = tempfile::tempdir().unwrap();
         std::fs::write(leaky.path().join("a.txt"), "token pss_secretvalue\n").unwrap();
-        let err = init_and_commit(leaky.path(), &secrets).unwrap_err();
+        let err = commit_all(leaky.path(), &secrets).unwrap_err();
         assert_eq!(err.exit_code(), 1, "{err}");
+    }
+
+    #[test]
+    fn the_audits_secret_rules_judge_every_committed_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a value of .env: only the audit's rules can find it.
+        let token = format!("ghp_{}", "Zq8RkT3vW9xYb2Lm5Np7Qs4Ud6Fh1Jc0Ae8G");
+        std::fs::write(dir.path().join("notes.md"), format!("token: {token}\n")).unwrap();
+        let err = commit_all(dir.path(), &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 1, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("notes.md"), "{msg}");
+        assert!(msg.contains("secret.github-token"), "{msg}");
+        assert!(
+            !msg.contains(&token),
+            "the message must not repeat the secret: {msg}"
+        );
+    }
+
+    #[test]
+    fn plan_finds_an_enclosing_work_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(plan(&dir.path().join("p"), true).unwrap(), Plan::Init);
+        assert_eq!(plan(&dir.path().join("p"), false).unwrap(), Plan::Off);
+        Repository::init(dir.path()).unwrap();
+        let root = Repository::open(dir.path())
+            .unwrap()
+            .workdir()
+            .unwrap()
+            .to_path_buf();
+        for target in [
+            dir.path().join("p"),
+            dir.path().join("a/b/p"),
+            dir.path().into(),
+        ] {
+            assert_eq!(
+                plan(&target, true).unwrap(),
+                Plan::Inside { root: root.clone() }
+            );
+        }
+    }
+
+    #[test]
+    fn a_broken_repository_is_a_git_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".git"),
+            "gitdir: /nonexistent/plugsmith-test\n",
+        )
+        .unwrap();
+        let err = plan(dir.path(), true).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("is not a git repository"), "{err}");
+        // The same from libgit2 itself, when the folder is used anyway.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".git"),
+            "gitdir: /nonexistent/plugsmith-test\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.txt"), "x\n").unwrap();
+        let err = init_and_commit(dir.path(), Path::new("shown/p"), &["a.txt"], &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        assert!(msg.starts_with("git: cannot"), "{msg}");
+        assert!(msg.contains("`shown/p`"), "{msg}");
     }
 }

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod git;
+pub mod hosts;
+pub mod keep;
 pub mod model;
 pub mod new;
 pub mod prompt;

@@ -9,7 +9,7 @@ use crate::cli::NewArgs;
 use crate::error::{Error, Result};
 use crate::model::{AuthMode, Plugin};
 use crate::writer::{self, Target};
-use crate::{git, prompt, render, secrets, stack, validate};
+use crate::{git, keep, prompt, render, secrets, stack, validate};
 
 pub fn run(args: &NewArgs) -> Result<ExitCode> {
     let dir = target_name(&args.target)?;
@@ -23,18 +23,26 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
         None
     };
     let plugin = Resolver::new(given, args.yes, asker).resolve(&dir)?;
+
+    // Everything that can fail is settled before a line of the plan is printed.
+    let mut project = render::render(&plugin, &mut secrets::generate)?;
+    let state = writer::inspect(&args.target, args.force)?;
+    let kept = match state {
+        Target::Existing => keep::merge_existing(&args.target, &mut project)?,
+        Target::Fresh => Vec::new(),
+    };
+    let plan = writer::plan(&args.target, &project.files, args.force, kept)?;
+    let git_plan = git::plan(&args.target, plugin.git)?;
+    let staging = match args.dry_run {
+        true => None,
+        false => Some(writer::Staging::new(&args.target, plan.target)?),
+    };
+
     let mut err = std::io::stderr().lock();
-    for w in validate::domain_warnings(
-        &plugin.base_url,
-        &plugin.legal_info_url,
-        &plugin.contact_email,
-    ) {
-        let _ = writeln!(err, "warning: {w}");
+    for w in validate::warnings(&plugin) {
+        let _ = writeln!(err, "{w}");
     }
     drop(err);
-
-    let project = render::render(&plugin, &mut secrets::generate)?;
-    let plan = writer::plan(&args.target, &project.files, args.force)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock()); // one write, not one a line
     let verb = if args.dry_run {
         "Would write"
@@ -50,33 +58,109 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
     for line in plan.lines() {
         let _ = writeln!(out, "{line}");
     }
-    if args.dry_run {
+    let _ = writeln!(out, "{}", git_line(&git_plan, &args.target));
+    let Some(staging) = staging else {
         let _ = writeln!(out, "Dry run: nothing was written.");
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     drop(out);
 
     let fresh = plan.target == Target::Fresh;
-    let mut git_note = None;
-    writer::write(&args.target, &project.files, &plan, |root| {
-        if !plugin.git {
+    let had_git = args.target.join(".git").exists();
+    let mut commit = None;
+    let paths: Vec<&str> = project.files.iter().map(|f| f.path.as_str()).collect();
+    writer::write(staging, &args.target, &project.files, &plan, |root| {
+        if git_plan != git::Plan::Init {
             return Ok(());
         }
-        if !fresh && git::is_repository(root) {
-            git_note = Some("the directory is already in a git repository: nothing was committed");
-            return Ok(());
-        }
-        match git::init_and_commit(root, &project.secrets) {
-            Err(e) if !fresh => {
+        match git::init_and_commit(root, &args.target, &paths, &project.secrets) {
+            Err(e) if !fresh && !had_git => {
                 // Take back the repository we just made; the files stay, they are complete.
                 let _ = std::fs::remove_dir_all(root.join(".git"));
                 Err(e)
             }
-            other => other.map(|_| ()),
+            Err(e) => Err(e),
+            Ok(c) => {
+                commit = Some(c);
+                Ok(())
+            }
         }
     })?;
-    print_next_steps(&plugin, &args.target, git_note);
+    print_next_steps(&plugin, &args.target);
+    print_git_notes(&git_plan, commit.as_ref(), &args.target);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the plan says git will do.
+fn git_line(plan: &git::Plan, target: &Path) -> String {
+    match plan {
+        git::Plan::Off => "  git          none (--no-git)".to_string(),
+        git::Plan::Init => {
+            "  git          a new repository, first commit of the generated files only".to_string()
+        }
+        git::Plan::Inside { root } if same_dir(root, target) => format!(
+            "  git          none: `{}` is already a git repository; nothing is committed",
+            target.display()
+        ),
+        git::Plan::Inside { root } => format!(
+            "  git          none: inside the work tree of `{}`, so no repository of its own (as `cargo new`); nothing is committed",
+            root.display()
+        ),
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn print_git_notes(plan: &git::Plan, commit: Option<&git::Commit>, target: &Path) {
+    let mut out = std::io::stdout().lock();
+    match (plan, commit) {
+        (git::Plan::Off, _) => {
+            let _ = writeln!(out, "note: no git repository was created (--no-git); .gitignore already keeps .env out of one.");
+        }
+        (git::Plan::Init, Some(c)) if !c.untracked.is_empty() => {
+            let _ = writeln!(
+                out,
+                "note: the first commit holds only the files plugsmith generated; yours stay as they were, untracked: {}",
+                c.untracked.join(", ")
+            );
+        }
+        (git::Plan::Inside { root }, _) => {
+            let inner = !same_dir(root, target);
+            let env = target.join(render::ENV_FILE);
+            match git::is_ignored(root, &env) {
+                Ok(true) if inner => {
+                    let _ = writeln!(
+                        out,
+                        "note: `{}` is inside the git repository at `{}`: no repository was made for it and nothing was committed; that repository ignores its .env. For a repository of its own: git init `{}`",
+                        target.display(),
+                        root.display(),
+                        target.display()
+                    );
+                }
+                Ok(true) => {
+                    let _ = writeln!(
+                        out,
+                        "note: `{}` is already a git repository: nothing was committed",
+                        target.display()
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "warning: the git repository at `{}` does not ignore `{}`: add `.env` to its .gitignore before the next commit",
+                        root.display(),
+                        env.display()
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The target's last component, checked: it names the project.
@@ -95,7 +179,7 @@ fn target_name(target: &Path) -> Result<String> {
     Ok(name)
 }
 
-fn print_next_steps(p: &Plugin, target: &Path, git_note: Option<&str>) {
+fn print_next_steps(p: &Plugin, target: &Path) {
     let stack = stack::find(&p.stack).expect("validated stack");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock()); // one write, not one a line
     let _ = writeln!(out, "\nDone. Next:");
@@ -131,11 +215,5 @@ fn print_next_steps(p: &Plugin, target: &Path, git_note: Option<&str>) {
             );
         }
         AuthMode::None => {}
-    }
-    if let Some(note) = git_note {
-        let _ = writeln!(out, "note: {note}");
-    }
-    if !p.git {
-        let _ = writeln!(out, "note: no git repository was created (--no-git); .gitignore already keeps .env out of one.");
     }
 }

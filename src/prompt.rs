@@ -31,8 +31,39 @@ impl Terminal {
     }
 }
 
-fn aborted(e: dialoguer::Error) -> Error {
-    Error::usage(format!("the prompt was interrupted: {e}"))
+impl Terminal {
+    /// A prompt that ended without an answer. Ctrl-C reaches a prompt as a key (the terminal
+    /// is in raw mode), not as a signal: the cursor a select hid is shown again and the run
+    /// ends with exit 130, before anything is written.
+    fn aborted(&self, e: dialoguer::Error) -> Error {
+        let _ = self.term.show_cursor();
+        match e {
+            dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+                let _ = self.term.write_line("");
+                Error::Interrupted
+            }
+            dialoguer::Error::IO(io) => Error::io("cannot use the terminal", "/dev/tty", io),
+        }
+    }
+}
+
+/// Room a prompt line leaves for its `[default]` before the terminal wraps it.
+fn room_for_default(prompt: &str, width: usize) -> usize {
+    // "? " before the prompt, " [" and "] › " around the default, and a margin.
+    width.saturating_sub(prompt.chars().count() + 10)
+}
+
+/// The default as the prompt line shows it: whole when it fits on one line, else cut with `…`
+/// (a wrapped prompt line is redrawn badly at each key and leaves stale lines on the screen).
+/// Enter still takes the whole default.
+pub fn shown_default(prompt: &str, default: &str, width: usize) -> Option<String> {
+    let room = room_for_default(prompt, width);
+    if default.chars().count() <= room && !default.contains('\n') {
+        return None;
+    }
+    let first_line = default.lines().next().unwrap_or_default();
+    let cut: String = first_line.chars().take(room.saturating_sub(1)).collect();
+    Some(format!("{}…", cut.trim_end()))
 }
 
 impl Asker for Terminal {
@@ -43,12 +74,20 @@ impl Asker for Terminal {
         check: &dyn Fn(&str) -> std::result::Result<String, Rule>,
     ) -> Result<String> {
         let mut input = Input::<String>::with_theme(&self.theme)
-            .with_prompt(prompt)
             .validate_with(|v: &String| check(v).map(|_| ()));
+        let mut shown_prompt = prompt.to_string();
         if let Some(d) = default {
             input = input.default(d.to_string());
+            let width = usize::from(self.term.size().1);
+            if let Some(short) = shown_default(prompt, d, width) {
+                shown_prompt = format!("{prompt} [{short}]");
+                input = input.show_default(false);
+            }
         }
-        let raw = input.interact_text_on(&self.term).map_err(aborted)?;
+        let raw = input
+            .with_prompt(shown_prompt)
+            .interact_text_on(&self.term)
+            .map_err(|e| self.aborted(e))?;
         check(&raw)
             .map_err(|rule| Error::Internal(format!("accepted answer fails its check: {rule}")))
     }
@@ -59,7 +98,7 @@ impl Asker for Terminal {
             .items(items)
             .default(default)
             .interact_on(&self.term)
-            .map_err(aborted)
+            .map_err(|e| self.aborted(e))
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
@@ -68,10 +107,33 @@ impl Asker for Terminal {
             .default(default)
             .wait_for_newline(true)
             .interact_on(&self.term)
-            .map_err(aborted)
+            .map_err(|e| self.aborted(e))
     }
 
     fn say(&mut self, text: &str) {
         let _ = self.term.write_line(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_that_would_wrap_is_cut_to_the_line() {
+        let prompt = "Description for the model: when and how to use it";
+        assert_eq!(shown_default(prompt, "short", 80), None);
+        let long = "Plugin for Todo. ".repeat(10);
+        let shown = shown_default(prompt, &long, 80).unwrap();
+        assert!(shown.ends_with('…'));
+        // "? " + prompt + " [" + shown + "] › " fits in 80 columns.
+        assert!(
+            2 + prompt.chars().count() + 2 + shown.chars().count() + 4 <= 80,
+            "{shown}"
+        );
+        assert!(shown_default(prompt, &long, 20).unwrap().chars().count() <= 1);
+        assert!(shown_default("P", "two\nlines", 80)
+            .unwrap()
+            .starts_with("two"));
     }
 }

@@ -15,6 +15,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::keep::{self, Kept};
 use crate::render::GeneratedFile;
 
 /// What writing does to one file.
@@ -23,6 +24,10 @@ pub enum Change {
     Created,
     Overwritten,
     Identical,
+    /// The user's file stays as it is (`.env`, `.gitignore`); nothing was missing from it.
+    Kept,
+    /// The user's file stays as it is, with missing keys or lines appended.
+    Appended,
 }
 
 impl Change {
@@ -31,7 +36,16 @@ impl Change {
             Change::Created => "created",
             Change::Overwritten => "overwritten",
             Change::Identical => "identical",
+            Change::Kept | Change::Appended => "kept",
         }
+    }
+
+    /// True when the file must be (re)written.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Change::Created | Change::Overwritten | Change::Appended
+        )
     }
 }
 
@@ -49,22 +63,26 @@ pub enum Target {
 pub struct Plan {
     pub target: Target,
     pub changes: Vec<(String, Change)>,
+    /// The user's files kept (and what was appended to them).
+    pub kept: Vec<Kept>,
 }
 
 impl Plan {
-    /// One line a file: `  created      app/main.py`.
+    /// One line a file: `  created      app/main.py`, `  kept         .env (added KEY)`.
     pub fn lines(&self) -> Vec<String> {
         self.changes
             .iter()
-            .map(|(p, c)| format!("  {:<12} {p}", c.as_str()))
+            .map(|(p, c)| match self.kept.iter().find(|k| &k.path == p) {
+                Some(k) => format!("  {:<12} {}", c.as_str(), keep::describe(k)),
+                None => format!("  {:<12} {p}", c.as_str()),
+            })
             .collect()
     }
 }
 
-/// Looks at the target and says what writing `files` would do; refuses a non-empty target
-/// without `force`.
-pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan> {
-    let state = match fs::symlink_metadata(target) {
+/// The state of the target; refuses a non-empty target without `force`.
+pub fn inspect(target: &Path, force: bool) -> Result<Target> {
+    Ok(match fs::symlink_metadata(target) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Target::Fresh,
         Err(e) => return Err(Error::io("cannot inspect", target, e)),
         Ok(m) if !m.is_dir() => {
@@ -87,7 +105,13 @@ pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan>
                 ));
             }
         }
-    };
+    })
+}
+
+/// Looks at the target and says what writing `files` would do; refuses a non-empty target
+/// without `force`. Files in `kept` are the user's, merged ([`keep::merge_existing`]).
+pub fn plan(target: &Path, files: &[GeneratedFile], force: bool, kept: Vec<Kept>) -> Result<Plan> {
+    let state = inspect(target, force)?;
     let mut changes = Vec::with_capacity(files.len());
     for f in files {
         let path = target.join(&f.path);
@@ -111,10 +135,11 @@ pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan>
                 }
                 Ok(_) => {
                     let old = fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-                    if old == f.contents {
-                        Change::Identical
-                    } else {
-                        Change::Overwritten
+                    match (old == f.contents, keep::is_kept(&kept, f)) {
+                        (true, true) => Change::Kept,
+                        (false, true) => Change::Appended,
+                        (true, false) => Change::Identical,
+                        (false, false) => Change::Overwritten,
                     }
                 }
             }
@@ -124,6 +149,7 @@ pub fn plan(target: &Path, files: &[GeneratedFile], force: bool) -> Result<Plan>
     Ok(Plan {
         target: state,
         changes,
+        kept,
     })
 }
 
@@ -155,6 +181,21 @@ fn create_dirs(root: &Path, files: &[&GeneratedFile]) -> Result<()> {
     Ok(())
 }
 
+/// A staging directory beside the target, made before the plan is shown: a target that cannot
+/// be written fails before anything is said about writing it.
+pub struct Staging(tempfile::TempDir);
+
+impl Staging {
+    pub fn new(target: &Path, state: Target) -> Result<Staging> {
+        let dir = staging_dir(target)?;
+        if state == Target::Existing {
+            // Files are moved into the target itself: it must take new entries.
+            tempfile::tempfile_in(target).map_err(|e| Error::io("cannot write into", target, e))?;
+        }
+        Ok(Staging(dir))
+    }
+}
+
 fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -180,16 +221,17 @@ fn staging_dir(target: &Path) -> Result<tempfile::TempDir> {
 /// into place (for a fresh target: git init, commit and the secret check); if it fails, nothing
 /// is moved and the staging directory is removed.
 pub fn write(
+    staging: Staging,
     target: &Path,
     files: &[GeneratedFile],
     plan: &Plan,
     finish: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    let staging = staging_dir(target)?;
+    let staging = staging.0;
     let changed: Vec<&GeneratedFile> = files
         .iter()
         .zip(&plan.changes)
-        .filter(|(_, (_, c))| *c != Change::Identical)
+        .filter(|(_, (_, c))| c.writes())
         .map(|(f, _)| f)
         .collect();
     let stage_root = staging.path().join("project");
@@ -281,8 +323,9 @@ mod tests {
         let mut secret = file(".env", "S=1");
         secret.mode = 0o600;
         let files = vec![file("a/b.txt", "x"), secret];
-        let plan = plan(&target, &files, false).unwrap();
-        write(&target, &files, &plan, |_| Ok(())).unwrap();
+        let plan = plan(&target, &files, false, Vec::new()).unwrap();
+        let staging = Staging::new(&target, plan.target).unwrap();
+        write(staging, &target, &files, &plan, |_| Ok(())).unwrap();
         assert_eq!(fs::read_to_string(target.join("a/b.txt")).unwrap(), "x");
         let mode = fs::metadata(target.join(".env"))
             .unwrap()
@@ -302,7 +345,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("keep.txt"), "mine").unwrap();
         assert!(matches!(
-            plan(dir.path(), &[file("a", "x")], false),
+            plan(dir.path(), &[file("a", "x")], false, Vec::new()),
             Err(Error::Usage { .. })
         ));
     }
@@ -320,13 +363,20 @@ mod tests {
             file("old.txt", "new"),
             file("same.txt", "same"),
         ];
-        let plan = plan(&t, &files, true).unwrap();
+        let plan = plan(&t, &files, true, Vec::new()).unwrap();
         let changes: Vec<_> = plan.changes.iter().map(|(_, c)| *c).collect();
         assert_eq!(
             changes,
             [Change::Created, Change::Overwritten, Change::Identical]
         );
-        write(&t, &files, &plan, |_| Ok(())).unwrap();
+        write(
+            Staging::new(&t, plan.target).unwrap(),
+            &t,
+            &files,
+            &plan,
+            |_| Ok(()),
+        )
+        .unwrap();
         assert_eq!(fs::read_to_string(t.join("keep.txt")).unwrap(), "mine");
         assert_eq!(fs::read_to_string(t.join("old.txt")).unwrap(), "new");
         assert_eq!(fs::read_to_string(t.join("new.txt")).unwrap(), "n");
@@ -337,8 +387,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("p");
         let files = vec![file("a.txt", "x")];
-        let plan = plan(&target, &files, false).unwrap();
-        let r = write(&target, &files, &plan, |_| {
+        let plan = plan(&target, &files, false, Vec::new()).unwrap();
+        let staging = Staging::new(&target, plan.target).unwrap();
+        let r = write(staging, &target, &files, &plan, |_| {
             Err(Error::CheckFailed("no".into()))
         });
         assert!(r.is_err());
@@ -352,7 +403,7 @@ mod tests {
         let t = dir.path().join("p");
         fs::create_dir(&t).unwrap();
         fs::write(t.join("b"), "a file").unwrap();
-        let err = plan(&t, &[file("b/c.txt", "x")], true).unwrap_err();
+        let err = plan(&t, &[file("b/c.txt", "x")], true, Vec::new()).unwrap_err();
         assert!(err.to_string().contains("is a file"), "{err}");
     }
 

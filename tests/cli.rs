@@ -343,13 +343,203 @@ fn force_lists_created_overwritten_identical_and_never_deletes() {
         .stdout(predicate::str::contains("overwritten  README.md"))
         .stdout(predicate::str::contains("created      app/store.py"))
         .stdout(predicate::str::contains("identical    app/main.py"))
-        // .env gets fresh secrets, so it is rewritten.
-        .stdout(predicate::str::contains("overwritten  .env"));
+        .stdout(predicate::str::contains("kept         .env\n"))
+        .stdout(predicate::str::contains("kept         .gitignore\n"));
     assert_eq!(fs::read_to_string(p.join("notes.txt")).unwrap(), "mine");
     assert_ne!(
         fs::read_to_string(p.join("README.md")).unwrap(),
         "changed by hand"
     );
+}
+
+#[test]
+fn force_keeps_env_byte_for_byte_and_appends_only_missing_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    new_in(
+        tmp.path(),
+        &["p", "--yes", "--no-git", "--auth", "service_http"],
+    )
+    .success();
+    let env_path = tmp.path().join("p/.env");
+    let mut mine = fs::read_to_string(&env_path).unwrap();
+    mine.push_str("\n# my own\nMY_API_KEY=mine-0123\n");
+    fs::write(&env_path, &mine).unwrap();
+    let assert = new_in(
+        tmp.path(),
+        &[
+            "p",
+            "--yes",
+            "--no-git",
+            "--force",
+            "--auth",
+            "oauth",
+            "--redirect-uri",
+            "https://chat.openai.com/aip/plugin-1/oauth/callback",
+        ],
+    )
+    .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(" .env"))
+        .expect("a plan line for .env");
+    assert!(line.starts_with("  kept         .env (added "), "{line}");
+    assert!(line.contains("OAUTH_CLIENT_SECRET"), "{line}");
+    let after = fs::read_to_string(&env_path).unwrap();
+    assert!(
+        after.starts_with(&mine),
+        "the user's .env is kept byte for byte"
+    );
+    let added = &after[mine.len()..];
+    let secret = added
+        .lines()
+        .find_map(|l| l.strip_prefix("OAUTH_CLIENT_SECRET="))
+        .expect("the new key, appended");
+    assert!(
+        secret.starts_with("pcs_") && secret.len() > 40,
+        "a fresh secret: {secret}"
+    );
+    assert!(
+        !added.contains("SERVICE_TOKEN"),
+        "present keys are not added again"
+    );
+    // Again: nothing missing now, nothing written.
+    new_in(
+        tmp.path(),
+        &[
+            "p",
+            "--yes",
+            "--no-git",
+            "--force",
+            "--auth",
+            "oauth",
+            "--redirect-uri",
+            "https://chat.openai.com/aip/plugin-1/oauth/callback",
+        ],
+    )
+    .success()
+    .stdout(predicate::str::contains("kept         .env\n"));
+    assert_eq!(fs::read_to_string(&env_path).unwrap(), after);
+}
+
+#[test]
+fn force_keeps_the_users_gitignore_and_adds_what_it_lacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p");
+    fs::create_dir(&p).unwrap();
+    fs::write(p.join(".gitignore"), "node_modules/\n.env\n").unwrap();
+    new_in(tmp.path(), &["p", "--yes", "--no-git", "--force"])
+        .success()
+        .stdout(predicate::str::contains("kept         .gitignore (added "));
+    let ignore = fs::read_to_string(p.join(".gitignore")).unwrap();
+    assert!(ignore.starts_with("node_modules/\n.env\n"), "{ignore}");
+    assert!(ignore.contains("\n.venv/\n"), "{ignore}");
+    assert_eq!(
+        ignore.matches("\n.env\n").count() + usize::from(ignore.starts_with(".env\n")),
+        1,
+        "{ignore}"
+    );
+}
+
+#[test]
+fn force_commits_only_generated_files_and_leaves_the_users_untracked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("x");
+    fs::create_dir(&p).unwrap();
+    // A GitHub token of the user's, assembled here so this file holds none.
+    let creds = format!("github: ghp_{}\n", "Zq8RkT3vW9xYb2Lm5Np7Qs4Ud6Fh1Jc0Ae8G");
+    fs::write(p.join("credentials.txt"), &creds).unwrap();
+    fs::create_dir(p.join("drafts")).unwrap();
+    fs::write(p.join("drafts/idea.md"), "mine\n").unwrap();
+    new_in(tmp.path(), &["x", "--yes", "--force"])
+        .success()
+        .stdout(predicate::str::contains(
+            "first commit holds only the files plugsmith generated",
+        ))
+        .stdout(predicate::str::contains(
+            "untracked: credentials.txt, drafts/",
+        ));
+    let repo = git2::Repository::open(&p).unwrap();
+    let tree = repo.head().unwrap().peel_to_tree().unwrap();
+    assert!(tree.get_name("credentials.txt").is_none());
+    assert!(tree.get_name("drafts").is_none());
+    assert!(tree.get_name("README.md").is_some());
+    assert_eq!(
+        fs::read_to_string(p.join("credentials.txt")).unwrap(),
+        creds
+    );
+}
+
+#[test]
+fn inside_a_work_tree_no_repository_is_made_for_a_new_or_an_existing_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    git2::Repository::init(tmp.path()).unwrap();
+    fs::create_dir(tmp.path().join("existing")).unwrap();
+    fs::write(tmp.path().join("existing/mine.txt"), "mine\n").unwrap();
+    for (name, extra) in [("fresh", None), ("existing", Some("--force"))] {
+        let mut args = vec![name, "--yes"];
+        args.extend(extra);
+        new_in(tmp.path(), &args)
+            .success()
+            .stdout(predicate::str::contains("inside the work tree of"))
+            .stdout(predicate::str::contains("no repository was made for it"))
+            .stdout(predicate::str::contains("that repository ignores its .env"));
+        assert!(!tmp.path().join(name).join(".git").exists(), "{name}");
+    }
+    // The outer repository sees the projects' files, and not their .env.
+    let repo = git2::Repository::open(tmp.path()).unwrap();
+    assert!(repo.is_path_ignored(Path::new("fresh/.env")).unwrap());
+    assert!(!repo.is_path_ignored(Path::new("fresh/README.md")).unwrap());
+    // A target that is a repository's root: nothing committed, said so.
+    let other = tempfile::tempdir().unwrap();
+    new_in(other.path(), &["root", "--yes"]).success();
+    new_in(other.path(), &["root", "--yes", "--force"])
+        .success()
+        .stdout(predicate::str::contains("is already a git repository"));
+}
+
+#[test]
+fn an_unwritable_target_fails_before_the_plan_is_printed() {
+    // Not even root may create a folder in /proc.
+    new_in(Path::new("/"), &["/proc/plugsmith-test", "--yes"])
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("/proc"))
+        .stderr(predicate::str::contains("internal error").not());
+}
+
+#[test]
+fn git_errors_are_io_errors_naming_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p");
+    fs::create_dir(&p).unwrap();
+    fs::write(p.join(".git"), "gitdir: /nonexistent/plugsmith-test\n").unwrap();
+    new_in(tmp.path(), &["p", "--yes", "--force"])
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "error: git: cannot use the repository in `p/.git`: it exists but is not a git repository",
+        ))
+        .stderr(predicate::str::contains("internal error").not());
+    assert_eq!(fs::read_dir(&p).unwrap().count(), 1, "nothing was written");
+    assert_eq!(
+        fs::read_to_string(p.join(".git")).unwrap(),
+        "gitdir: /nonexistent/plugsmith-test\n",
+        "the user's .git is left alone"
+    );
+}
+
+#[test]
+fn a_malformed_answers_file_names_the_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("a.toml"),
+        "name_for_human = \"Todo\"\nauth = service_http\n",
+    )
+    .unwrap();
+    new_in(tmp.path(), &["p", "--answers", "a.toml"])
+        .code(2)
+        .stderr(predicate::str::contains("a.toml:2:8"));
 }
 
 #[test]
@@ -364,7 +554,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 }
 
 #[test]
-fn domain_rules_warn_but_do_not_fail() {
+fn domain_rules_note_but_do_not_fail() {
     let tmp = tempfile::tempdir().unwrap();
     new_in(
         tmp.path(),
@@ -373,15 +563,155 @@ fn domain_rules_warn_but_do_not_fail() {
             "--yes",
             "--no-git",
             "--base-url",
-            "https://api.todo.example.com",
+            "https://api.todo.acme.dev",
             "--contact-email",
             "me@other.org",
         ],
     )
     .success()
     .stderr(predicate::str::contains(
-        "warning: `contact_email` is on `other.org`",
+        "note: `contact_email` is on `other.org`, not on `acme.dev`",
     ));
+    // The Public Suffix List decides what a domain is: `x.co.uk` and `y.co.uk` differ.
+    new_in(
+        tmp.path(),
+        &[
+            "q",
+            "--yes",
+            "--no-git",
+            "--base-url",
+            "https://api.x.co.uk",
+            "--legal-info-url",
+            "https://legal.y.co.uk/terms",
+            "--contact-email",
+            "hi@x.co.uk",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::contains(
+        "`legal_info_url` is on `legal.y.co.uk`, not on `x.co.uk`",
+    ))
+    .stderr(predicate::str::contains("contact_email").not());
+}
+
+/// The rule ids `plugsmith audit` reports for a project, at every severity.
+fn audit_rules(project: &Path) -> Vec<String> {
+    let out = plugsmith()
+        .args(["audit", "--format", "json", "--fail-on", "low"])
+        .arg(project)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn placeholder_and_local_hosts_warn_with_the_audits_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    for host in [
+        "https://todo.example.com",
+        "https://api.example",
+        "https://your-app.acme.dev",
+    ] {
+        new_in(
+            tmp.path(),
+            &["p", "--yes", "--no-git", "--base-url", host, "--force"],
+        )
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: `base_url` has the placeholder host",
+        ))
+        .stderr(predicate::str::contains("manifest.placeholder-host"));
+        assert!(
+            audit_rules(&tmp.path().join("p")).contains(&"manifest.placeholder-host".to_string()),
+            "{host}: the audit agrees"
+        );
+    }
+    // Local: a note, the same low finding the audit gives; 0.0.0.0 is local for both.
+    for host in [
+        "http://localhost:8000",
+        "http://0.0.0.0:8000",
+        "http://127.0.0.2:9",
+    ] {
+        new_in(
+            tmp.path(),
+            &["l", "--yes", "--no-git", "--base-url", host, "--force"],
+        )
+        .success()
+        .stderr(predicate::str::contains("note: `base_url` is local"))
+        .stderr(predicate::str::contains("warning:").not());
+        assert_eq!(
+            audit_rules(&tmp.path().join("l")),
+            ["manifest.localhost"],
+            "{host}"
+        );
+    }
+    new_in(
+        tmp.path(),
+        &[
+            "r",
+            "--yes",
+            "--no-git",
+            "--base-url",
+            "https://todo.acme.dev",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn auth_none_with_write_endpoints_warns_from_a_flag_and_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let warned = "warning: auth `none` with write endpoints (`POST /notes`)";
+    new_in(
+        tmp.path(),
+        &[
+            "a",
+            "--yes",
+            "--no-git",
+            "--auth",
+            "none",
+            "--endpoint",
+            "POST /notes Add a note",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::contains(warned))
+    .stderr(predicate::str::contains("manifest.auth-none-writes"));
+    fs::write(
+        tmp.path().join("answers.toml"),
+        "auth = \"none\"\n[[endpoints]]\nmethod = \"GET\"\npath = \"/notes\"\nsummary = \"List notes\"\n\
+         [[endpoints]]\nmethod = \"post\"\npath = \"/notes\"\nsummary = \"Add a note\"\n",
+    )
+    .unwrap();
+    new_in(
+        tmp.path(),
+        &["b", "--yes", "--no-git", "--answers", "answers.toml"],
+    )
+    .success()
+    .stderr(predicate::str::contains(warned));
+    // The defaults for `none` are read-only: nothing to warn about.
+    new_in(tmp.path(), &["c", "--yes", "--no-git", "--auth", "none"])
+        .success()
+        .stderr(predicate::str::contains("auth `none`").not());
+}
+
+#[test]
+fn every_fresh_project_audits_clean_but_for_the_local_base_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    for mode in ["none", "service_http", "user_http", "oauth"] {
+        new_in(tmp.path(), &[mode, "--yes", "--auth", mode]).success();
+        let project = tmp.path().join(mode);
+        plugsmith().arg("audit").arg(&project).assert().success();
+        // The one finding the README names for a project on the default base URL.
+        assert_eq!(audit_rules(&project), ["manifest.localhost"], "{mode}");
+    }
 }
 
 #[test]

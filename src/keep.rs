@@ -1,0 +1,202 @@
+//! What `new --force` keeps of files the user already has. An existing `.env` holds the
+//! deployment's secrets and the user's own keys: it is kept byte for byte, and only the keys the
+//! project reads that it lacks are appended (with fresh secrets). An existing `.gitignore`
+//! keeps its lines and gains the generated ones it lacks.
+
+use std::fs;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::render::{GeneratedFile, Project, ENV_FILE};
+
+pub const GITIGNORE: &str = ".gitignore";
+
+/// A file of the user's that was kept, with what was appended to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub path: String,
+    /// The keys (`.env`) or lines (`.gitignore`) appended; empty when nothing was missing.
+    pub added: Vec<String>,
+}
+
+/// Replaces the generated `.env` and `.gitignore` by the user's, merged, where `target` has
+/// them; the project's secrets become the secret values of the merged `.env`.
+pub fn merge_existing(target: &Path, project: &mut Project) -> Result<Vec<Kept>> {
+    let mut kept = Vec::new();
+    let secrets = project.secrets.clone();
+    for file in &mut project.files {
+        let merge: fn(&str, &str) -> (String, Vec<String>) = match file.path.as_str() {
+            ENV_FILE => merge_env,
+            GITIGNORE => merge_gitignore,
+            _ => continue,
+        };
+        let path = target.join(&file.path);
+        let old = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => {
+                fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?
+            }
+            _ => continue, // absent; or not a file, which the plan refuses
+        };
+        let generated = String::from_utf8_lossy(&file.contents).into_owned();
+        let (merged, added) = merge(&old, &generated);
+        if file.path == ENV_FILE {
+            project.secrets = secret_values(&merged, &generated, &secrets);
+        }
+        file.contents = merged.into_bytes();
+        kept.push(Kept {
+            path: file.path.clone(),
+            added,
+        });
+    }
+    Ok(kept)
+}
+
+/// `KEY` of a `KEY=value` (or `export KEY=value`) line; `None` for comments and blank lines.
+fn env_key(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    if line.starts_with('#') {
+        return None;
+    }
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty()).then_some(key)
+}
+
+/// The generated `.env` as blocks: each key with the comment lines above it.
+fn env_blocks(generated: &str) -> Vec<(&str, String)> {
+    let mut blocks = Vec::new();
+    let mut comment = String::new();
+    for line in generated.lines() {
+        match env_key(line) {
+            Some(key) => {
+                blocks.push((key, format!("{comment}{line}\n")));
+                comment.clear();
+            }
+            None if line.trim().is_empty() => comment.clear(),
+            None => {
+                comment.push_str(line);
+                comment.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
+fn merge_env(old: &str, generated: &str) -> (String, Vec<String>) {
+    let have: Vec<&str> = old.lines().filter_map(env_key).collect();
+    let missing: Vec<(&str, String)> = env_blocks(generated)
+        .into_iter()
+        .filter(|(k, _)| !have.contains(k))
+        .collect();
+    let mut merged = old.to_string();
+    if missing.is_empty() {
+        return (merged, Vec::new());
+    }
+    if !merged.is_empty() && !merged.ends_with('\n') {
+        merged.push('\n');
+    }
+    merged.push_str("\n# Added by plugsmith: keys this version of the project reads.\n");
+    for (_, block) in &missing {
+        merged.push('\n');
+        merged.push_str(block);
+    }
+    (
+        merged,
+        missing.into_iter().map(|(k, _)| k.to_string()).collect(),
+    )
+}
+
+fn merge_gitignore(old: &str, generated: &str) -> (String, Vec<String>) {
+    let have: Vec<&str> = old.lines().map(str::trim).collect();
+    let missing: Vec<&str> = generated
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !have.contains(l))
+        .collect();
+    let mut merged = old.to_string();
+    if missing.is_empty() {
+        return (merged, Vec::new());
+    }
+    if !merged.is_empty() && !merged.ends_with('\n') {
+        merged.push('\n');
+    }
+    merged.push_str("\n# Added by plugsmith\n");
+    for line in &missing {
+        merged.push_str(line);
+        merged.push('\n');
+    }
+    (merged, missing.into_iter().map(str::to_string).collect())
+}
+
+/// The values in `merged` of the keys that hold a secret in `generated`.
+fn secret_values(merged: &str, generated: &str, secrets: &[String]) -> Vec<String> {
+    let secret_keys: Vec<&str> = generated
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            secrets.iter().any(|s| s == v).then_some(k)
+        })
+        .collect();
+    merged
+        .lines()
+        .filter_map(|l| {
+            let key = env_key(l)?;
+            let value = l.split_once('=')?.1.trim().trim_matches(['"', '\'']);
+            (secret_keys.contains(&key) && !value.is_empty()).then(|| value.to_string())
+        })
+        .collect()
+}
+
+/// The plan line for a kept file.
+pub fn describe(k: &Kept) -> String {
+    if k.added.is_empty() {
+        k.path.clone()
+    } else {
+        format!("{} (added {})", k.path, k.added.join(", "))
+    }
+}
+
+/// True when a generated file is one [`merge_existing`] kept.
+pub fn is_kept(kept: &[Kept], f: &GeneratedFile) -> bool {
+    kept.iter().any(|k| k.path == f.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GENERATED: &str = "# header\n\n# The token.\nSERVICE_TOKEN=pss_new\n\n# Origins.\nALLOWED_ORIGINS=https://chatgpt.com\n";
+
+    #[test]
+    fn env_keeps_every_byte_and_appends_missing_keys_with_their_comments() {
+        let old = "SERVICE_TOKEN=pss_old\nMY_OWN=1"; // no final newline
+        let (merged, added) = merge_env(old, GENERATED);
+        assert!(merged.starts_with("SERVICE_TOKEN=pss_old\nMY_OWN=1\n"));
+        assert_eq!(added, ["ALLOWED_ORIGINS"]);
+        assert!(merged.contains("# Origins.\nALLOWED_ORIGINS=https://chatgpt.com\n"));
+        assert!(!merged.contains("pss_new"));
+        let (same, none) = merge_env("export SERVICE_TOKEN=x\nALLOWED_ORIGINS=y\n", GENERATED);
+        assert_eq!(same, "export SERVICE_TOKEN=x\nALLOWED_ORIGINS=y\n");
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn secrets_are_the_merged_values_of_secret_keys() {
+        let (merged, _) = merge_env("SERVICE_TOKEN=\"pss_old\"\n", GENERATED);
+        assert_eq!(
+            secret_values(&merged, GENERATED, &["pss_new".to_string()]),
+            ["pss_old"]
+        );
+    }
+
+    #[test]
+    fn gitignore_keeps_its_lines_and_gains_missing_ones() {
+        let (merged, added) = merge_gitignore("node_modules/\n.env\n", "# ours\n.env\n.venv/\n");
+        assert_eq!(
+            merged,
+            "node_modules/\n.env\n\n# Added by plugsmith\n.venv/\n"
+        );
+        assert_eq!(added, [".venv/"]);
+    }
+}
