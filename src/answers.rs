@@ -445,7 +445,8 @@ struct Defaults;
 
 impl Defaults {
     /// The example endpoints. Without authentication anyone could call a write endpoint, so
-    /// auth `none` gets read-only ones (`plugsmith audit` flags writes without auth).
+    /// auth `none` gets read-only ones (`plugsmith audit` flags writes without auth). The
+    /// summaries say whose data it is: "my" only where each user has their own.
     fn endpoints(auth: Option<AuthMode>) -> Vec<RawEndpoint> {
         let ep = |m: &str, p: &str, s: &str| RawEndpoint {
             method: m.into(),
@@ -453,17 +454,49 @@ impl Defaults {
             summary: s.into(),
             consequential: None,
         };
-        if auth == Some(AuthMode::None) {
-            return vec![
+        match auth {
+            Some(AuthMode::None) => vec![
                 ep("GET", "/todos", "List the todos"),
                 ep("GET", "/todos/{todo_id}", "Show one todo"),
-            ];
+            ],
+            Some(AuthMode::ServiceHttp) => vec![
+                ep("GET", "/todos", "List the shared todos"),
+                ep("POST", "/todos", "Add a todo to the shared list"),
+                ep(
+                    "DELETE",
+                    "/todos/{todo_id}",
+                    "Delete a todo from the shared list",
+                ),
+            ],
+            _ => vec![
+                ep("GET", "/todos", "List my todos"),
+                ep("POST", "/todos", "Add a todo"),
+                ep("DELETE", "/todos/{todo_id}", "Delete one of my todos"),
+            ],
         }
-        vec![
-            ep("GET", "/todos", "List my todos"),
-            ep("POST", "/todos", "Add a todo"),
-            ep("DELETE", "/todos/{todo_id}", "Delete one of my todos"),
-        ]
+    }
+
+    /// What the model is told, true of the auth mode: who the caller is and whose data it is.
+    fn description_for_model(auth: Option<AuthMode>, shown: &str) -> String {
+        let (what, whose) = match auth {
+            Some(AuthMode::None) => (
+                "to see the todos it lists",
+                "Anyone can call it: it has no users, and it only reads the list it serves.",
+            ),
+            Some(AuthMode::ServiceHttp) => (
+                "to list, add or remove todos",
+                "Every call carries the same service token, so all of its users share one todo list.",
+            ),
+            Some(AuthMode::UserHttp) => (
+                "to list, add or remove their todos",
+                "Every call acts on the todos of the user whose API key it carries.",
+            ),
+            Some(AuthMode::Oauth) | None => (
+                "to list, add or remove their todos",
+                "Every call acts on the signed-in user's own todos.",
+            ),
+        };
+        format!("Plugin for {shown}. Use it when the user asks {what}. {whose}")
     }
 
     fn contact_email(base_url: &str) -> String {
@@ -623,6 +656,8 @@ impl<'a> Resolver<'a> {
             model_default,
             &validate::name_for_model,
         )?;
+        // The auth mode first: the descriptions and example endpoints offered depend on it.
+        let auth = self.auth()?;
         let shown = human
             .clone()
             .unwrap_or_else(|| validate::derive_name_for_human(dir));
@@ -635,10 +670,7 @@ impl<'a> Resolver<'a> {
         let desc_model = self.text(
             "description_for_model",
             "Description for the model: when and how to use the plugin",
-            format!(
-                "Plugin for {shown}. Use it when the user asks to list, add or remove their items. \
-                 Every call acts on the signed-in user's own data."
-            ),
+            Defaults::description_for_model(auth, &shown),
             &validate::description_for_model,
         )?;
         let base_url = self.text(
@@ -662,7 +694,6 @@ impl<'a> Resolver<'a> {
             format!("{base_for_defaults}/legal"),
             &validate::legal_info_url,
         )?;
-        let auth = self.auth()?;
         let endpoints = self.endpoints(auth)?;
         let scopes = self.list(
             "scopes",
@@ -828,8 +859,12 @@ impl<'a> Resolver<'a> {
         if self.yes {
             return Ok(self.check_endpoints(&Defaults::endpoints(auth), &Source::Default));
         }
-        if let Some(asker) = self.asker.as_deref_mut() {
-            return ask_endpoints(asker).map(Some);
+        if self.asker.is_some() {
+            let examples = self
+                .check_endpoints(&Defaults::endpoints(auth), &Source::Default)
+                .unwrap_or_default();
+            let asker = self.asker.as_deref_mut().expect("checked above");
+            return ask_endpoints(asker, examples).map(Some);
         }
         self.miss("endpoints");
         Ok(None)
@@ -885,10 +920,28 @@ fn route_shape(path: &str) -> String {
         .join("/")
 }
 
-/// The endpoint loop of the interactive flow.
-fn ask_endpoints(asker: &mut dyn Asker) -> Result<Vec<Endpoint>> {
+/// The endpoint loop of the interactive flow, offering the auth mode's examples first.
+fn ask_endpoints(asker: &mut dyn Asker, examples: Vec<Endpoint>) -> Result<Vec<Endpoint>> {
     let mut out: Vec<Endpoint> = Vec::new();
     asker.say("Endpoints of the API (at least one):");
+    if !examples.is_empty() {
+        let listed: Vec<String> = examples
+            .iter()
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect();
+        let read_only = examples.iter().all(|e| !model::is_write(&e.method));
+        let prompt = format!(
+            "Start with the example endpoints{} ({})?",
+            if read_only { ", read-only" } else { "" },
+            listed.join(", ")
+        );
+        if asker.confirm(&prompt, true)? {
+            out = examples;
+            if !asker.confirm("Add another endpoint?", false)? {
+                return Ok(out);
+            }
+        }
+    }
     loop {
         let methods: Vec<String> = validate::METHODS.iter().map(|m| m.to_string()).collect();
         let method = methods[asker.select("Method", &methods, 0)?].clone();
@@ -936,6 +989,52 @@ mod tests {
         assert_eq!(p.legal_info_url, "http://localhost:8000/legal");
         assert_eq!(p.endpoints.len(), 3);
         assert!(p.endpoints[1].consequential && !p.endpoints[0].consequential);
+    }
+
+    #[test]
+    fn defaults_are_true_of_each_auth_mode() {
+        for auth in AuthMode::ALL {
+            let given = Given::from_args(&args(|a| a.auth = Some(auth.as_str().into()))).unwrap();
+            let p = Resolver::new(given, true, None).resolve("todo").unwrap();
+            let told = format!(
+                "{} {}",
+                p.description_for_model,
+                p.endpoints
+                    .iter()
+                    .map(|e| e.summary.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let per_user = matches!(auth, AuthMode::UserHttp | AuthMode::Oauth);
+            // "my" and "their" say each user has their own data: only with per-user credentials.
+            assert_eq!(
+                told.contains(" my ") || told.contains(" their "),
+                per_user,
+                "{auth:?}: {told}"
+            );
+            assert_eq!(
+                told.contains("signed-in"),
+                auth == AuthMode::Oauth,
+                "{auth:?}: {told}"
+            );
+            assert_eq!(
+                told.contains("API key"),
+                auth == AuthMode::UserHttp,
+                "{auth:?}: {told}"
+            );
+            assert_eq!(
+                told.contains("share"),
+                auth == AuthMode::ServiceHttp,
+                "{auth:?}: {told}"
+            );
+            if auth == AuthMode::None {
+                assert!(
+                    p.endpoints.iter().all(|e| !model::is_write(&e.method)),
+                    "{told}"
+                );
+                assert!(told.contains("Anyone"), "{told}");
+            }
+        }
     }
 
     #[test]

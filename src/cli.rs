@@ -35,9 +35,9 @@ const NEW_HELP: &str = "Answers are taken, first to last, from: flags, --set, --
 defaults (with --yes), and prompts (only when stdin and stderr are terminals). Without a terminal \
 nothing is asked: every missing answer is named and the command exits 2.\n\n\
 Examples:\n  plugsmith new todo-plugin\n  plugsmith new todo-plugin --answers plugin.toml\n  \
-plugsmith new todo-plugin --auth service_http --endpoint 'GET /todos List my todos' --yes\n\n\
+plugsmith new todo-plugin --auth service_http --endpoint 'GET /todos List the todos' --yes\n\n\
 Exit codes:\n  0  the project was generated\n  1  the project was generated but a check on it failed\n  \
-2  usage, input or I/O error (nothing was written)";
+2  usage, input or I/O error (nothing was written)\n  130  interrupted at a prompt (nothing was written)";
 
 /// Arguments of `plugsmith new`.
 #[derive(Debug, Args, Default)]
@@ -57,7 +57,8 @@ pub struct NewArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
-    /// Write into a non-empty directory (files plugsmith does not generate are left alone).
+    /// Write into a non-empty directory: files plugsmith does not generate are left alone, an
+    /// existing .env and .gitignore are kept (missing keys and lines appended).
     #[arg(long)]
     pub force: bool,
 
@@ -97,7 +98,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "MODE")]
     pub auth: Option<String>,
 
-    /// An endpoint as `METHOD /path Summary`, e.g. 'GET /todos List my todos' (repeat for more).
+    /// An endpoint as `METHOD /path Summary`, e.g. 'GET /todos List the todos' (repeat for more).
     #[arg(long = "endpoint", value_name = "SPEC")]
     pub endpoints: Vec<String>,
 

@@ -83,50 +83,43 @@ fn env_blocks(generated: &str) -> Vec<(&str, String)> {
     blocks
 }
 
-fn merge_env(old: &str, generated: &str) -> (String, Vec<String>) {
-    let have: Vec<&str> = old.lines().filter_map(env_key).collect();
-    let missing: Vec<(&str, String)> = env_blocks(generated)
-        .into_iter()
-        .filter(|(k, _)| !have.contains(k))
-        .collect();
+/// `old` unchanged, then (when there is any) a `header` comment and the `missing` parts.
+fn append(old: &str, header: &str, missing: &[String]) -> String {
     let mut merged = old.to_string();
     if missing.is_empty() {
-        return (merged, Vec::new());
+        return merged;
     }
     if !merged.is_empty() && !merged.ends_with('\n') {
         merged.push('\n');
     }
-    merged.push_str("\n# Added by plugsmith: keys this version of the project reads.\n");
-    for (_, block) in &missing {
-        merged.push('\n');
-        merged.push_str(block);
+    merged.push_str(header);
+    for part in missing {
+        merged.push_str(part);
     }
-    (
-        merged,
-        missing.into_iter().map(|(k, _)| k.to_string()).collect(),
-    )
+    merged
+}
+
+fn merge_env(old: &str, generated: &str) -> (String, Vec<String>) {
+    let have: Vec<&str> = old.lines().filter_map(env_key).collect();
+    let (keys, blocks): (Vec<String>, Vec<String>) = env_blocks(generated)
+        .into_iter()
+        .filter(|(k, _)| !have.contains(k))
+        .map(|(k, block)| (k.to_string(), format!("\n{block}")))
+        .unzip();
+    let header = "\n# Added by plugsmith: keys this version of the project reads.\n";
+    (append(old, header, &blocks), keys)
 }
 
 fn merge_gitignore(old: &str, generated: &str) -> (String, Vec<String>) {
     let have: Vec<&str> = old.lines().map(str::trim).collect();
-    let missing: Vec<&str> = generated
+    let missing: Vec<String> = generated
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !have.contains(l))
+        .map(str::to_string)
         .collect();
-    let mut merged = old.to_string();
-    if missing.is_empty() {
-        return (merged, Vec::new());
-    }
-    if !merged.is_empty() && !merged.ends_with('\n') {
-        merged.push('\n');
-    }
-    merged.push_str("\n# Added by plugsmith\n");
-    for line in &missing {
-        merged.push_str(line);
-        merged.push('\n');
-    }
-    (merged, missing.into_iter().map(str::to_string).collect())
+    let lines: Vec<String> = missing.iter().map(|l| format!("{l}\n")).collect();
+    (append(old, "\n# Added by plugsmith\n", &lines), missing)
 }
 
 /// The values in `merged` of the keys that hold a secret in `generated`.
@@ -166,27 +159,39 @@ pub fn is_kept(kept: &[Kept], f: &GeneratedFile) -> bool {
 mod tests {
     use super::*;
 
-    const GENERATED: &str = "# header\n\n# The token.\nSERVICE_TOKEN=pss_new\n\n# Origins.\nALLOWED_ORIGINS=https://chatgpt.com\n";
+    // Test values (not secrets), one key a line so that each reads as what it is.
+    const GENERATED: &str = "# header
+
+# The token.
+SERVICE_TOKEN=t-new
+
+# Origins.
+ALLOWED_ORIGINS=https://chatgpt.com
+";
 
     #[test]
     fn env_keeps_every_byte_and_appends_missing_keys_with_their_comments() {
-        let old = "SERVICE_TOKEN=pss_old\nMY_OWN=1"; // no final newline
+        let old = "SERVICE_TOKEN=t-old
+MY_OWN=1"; // no final newline
         let (merged, added) = merge_env(old, GENERATED);
-        assert!(merged.starts_with("SERVICE_TOKEN=pss_old\nMY_OWN=1\n"));
+        assert!(merged.starts_with(&format!("{old}\n")));
         assert_eq!(added, ["ALLOWED_ORIGINS"]);
-        assert!(merged.contains("# Origins.\nALLOWED_ORIGINS=https://chatgpt.com\n"));
-        assert!(!merged.contains("pss_new"));
-        let (same, none) = merge_env("export SERVICE_TOKEN=x\nALLOWED_ORIGINS=y\n", GENERATED);
-        assert_eq!(same, "export SERVICE_TOKEN=x\nALLOWED_ORIGINS=y\n");
+        assert!(merged.ends_with("\n# Origins.\nALLOWED_ORIGINS=https://chatgpt.com\n"));
+        assert!(!merged.contains("t-new"));
+        let complete = "export SERVICE_TOKEN=x
+ALLOWED_ORIGINS=y
+";
+        let (same, none) = merge_env(complete, GENERATED);
+        assert_eq!(same, complete);
         assert!(none.is_empty());
     }
 
     #[test]
     fn secrets_are_the_merged_values_of_secret_keys() {
-        let (merged, _) = merge_env("SERVICE_TOKEN=\"pss_old\"\n", GENERATED);
+        let (merged, _) = merge_env("SERVICE_TOKEN='t-old'\n", GENERATED);
         assert_eq!(
-            secret_values(&merged, GENERATED, &["pss_new".to_string()]),
-            ["pss_old"]
+            secret_values(&merged, GENERATED, &["t-new".to_string()]),
+            ["t-old"]
         );
     }
 

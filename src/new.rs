@@ -16,6 +16,9 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
     let given = Given::from_args(args)?;
     let interactive =
         !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if interactive {
+        prompt::handle_interrupts();
+    }
     let mut terminal = prompt::Terminal::new();
     let asker: Option<&mut dyn crate::answers::Asker> = if interactive {
         Some(&mut terminal)
@@ -23,6 +26,7 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
         None
     };
     let plugin = Resolver::new(given, args.yes, asker).resolve(&dir)?;
+    prompt::writing_begins(); // nothing is asked from here on
 
     // Everything that can fail is settled before a line of the plan is printed.
     let mut project = render::render(&plugin, &mut secrets::generate)?;

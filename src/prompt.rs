@@ -6,6 +6,8 @@ use dialoguer::console::Term;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, Select};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::answers::Asker;
 use crate::error::{Error, Result};
 use crate::validate::Rule;
@@ -47,6 +49,30 @@ impl Terminal {
     }
 }
 
+/// Set once writing has begun: from then on Ctrl-C waits for the (atomic, millisecond) write to
+/// finish instead of ending the run halfway.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C as a signal (it arrives as one whenever the terminal is not in raw mode, e.g. between
+/// two keys): the cursor a select hid is shown again and the run ends with exit 130 before
+/// anything is written. Installed once, for the interactive flow.
+pub fn handle_interrupts() {
+    let _ = ctrlc::set_handler(|| {
+        if WRITING.load(Ordering::SeqCst) {
+            return;
+        }
+        let term = Term::stderr();
+        let _ = term.show_cursor();
+        let _ = term.write_line("\nerror: interrupted: nothing was written");
+        std::process::exit(i32::from(Error::Interrupted.exit_code()));
+    });
+}
+
+/// Called before the first file is written (see [`handle_interrupts`]).
+pub fn writing_begins() {
+    WRITING.store(true, Ordering::SeqCst);
+}
+
 /// Room a prompt line leaves for its `[default]` before the terminal wraps it.
 fn room_for_default(prompt: &str, width: usize) -> usize {
     // "? " before the prompt, " [" and "] › " around the default, and a margin.
@@ -80,6 +106,8 @@ impl Asker for Terminal {
             input = input.default(d.to_string());
             let width = usize::from(self.term.size().1);
             if let Some(short) = shown_default(prompt, d, width) {
+                // The whole default once, above the prompt (never redrawn), and cut in it.
+                let _ = self.term.write_line(&format!("  default: {d}"));
                 shown_prompt = format!("{prompt} [{short}]");
                 input = input.show_default(false);
             }

@@ -364,20 +364,17 @@ fn force_keeps_env_byte_for_byte_and_appends_only_missing_keys() {
     let mut mine = fs::read_to_string(&env_path).unwrap();
     mine.push_str("\n# my own\nMY_API_KEY=mine-0123\n");
     fs::write(&env_path, &mine).unwrap();
-    let assert = new_in(
-        tmp.path(),
-        &[
-            "p",
-            "--yes",
-            "--no-git",
-            "--force",
-            "--auth",
-            "oauth",
-            "--redirect-uri",
-            "https://chat.openai.com/aip/plugin-1/oauth/callback",
-        ],
-    )
-    .success();
+    let again_as_oauth = [
+        "p",
+        "--yes",
+        "--no-git",
+        "--force",
+        "--auth",
+        "oauth",
+        "--redirect-uri",
+        "https://chat.openai.com/aip/plugin-1/oauth/callback",
+    ];
+    let assert = new_in(tmp.path(), &again_as_oauth).success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     let line = stdout
         .lines()
@@ -404,21 +401,9 @@ fn force_keeps_env_byte_for_byte_and_appends_only_missing_keys() {
         "present keys are not added again"
     );
     // Again: nothing missing now, nothing written.
-    new_in(
-        tmp.path(),
-        &[
-            "p",
-            "--yes",
-            "--no-git",
-            "--force",
-            "--auth",
-            "oauth",
-            "--redirect-uri",
-            "https://chat.openai.com/aip/plugin-1/oauth/callback",
-        ],
-    )
-    .success()
-    .stdout(predicate::str::contains("kept         .env\n"));
+    new_in(tmp.path(), &again_as_oauth)
+        .success()
+        .stdout(predicate::str::contains("kept         .env\n"));
     assert_eq!(fs::read_to_string(&env_path).unwrap(), after);
 }
 
