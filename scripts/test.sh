@@ -21,8 +21,6 @@ if [ ! -x "$cache/test-venv/bin/python" ]; then
 fi
 "$cache/test-venv/bin/pip" install -q --disable-pip-version-check pyyaml==6.0.4
 export PLUGSMITH_TEST_PYTHON="$cache/test-venv/bin/python"
-export PLUGSMITH_E2E_PYTHON="$python"
-export PLUGSMITH_E2E_VENV="$cache/e2e-venv"
 
 # PostgreSQL for the generated OAuth server's suite.
 if [ -x scripts/start-postgres.sh ]; then

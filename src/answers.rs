@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::NewArgs;
 use crate::error::{Error, Invalid, Missing, Result};
 use crate::model::{self, AuthMode, Endpoint, OAuth, Plugin};
-use crate::stack;
+use crate::stack::{self, Stack};
 use crate::validate::{self, Rule};
 
 /// Where an answer came from.
@@ -219,6 +219,11 @@ impl Given {
                 given.offer(key, Raw::Text(v.clone()), flag(name));
             }
         }
+        if let Some(dir) = &args.stack_dir {
+            // The folder's stack, registered, is the stack unless `--stack` names another.
+            let name = stack::use_dir(dir)?;
+            given.offer("stack", Raw::Text(name.to_string()), flag("--stack-dir"));
+        }
         if !args.endpoints.is_empty() {
             let eps = args
                 .endpoints
@@ -336,16 +341,10 @@ fn unknown_key(key: &str, source: &str) -> Error {
 pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
-        let at = e
-            .span()
-            .map(|span| {
-                let (line, column) = line_column(&text, span.start);
-                format!(":{line}:{column}")
-            })
-            .unwrap_or_default();
         Error::usage(format!(
-            "answers file `{}{at}` is not valid TOML: {}",
+            "answers file `{}{}` is not valid TOML: {}",
             path.display(),
+            crate::error::toml_location(&text, &e),
             e.message().trim_end()
         ))
     })?;
@@ -369,14 +368,6 @@ pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
     } else {
         Err(Error::Invalid(invalid))
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, column)
 }
 
 type TomlError = (Option<String>, Rule);
@@ -694,7 +685,8 @@ impl<'a> Resolver<'a> {
             format!("{base_for_defaults}/legal"),
             &validate::legal_info_url,
         )?;
-        let endpoints = self.endpoints(auth)?;
+        let stack_name = self.stack(auth)?;
+        let endpoints = self.endpoints(auth, stack_name.as_deref().and_then(stack::find))?;
         let scopes = self.list(
             "scopes",
             vec!["read".into(), "write".into()],
@@ -719,7 +711,6 @@ impl<'a> Resolver<'a> {
                 &Source::Default,
             );
         }
-        let stack_name = self.stack(auth)?;
         let git = self.git()?;
 
         let (
@@ -852,25 +843,34 @@ impl<'a> Resolver<'a> {
         Ok(None)
     }
 
-    fn endpoints(&mut self, auth: Option<AuthMode>) -> Result<Option<Vec<Endpoint>>> {
+    fn endpoints(
+        &mut self,
+        auth: Option<AuthMode>,
+        stack: Option<&'static Stack>,
+    ) -> Result<Option<Vec<Endpoint>>> {
         if let Some((Raw::Endpoints(raw), source)) = self.given.get("endpoints").cloned() {
-            return Ok(self.check_endpoints(&raw, &source));
+            return Ok(self.check_endpoints(&raw, &source, stack));
         }
         if self.yes {
-            return Ok(self.check_endpoints(&Defaults::endpoints(auth), &Source::Default));
+            return Ok(self.check_endpoints(&Defaults::endpoints(auth), &Source::Default, stack));
         }
         if self.asker.is_some() {
             let examples = self
-                .check_endpoints(&Defaults::endpoints(auth), &Source::Default)
+                .check_endpoints(&Defaults::endpoints(auth), &Source::Default, stack)
                 .unwrap_or_default();
             let asker = self.asker.as_deref_mut().expect("checked above");
-            return ask_endpoints(asker, examples).map(Some);
+            return ask_endpoints(asker, examples, stack).map(Some);
         }
         self.miss("endpoints");
         Ok(None)
     }
 
-    fn check_endpoints(&mut self, raw: &[RawEndpoint], source: &Source) -> Option<Vec<Endpoint>> {
+    fn check_endpoints(
+        &mut self,
+        raw: &[RawEndpoint],
+        source: &Source,
+        stack: Option<&Stack>,
+    ) -> Option<Vec<Endpoint>> {
         if raw.is_empty() {
             self.bad(
                 "endpoints",
@@ -887,7 +887,7 @@ impl<'a> Resolver<'a> {
             let method = validate::method(&r.method)
                 .map_err(|rule| self.bad(&key("method"), &r.method, rule, source))
                 .ok();
-            let path = validate::path(&r.path)
+            let path = endpoint_path(&r.path, stack)
                 .map_err(|rule| self.bad(&key("path"), &r.path, rule, source))
                 .ok();
             let summary = validate::summary(&r.summary)
@@ -920,8 +920,21 @@ fn route_shape(path: &str) -> String {
         .join("/")
 }
 
+/// An endpoint path by the general rules and the stack's own.
+fn endpoint_path(value: &str, stack: Option<&Stack>) -> std::result::Result<String, Rule> {
+    let path = validate::path(value)?;
+    if let Some(stack) = stack {
+        stack.check_path(&path)?;
+    }
+    Ok(path)
+}
+
 /// The endpoint loop of the interactive flow, offering the auth mode's examples first.
-fn ask_endpoints(asker: &mut dyn Asker, examples: Vec<Endpoint>) -> Result<Vec<Endpoint>> {
+fn ask_endpoints(
+    asker: &mut dyn Asker,
+    examples: Vec<Endpoint>,
+    stack: Option<&'static Stack>,
+) -> Result<Vec<Endpoint>> {
     let mut out: Vec<Endpoint> = Vec::new();
     asker.say("Endpoints of the API (at least one):");
     if !examples.is_empty() {
@@ -948,7 +961,7 @@ fn ask_endpoints(asker: &mut dyn Asker, examples: Vec<Endpoint>) -> Result<Vec<E
         let taken: Vec<Endpoint> = out.clone();
         let m = method.clone();
         let path = asker.input("Path (e.g. /todos/{todo_id})", None, &move |v: &str| {
-            let p = validate::path(v)?;
+            let p = endpoint_path(v, stack)?;
             match taken.iter().find(|e| same_route(e, &m, &p)) {
                 Some(o) => Err(format!("the same route as `{} {}`", o.method, o.path)),
                 None => Ok(p),

@@ -19,8 +19,12 @@ pub enum Command {
     /// Generate a complete, secure plugin project.
     #[command(after_help = NEW_HELP)]
     New(Box<NewArgs>),
-    /// Show the stacks and auth modes `new` can generate.
-    List,
+    /// Show the stacks and auth modes `new` can generate, and where each stack comes from.
+    List {
+        /// Also load the stack folder DIR (as `new --stack-dir` does).
+        #[arg(long, value_name = "DIR")]
+        stack_dir: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -105,6 +109,11 @@ pub struct NewArgs {
     /// The stack to generate (see `plugsmith list`).
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
+
+    /// Load a stack from a folder (`stack.toml` and `files/`, like a folder of templates/) and use it
+    /// unless `--stack` names another.
+    #[arg(long, value_name = "DIR")]
+    pub stack_dir: Option<PathBuf>,
 
     /// Initialise a git repository with a first commit (the default).
     #[arg(long, overrides_with = "no_git")]

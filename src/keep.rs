@@ -197,11 +197,8 @@ ALLOWED_ORIGINS=y
 
     #[test]
     fn gitignore_keeps_its_lines_and_gains_missing_ones() {
-        let (merged, added) = merge_gitignore("node_modules/\n.env\n", "# ours\n.env\n.venv/\n");
-        assert_eq!(
-            merged,
-            "node_modules/\n.env\n\n# Added by plugsmith\n.venv/\n"
-        );
-        assert_eq!(added, [".venv/"]);
+        let (merged, added) = merge_gitignore("vendor/\n.env\n", "# ours\n.env\nbuild/\n");
+        assert_eq!(merged, "vendor/\n.env\n\n# Added by plugsmith\nbuild/\n");
+        assert_eq!(added, ["build/"]);
     }
 }

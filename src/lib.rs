@@ -52,7 +52,10 @@ pub fn run() -> ExitCode {
 fn dispatch(command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::New(args) => new::run(&args),
-        Command::List => {
+        Command::List { stack_dir } => {
+            if let Some(dir) = stack_dir {
+                stack::use_dir(&dir)?;
+            }
             print!("{}", stack::list_text());
             Ok(ExitCode::SUCCESS)
         }

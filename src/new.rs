@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::answers::{Given, Resolver};
 use crate::cli::NewArgs;
 use crate::error::{Error, Result};
-use crate::model::{AuthMode, Plugin};
+use crate::model::Plugin;
 use crate::writer::{self, Target};
 use crate::{git, keep, prompt, render, secrets, stack, validate};
 
@@ -107,7 +107,7 @@ fn git_line(plan: &git::Plan, target: &Path) -> String {
             target.display()
         ),
         git::Plan::Inside { root } => format!(
-            "  git          none: inside the work tree of `{}`, so no repository of its own (as `cargo new`); nothing is committed",
+            "  git          none: inside the work tree of `{}`, so no repository of its own (like other project generators); nothing is committed",
             root.display()
         ),
     }
@@ -195,29 +195,7 @@ fn print_next_steps(p: &Plugin, target: &Path) {
     for cmd in &stack.test_commands {
         let _ = writeln!(out, "  {cmd}");
     }
-    let _ = writeln!(
-        out,
-        "  .venv/bin/python -m app   # serves on http://127.0.0.1:8000"
-    );
-    match p.auth {
-        AuthMode::ServiceHttp => {
-            let _ = writeln!(
-                out,
-                "Your service token is SERVICE_TOKEN in .env: paste it into the ChatGPT plugin UI (or the GPT Action editor), never into a file."
-            );
-        }
-        AuthMode::UserHttp => {
-            let _ = writeln!(
-                out,
-                "Issue a user's API key with: python -m app.manage issue-key USER"
-            );
-        }
-        AuthMode::Oauth => {
-            let _ = writeln!(
-                out,
-                "Create a user with: python -m app.manage create-user NAME; README.md explains the ChatGPT side."
-            );
-        }
-        AuthMode::None => {}
+    for step in stack.next_steps_for(p.auth) {
+        let _ = writeln!(out, "  {step}");
     }
 }

@@ -1,20 +1,22 @@
-//! The template registry. A stack is data: a folder `templates/<name>/` holding `stack.toml`
-//! (its description, auth modes, environment, project file and per-mode files) and `files/`
-//! (the tree to generate: `*.tera` files are rendered, the rest copied; templates under
-//! `files/_partials/` are only included by others). Adding a stack touches
-//! no Rust beyond the line in [`STACK_DIRS`].
+//! The template registry. A stack is data: a folder holding `stack.toml` (its description, auth
+//! modes, environment, project file, per-mode files, the words and routes its code reserves, its
+//! escaping filters and next steps) and `files/` (the tree to generate: `*.tera` files are
+//! rendered, the rest copied; templates under `files/_partials/` are only included by others).
+//! The built-in stacks are the folders under `templates/`, compiled in; adding one touches no
+//! Rust. A team's own stack is the same folder, loaded at run time
+//! with `--stack-dir` ([`load_dir`]). docs/stacks.md documents the format.
 
-use std::sync::LazyLock;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, OnceLock};
 
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
 
+use crate::error::{Error, Result};
 use crate::model::AuthMode;
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
-
-/// The registry: one line per stack folder under `templates/`.
-const STACK_DIRS: &[&str] = &["python"];
 
 /// An environment variable of the generated server.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,7 +47,7 @@ pub struct Only {
     pub auth: Vec<String>,
 }
 
-/// The stack's project file (`pyproject.toml`, `package.json`, `Cargo.toml`): a document given
+/// The stack's project file (its package manager's manifest): a document given
 /// as data, with some values set from the plugin; serialised, never templated.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +61,9 @@ pub struct ProjectFile {
     /// Values appended to arrays for some auth modes.
     #[serde(default)]
     pub append: Vec<Append>,
+    /// `toml` (the default) or `json`.
+    #[serde(default)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +75,28 @@ pub struct Append {
     pub values: Vec<String>,
 }
 
-/// A stack's manifest, `templates/<name>/stack.toml`.
+/// A line printed after `new`, for some auth modes (all when `auth` is empty).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextStep {
+    pub text: String,
+    #[serde(default)]
+    pub auth: Vec<String>,
+}
+
+/// The escapers plugsmith offers templates, by the name a stack's `[filters]` gives them.
+pub const ESCAPERS: [&str; 3] = ["double_quoted", "markdown", "shell_word"];
+
+/// Where a stack comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled in from `templates/<name>/`.
+    BuiltIn,
+    /// A folder given with `--stack-dir`.
+    Dir(PathBuf),
+}
+
+/// A stack's manifest, `stack.toml`, with its files.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stack {
@@ -79,13 +105,42 @@ pub struct Stack {
     pub auth_modes: Vec<String>,
     /// Commands the generated README and the end-to-end tests run, in order.
     pub test_commands: Vec<String>,
+    /// Printed after the test commands when `new` is done.
+    #[serde(default)]
+    pub next_steps: Vec<NextStep>,
+    /// Words of the stack's language that a `{param}` of a path may not be (it becomes a name
+    /// in the generated code).
+    #[serde(default)]
+    pub reserved_words: Vec<String>,
+    /// Routes the generated project serves itself: no endpoint may be one or lie below one.
+    #[serde(default)]
+    pub reserved_paths: Vec<String>,
+    /// Template filter name → one of [`ESCAPERS`]: how the templates turn an answer into a
+    /// literal or text of their language.
+    #[serde(default)]
+    pub filters: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub env: Vec<EnvVar>,
     #[serde(default)]
     pub only: Vec<Only>,
     pub project_file: ProjectFile,
     #[serde(skip)]
-    pub files: Vec<(String, &'static [u8])>,
+    pub files: Vec<(String, Cow<'static, [u8]>)>,
+    #[serde(skip, default = "built_in")]
+    pub origin: Origin,
+}
+
+fn built_in() -> Origin {
+    Origin::BuiltIn
+}
+
+/// The format a project file is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Toml,
+    Json,
 }
 
 impl Stack {
@@ -109,12 +164,88 @@ impl Stack {
             .iter()
             .filter(move |v| v.auth.is_empty() || v.auth.iter().any(|a| a == auth.as_str()))
     }
+
+    /// The next steps printed for a project with this auth mode.
+    pub fn next_steps_for(&self, auth: AuthMode) -> impl Iterator<Item = &str> {
+        self.next_steps
+            .iter()
+            .filter(move |n| n.auth.is_empty() || n.auth.iter().any(|a| a == auth.as_str()))
+            .map(|n| n.text.as_str())
+    }
+
+    /// The stack's own rules for an endpoint path already valid in general: no reserved route,
+    /// no reserved word as a `{param}`.
+    pub fn check_path(&self, path: &str) -> std::result::Result<(), crate::validate::Rule> {
+        if let Some(r) = self
+            .reserved_paths
+            .iter()
+            .find(|r| path == r.as_str() || path.starts_with(&format!("{r}/")))
+        {
+            return Err(format!("`{r}` is served by the generated project itself"));
+        }
+        for segment in path.split('/') {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                if self.reserved_words.iter().any(|w| w == name) {
+                    return Err(format!(
+                        "parameter `{{{name}}}` is a reserved word in the generated code; choose another name"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the stack comes from, as `plugsmith list` shows it.
+    pub fn origin_text(&self) -> String {
+        match &self.origin {
+            Origin::BuiltIn => "built in".to_string(),
+            Origin::Dir(d) => format!("from {}", d.display()),
+        }
+    }
+
+    /// Checks what serde cannot: auth modes, `only` paths, filters.
+    fn check(&self) -> std::result::Result<(), String> {
+        for m in &self.auth_modes {
+            AuthMode::parse(m).map_err(|rule| format!("auth_modes: `{m}` {rule}"))?;
+        }
+        for o in &self.only {
+            if !self
+                .files
+                .iter()
+                .any(|(p, _)| p.starts_with(o.path.as_str()))
+            {
+                return Err(format!(
+                    "`only` names `{}`, which files/ does not have",
+                    o.path
+                ));
+            }
+        }
+        for (name, escaper) in &self.filters {
+            if !ESCAPERS.contains(&escaper.as_str()) {
+                return Err(format!(
+                    "filter `{name}` = `{escaper}`: must be one of {}",
+                    ESCAPERS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compiles every template for every auth mode offered: a syntax error is found at load,
+    /// with its file and line, not when a project happens to need the file.
+    fn compile_all(&self) -> Result<()> {
+        for m in &self.auth_modes {
+            let mode = AuthMode::parse(m).map_err(|rule| Error::usage(format!("`{m}` {rule}")))?;
+            crate::render::templates(self, mode)?;
+        }
+        Ok(())
+    }
 }
 
 fn load(name: &str) -> Stack {
     let dir = TEMPLATES
         .get_dir(name)
-        .unwrap_or_else(|| panic!("templates/{name} is registered but missing"));
+        .unwrap_or_else(|| panic!("templates/{name} is listed but missing"));
     let manifest = dir
         .get_file(format!("{name}/stack.toml"))
         .and_then(|f| f.contents_utf8())
@@ -129,11 +260,11 @@ fn load(name: &str) -> Stack {
     stack
 }
 
-fn collect(dir: &'static Dir<'static>, root: &str, out: &mut Vec<(String, &'static [u8])>) {
+fn collect(dir: &'static Dir<'static>, root: &str, out: &mut Vec<(String, Cow<'static, [u8]>)>) {
     for file in dir.files() {
         let path = file.path().to_string_lossy().replace('\\', "/");
         if let Some(rel) = path.strip_prefix(root) {
-            out.push((rel.to_string(), file.contents()));
+            out.push((rel.to_string(), Cow::Borrowed(file.contents())));
         }
     }
     for sub in dir.dirs() {
@@ -141,15 +272,99 @@ fn collect(dir: &'static Dir<'static>, root: &str, out: &mut Vec<(String, &'stat
     }
 }
 
-static STACKS: LazyLock<Vec<Stack>> =
-    LazyLock::new(|| STACK_DIRS.iter().map(|n| load(n)).collect());
+/// Loads a stack folder (`stack.toml` and `files/`) from disk. Every problem is a usage error
+/// naming the folder: unknown keys, a missing file, a template that does not compile (with its
+/// file and line), an unknown auth mode or filter. Its templates are data: nothing in the
+/// folder is run.
+pub fn load_dir(dir: &Path) -> Result<Stack> {
+    let bad = |what: String| {
+        Error::usage_hint(
+            format!("stack folder `{}`: {what}", dir.display()),
+            "docs/stacks.md describes the format; copy a folder of templates/ to start from",
+        )
+    };
+    let manifest_path = dir.join("stack.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| bad(format!("cannot read stack.toml: {e}")))?;
+    let mut stack: Stack = toml::from_str(&manifest).map_err(|e| {
+        bad(format!(
+            "stack.toml{}: {}",
+            crate::error::toml_location(&manifest, &e),
+            e.message().trim_end()
+        ))
+    })?;
+    let root = dir.join("files");
+    if !root.is_dir() {
+        return Err(bad("has no files/ folder".into()));
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| bad(format!("cannot read files/: {e}")))?;
+        if entry.file_type().is_symlink() {
+            return Err(bad(format!(
+                "`{}` is a symbolic link: a stack holds plain files only",
+                entry.path().display()
+            )));
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(&root)
+            .expect("below the root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = std::fs::read(entry.path())
+            .map_err(|e| bad(format!("cannot read `files/{rel}`: {e}")))?;
+        files.push((rel, Cow::Owned(bytes)));
+    }
+    stack.files = files;
+    stack.origin = Origin::Dir(dir.to_path_buf());
+    stack.check().map_err(bad)?;
+    stack.compile_all()?;
+    Ok(stack)
+}
 
-pub fn all() -> &'static [Stack] {
-    &STACKS
+/// The built-in stacks: every folder of `templates/` that holds a `stack.toml`.
+static STACKS: LazyLock<Vec<Stack>> = LazyLock::new(|| {
+    TEMPLATES
+        .dirs()
+        .filter_map(|d| d.path().to_str())
+        .filter(|name| TEMPLATES.get_file(format!("{name}/stack.toml")).is_some())
+        .map(load)
+        .collect()
+});
+
+/// The stack of `--stack-dir`, when one was given: it comes first, and over a built-in stack of
+/// the same name.
+static EXTRA: OnceLock<Stack> = OnceLock::new();
+
+/// Adds the stack of a folder to the registry (once per run) and returns its name.
+pub fn use_dir(dir: &Path) -> Result<&'static str> {
+    let stack = load_dir(dir)?;
+    let stack = EXTRA.get_or_init(|| stack);
+    Ok(&stack.name)
+}
+
+/// Every stack: the `--stack-dir` one first, then the built-in ones.
+pub fn all() -> Vec<&'static Stack> {
+    let extra = EXTRA.get();
+    extra
+        .into_iter()
+        .chain(
+            STACKS
+                .iter()
+                .filter(|s| extra.is_none_or(|e| e.name != s.name)),
+        )
+        .collect()
 }
 
 pub fn find(name: &str) -> Option<&'static Stack> {
-    all().iter().find(|s| s.name == name)
+    all().into_iter().find(|s| s.name == name)
 }
 
 /// What `plugsmith list` prints.
@@ -157,10 +372,11 @@ pub fn list_text() -> String {
     let mut out = String::from("Stacks:\n");
     for s in all() {
         out.push_str(&format!(
-            "  {:<10} {} (auth: {})\n",
+            "  {:<10} {} (auth: {}; {})\n",
             s.name,
             s.description,
-            s.auth_modes.join(", ")
+            s.auth_modes.join(", "),
+            s.origin_text()
         ));
     }
     out.push_str("\nAuth modes:\n");
@@ -175,20 +391,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_registered_stack_loads_and_has_files() {
+    fn every_registered_stack_loads_and_passes_its_checks() {
         for s in all() {
             assert!(!s.files.is_empty(), "{} has no files", s.name);
-            for m in &s.auth_modes {
-                AuthMode::parse(m).unwrap();
-            }
-            for o in &s.only {
-                assert!(
-                    s.files.iter().any(|(p, _)| p.starts_with(o.path.as_str())),
-                    "`only` names {} which {} does not have",
-                    o.path,
-                    s.name
-                );
-            }
+            s.check().unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            s.compile_all()
+                .unwrap_or_else(|e| panic!("{}: {e}", s.name));
         }
     }
 }

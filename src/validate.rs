@@ -34,14 +34,6 @@ static SEGMENT: LazyLock<Regex> =
 static SCOPE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.:-]{1,64}$").expect("valid regex"));
 
-/// Python's keywords and the soft keywords: a path parameter becomes a Python argument name.
-const PYTHON_KEYWORDS: [&str; 38] = [
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield", "match", "case", "type",
-];
-
 /// No control characters (newlines included) in a one-line answer.
 pub fn single_line(value: &str) -> Result<(), Rule> {
     match value.chars().find(|c| c.is_control()) {
@@ -329,7 +321,8 @@ pub fn method(value: &str) -> Result<String, Rule> {
 }
 
 /// An endpoint path: starts with `/`, segments of URL-safe characters or `{param}` where the
-/// parameter is an identifier that is not a Python keyword; no duplicate parameters.
+/// parameter is an identifier; no duplicate parameters. The stack adds its own rules (routes it
+/// serves, words its language reserves): `Stack::check_path`.
 pub fn path(value: &str) -> Result<String, Rule> {
     let value = value.trim();
     single_line(value)?;
@@ -341,19 +334,6 @@ pub fn path(value: &str) -> Result<String, Rule> {
     }
     if value == "/" {
         return Err("must name a resource, not `/` alone".into());
-    }
-    let reserved = [
-        "/.well-known",
-        "/openapi.yaml",
-        "/logo.png",
-        "/legal",
-        "/oauth",
-    ];
-    if let Some(r) = reserved
-        .iter()
-        .find(|r| value == **r || value.starts_with(&format!("{r}/")))
-    {
-        return Err(format!("`{r}` is served by the generated project itself"));
     }
     let mut params: Vec<&str> = Vec::new();
     let body = value.trim_end_matches('/');
@@ -368,11 +348,6 @@ pub fn path(value: &str) -> Result<String, Rule> {
             if !IDENT.is_match(name) {
                 return Err(format!(
                     "parameter `{{{name}}}` must be an identifier: a letter, then letters, digits or `_`"
-                ));
-            }
-            if PYTHON_KEYWORDS.contains(&name) {
-                return Err(format!(
-                    "parameter `{{{name}}}` is a reserved word in the generated code; choose another name"
                 ));
             }
             if params.contains(&name) {
@@ -541,14 +516,10 @@ mod tests {
         assert!(path("/todos/").is_err());
         assert!(path("/todos//x").is_err());
         assert!(path("/todos/{1id}").is_err());
-        assert!(path("/todos/{class}").is_err());
         assert!(path("/a/{x}/b/{x}").is_err());
         assert!(path("/a b").is_err());
         assert!(path("/../etc").is_err());
         assert!(path("/").is_err());
-        assert!(path("/.well-known/ai-plugin.json").is_err());
-        assert!(path("/oauth/token").is_err());
-        assert!(path("/oauthx").is_ok());
     }
 
     #[test]

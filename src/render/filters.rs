@@ -7,8 +7,8 @@ use std::fmt::Write;
 
 use tera::{Result as TeraResult, Value};
 
-/// A double-quoted literal holding exactly `s`, valid as a Python `str` literal, a JSON string
-/// and a YAML double-quoted scalar alike: quotes and backslashes escaped, control characters and
+/// A double-quoted literal holding exactly `s`, valid as a JSON string, a YAML double-quoted
+/// scalar and a string literal of the languages with C-style escapes alike: quotes and backslashes escaped, control characters and
 /// the characters some readers take for line breaks (U+0085, U+2028, U+2029) and the BOM written
 /// as `\uXXXX`.
 pub fn double_quoted(s: &str) -> String {
@@ -61,20 +61,30 @@ fn string_arg(value: &Value, name: &str) -> TeraResult<String> {
         .ok_or_else(|| tera::Error::msg(format!("filter `{name}` takes a string, got {value}")))
 }
 
-fn register(tera: &mut tera::Tera, name: &'static str, f: fn(&str) -> String) {
-    tera.register_filter(
-        name,
-        move |value: &Value, _: &HashMap<String, Value>| -> TeraResult<Value> {
-            Ok(Value::String(f(&string_arg(value, name)?)))
-        },
-    );
+/// The escaper a stack's `[filters]` names (see `stack::ESCAPERS`).
+fn escaper(name: &str) -> Option<fn(&str) -> String> {
+    match name {
+        "double_quoted" => Some(double_quoted),
+        "markdown" => Some(markdown_text),
+        "shell_word" => Some(shell_word),
+        _ => None,
+    }
 }
 
-/// Registers every filter under its name: `py_str`, `md`, `sh`.
-pub fn register_all(tera: &mut tera::Tera) {
-    register(tera, "py_str", double_quoted);
-    register(tera, "md", markdown_text);
-    register(tera, "sh", shell_word);
+/// Registers a stack's filters: template filter name → escaper name.
+pub fn register(tera: &mut tera::Tera, filters: &std::collections::BTreeMap<String, String>) {
+    for (name, escaper_name) in filters {
+        let Some(f) = escaper(escaper_name) else {
+            continue; // the stack's check names it
+        };
+        let name = name.clone();
+        tera.register_filter(
+            &name.clone(),
+            move |value: &Value, _: &HashMap<String, Value>| -> TeraResult<Value> {
+                Ok(Value::String(f(&string_arg(value, &name)?)))
+            },
+        );
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,12 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
         }
         let contents = if rendered {
             tera.render(path, &context)
-                .map_err(|e| Error::Internal(format!("template `{path}`: {}", tera_chain(&e))))?
+                .map_err(|e| {
+                    stack_error(
+                        stack,
+                        format!("template `files/{path}`: {}", tera_chain(&e)),
+                    )
+                })?
                 .into_bytes()
         } else {
             bytes.to_vec()
@@ -118,10 +123,20 @@ fn tera_chain(e: &tera::Error) -> String {
 
 /// The stack's templates for this auth mode (parsing is most of the rendering time), with
 /// autoescaping off (each template escapes through its filters).
-fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<tera::Tera> {
+/// An error in a stack's data: a bug of plugsmith's for a built-in stack, the user's to fix
+/// (exit 2, naming the folder) for one from `--stack-dir`.
+fn stack_error(stack: &Stack, msg: String) -> Error {
+    match &stack.origin {
+        stack::Origin::BuiltIn => Error::Internal(format!("stack `{}`: {msg}", stack.name)),
+        stack::Origin::Dir(dir) => Error::usage(format!("stack folder `{}`: {msg}", dir.display())),
+    }
+}
+
+/// The stack's templates for one auth mode, parsed, with the stack's filters.
+pub(crate) fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<tera::Tera> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
-    filters::register_all(&mut tera);
+    filters::register(&mut tera, &stack.filters);
     let sources = stack
         .files
         .iter()
@@ -132,12 +147,11 @@ fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<tera::Tera> 
         .map(|(p, b)| {
             std::str::from_utf8(b)
                 .map(|s| (p.as_str(), s))
-                .map_err(|_| Error::Internal(format!("template `{p}` is not UTF-8")))
+                .map_err(|_| stack_error(stack, format!("template `files/{p}` is not UTF-8")))
         })
         .collect::<Result<Vec<_>>>()?;
-    tera.add_raw_templates(sources).map_err(|e| {
-        Error::Internal(format!("templates of `{}`: {}", stack.name, tera_chain(&e)))
-    })?;
+    tera.add_raw_templates(sources)
+        .map_err(|e| stack_error(stack, format!("templates: {}", tera_chain(&e))))?;
     Ok(tera)
 }
 
@@ -225,7 +239,8 @@ fn template_context(p: &Plugin) -> Result<tera::Context> {
     tera::Context::from_value(value).map_err(|e| Error::Internal(format!("context: {e}")))
 }
 
-/// A distribution name valid under PEP 508 / npm / cargo rules: letters and digits at both ends.
+/// A package name the common package managers accept: lower-case letters and digits at both
+/// ends.
 pub fn package_name(project: &str) -> String {
     let trimmed = project.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     if trimmed.is_empty() {
@@ -330,7 +345,17 @@ fn project_file(stack: &Stack, p: &Plugin) -> Result<String> {
             }
         }
     }
-    toml::to_string(&doc).map_err(|e| Error::Internal(format!("{}: {e}", pf.path)))
+    match pf.format {
+        stack::Format::Toml => {
+            toml::to_string(&doc).map_err(|e| stack_error(stack, format!("{}: {e}", pf.path)))
+        }
+        stack::Format::Json => serde_json::to_string_pretty(&doc)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .map_err(|e| stack_error(stack, format!("{}: {e}", pf.path))),
+    }
 }
 
 fn slot<'a>(doc: &'a mut toml::Value, dotted: &str, stack: &str) -> Result<&'a mut toml::Value> {

@@ -63,3 +63,19 @@ pub fn python_with_yaml() -> Option<PathBuf> {
     eprintln!("skipped: {msg}");
     None
 }
+
+/// A command-line tool that answers `tool ARG` (e.g. `node --version`). Without it, a test is
+/// skipped on a developer's machine (with a message) and fails under CI.
+pub fn tool(name: &str, arg: &str) -> Option<PathBuf> {
+    let ok = Command::new(name)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(PathBuf::from(name));
+    }
+    let msg = format!("`{name}` is needed for this test (scripts/test.sh installs it)");
+    assert!(!in_ci(), "{msg}");
+    eprintln!("skipped: {msg}");
+    None
+}

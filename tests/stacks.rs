@@ -1,0 +1,266 @@
+//! Stacks are data: a team's stack folder (`tests/fixtures/stacks/tiny`, in the format of
+//! templates/python) loads with `--stack-dir`, generates, and passes its own tests; a broken
+//! folder gets a clear error; nothing in `src/` knows a stack's language, tools or framework.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stacks/tiny")
+}
+
+fn plugsmith() -> Command {
+    let mut cmd = Command::cargo_bin("plugsmith").expect("binary built");
+    cmd.env("NO_COLOR", "1").env_remove("CI");
+    cmd
+}
+
+/// A copy of the tiny stack in a temporary folder, changed by `edit`.
+fn broken(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(tiny()) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(tiny()).unwrap();
+        let to = dir.path().join(rel);
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&to).unwrap();
+        } else {
+            fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    edit(dir.path());
+    dir
+}
+
+fn new_with(stack: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let out = tempfile::tempdir().unwrap();
+    let auth: &[&str] = if extra.contains(&"--auth") {
+        &[]
+    } else {
+        &["--auth", "none"]
+    };
+    plugsmith()
+        .current_dir(out.path())
+        .args(["new", "p", "--yes", "--no-git", "--stack-dir"])
+        .arg(stack)
+        .args(auth)
+        .args(extra)
+        .assert()
+}
+
+#[test]
+fn a_stack_folder_generates_a_project_that_passes_its_own_tests() {
+    let out = tempfile::tempdir().unwrap();
+    plugsmith()
+        .current_dir(out.path())
+        .args([
+            "new",
+            "p",
+            "--yes",
+            "--auth",
+            "none",
+            "--name-for-human",
+            "Q \"quote\" \\ me",
+        ])
+        .arg("--stack-dir")
+        .arg(tiny())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created      package.json"))
+        .stdout(predicate::str::contains("  node --test"));
+    let p = out.path().join("p");
+    let package: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.join("package.json")).unwrap()).unwrap();
+    assert_eq!(
+        package["name"], "p",
+        "the project file is JSON, with values set"
+    );
+    let answers = fs::read_to_string(p.join("plugsmith.toml")).unwrap();
+    assert!(answers.contains("stack = \"tiny\""), "{answers}");
+    let Some(node) = common::tool("node", "--version") else {
+        return;
+    };
+    let run = Process::new(node)
+        .arg("--test")
+        .current_dir(&p)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "node --test in the generated project:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn the_stack_decides_reserved_words_and_routes() {
+    // `class` is reserved by both stacks; `def` by the Python one only.
+    new_with(&tiny(), &["--endpoint", "GET /a/{class} A"])
+        .code(2)
+        .stderr(predicate::str::contains("`{class}` is a reserved word"));
+    new_with(&tiny(), &["--endpoint", "GET /a/{def} A"]).success();
+    let tmp = tempfile::tempdir().unwrap();
+    plugsmith()
+        .current_dir(tmp.path())
+        .args(["new", "p", "--yes", "--no-git", "--auth", "none"])
+        .args(["--endpoint", "GET /a/{def} A"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`{def}` is a reserved word"));
+    // `/legal` is served by the Python stack's projects, not by the tiny one's.
+    new_with(&tiny(), &["--endpoint", "GET /legal Terms"]).success();
+    new_with(&tiny(), &["--endpoint", "GET /openapi.yaml/x X"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "served by the generated project itself",
+        ));
+}
+
+#[test]
+fn list_says_where_each_stack_comes_from() {
+    plugsmith()
+        .args(["list", "--stack-dir"])
+        .arg(tiny())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "from {}",
+            tiny().display()
+        )))
+        .stdout(predicate::str::contains("built in"));
+}
+
+#[test]
+fn a_broken_stack_folder_gets_a_clear_error() {
+    let cases: Vec<(tempfile::TempDir, &str)> = vec![
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(d.join("stack.toml"), format!("colour = \"red\"\n{text}")).unwrap();
+            }),
+            "stack.toml:1:1: unknown field `colour`",
+        ),
+        (
+            broken(|d| fs::remove_file(d.join("stack.toml")).unwrap()),
+            "cannot read stack.toml",
+        ),
+        (
+            broken(|d| fs::remove_dir_all(d.join("files")).unwrap()),
+            "has no files/ folder",
+        ),
+        (
+            broken(|d| {
+                fs::write(
+                    d.join("files/broken.txt.tera"),
+                    "one\ntwo {{ name_for_human \n",
+                )
+                .unwrap()
+            }),
+            "broken.txt.tera",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    text.replace("md = \"markdown\"", "md = \"html\""),
+                )
+                .unwrap();
+            }),
+            "filter `md` = `html`: must be one of double_quoted, markdown, shell_word",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    text.replace("auth_modes = [\"none\"]", "auth_modes = [\"saml\"]"),
+                )
+                .unwrap();
+            }),
+            "auth_modes: `saml`",
+        ),
+        (
+            broken(|d| std::os::unix::fs::symlink("/etc/passwd", d.join("files/passwd")).unwrap()),
+            "is a symbolic link",
+        ),
+    ];
+    for (dir, says) in &cases {
+        new_with(dir.path(), &[])
+            .code(2)
+            .stderr(predicate::str::contains("stack folder"))
+            .stderr(predicate::str::contains(*says))
+            .stderr(predicate::str::contains("internal error").not());
+    }
+    // A Tera syntax error names the file and the line.
+    let dir =
+        broken(|d| fs::write(d.join("files/broken.txt.tera"), "one\n{% if %}\nthree\n").unwrap());
+    new_with(dir.path(), &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "Failed to parse 'broken.txt.tera'",
+        ))
+        .stderr(predicate::str::contains("--> 2:"));
+    // An auth mode the stack does not offer.
+    new_with(&tiny(), &["--auth", "oauth"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the `tiny` stack does not offer it",
+        ));
+}
+
+#[test]
+fn src_names_no_stack_language_tool_or_framework() {
+    // What a stack is lives in its folder. The audit (src/audit/) reads projects in any
+    // language and may name them; nothing else may.
+    let words = [
+        "python",
+        "pytest",
+        "pip ",
+        ".venv",
+        "venv",
+        "fastapi",
+        "uvicorn",
+        "flask",
+        "django",
+        "node",
+        "npm",
+        "javascript",
+        "typescript",
+        "pyproject",
+        "package.json",
+        ".py\"",
+    ];
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(&src).unwrap();
+        if !entry.file_type().is_file() || rel.starts_with("audit") {
+            continue;
+        }
+        let text = fs::read_to_string(entry.path()).unwrap().to_lowercase();
+        for (n, line) in text.lines().enumerate() {
+            for w in words.iter().filter(|w| line.contains(**w)) {
+                found.push(format!(
+                    "src/{}:{}: `{w}`: {}",
+                    rel.display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "stack-specific words in src/:\n{}",
+        found.join("\n")
+    );
+}
