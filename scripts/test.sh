@@ -30,6 +30,6 @@ if [ -x scripts/start-postgres.sh ]; then
 fi
 
 cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+cargo clippy --all-targets --all-features --locked -- -D warnings
+cargo test --locked --features tool-tests
 bash scripts/external.sh

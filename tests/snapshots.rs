@@ -1,6 +1,8 @@
-//! Snapshots of the whole generated tree for every stack (the built-in ones and the stack folder
-//! of `tests/fixtures/stacks/tiny`) and every auth mode it offers, secrets fixed by the test, so
-//! every change to what users get is reviewed.
+//! Snapshots of what is rendered for every stack (the built-in ones and the stack folder of
+//! `tests/fixtures/stacks/tiny`) and every auth mode it offers, secrets fixed by the test, so
+//! every change to what users get is reviewed: the list of every file with its mode, and the
+//! text of each file that is rendered (templates, and the files plugsmith serialises). Files
+//! copied as they are from the stack's `files/` are listed, not repeated.
 
 mod common;
 
@@ -9,21 +11,35 @@ use std::path::PathBuf;
 use plugsmith::model::AuthMode;
 use plugsmith::stack;
 
-fn tree(stack: &str, stack_dir: Option<&PathBuf>, auth: AuthMode) -> String {
+fn tree(s: &stack::Stack, stack_dir: Option<&PathBuf>, auth: AuthMode) -> String {
     let project = common::render_fixed(&common::plugin(|a| {
         a.auth = Some(auth.as_str().into());
-        a.stack = Some(stack.into());
+        a.stack = Some(s.name.clone());
         a.stack_dir = stack_dir.cloned();
     }));
-    let mut out = String::new();
+    let copied = |path: &str, contents: &[u8]| {
+        s.files
+            .iter()
+            .any(|(p, bytes)| p == path && bytes.as_ref() == contents)
+    };
+    let mut list = String::from("===== files\n");
+    let mut rendered = String::new();
     for f in &project.files {
-        out.push_str(&format!("===== {} (mode {:o})\n", f.path, f.mode));
-        match std::str::from_utf8(&f.contents) {
-            Ok(text) => out.push_str(text),
-            Err(_) => out.push_str(&format!("<{} bytes of binary data>\n", f.contents.len())),
+        let how = if copied(&f.path, &f.contents) {
+            "copied"
+        } else {
+            "rendered"
+        };
+        list.push_str(&format!("{:o} {how:<8} {}\n", f.mode, f.path));
+        if how == "rendered" {
+            rendered.push_str(&format!("===== {}\n", f.path));
+            match std::str::from_utf8(&f.contents) {
+                Ok(text) => rendered.push_str(text),
+                Err(_) => rendered.push_str(&format!("<{} bytes>\n", f.contents.len())),
+            }
         }
     }
-    out
+    list + &rendered
 }
 
 #[test]
@@ -42,7 +58,7 @@ fn generated_tree_per_stack_and_auth_mode() {
         for auth in AuthMode::ALL.into_iter().filter(|m| s.supports(*m)) {
             insta::assert_snapshot!(
                 format!("{name}_{}", auth.as_str()),
-                tree(name, dir.as_ref(), auth)
+                tree(&s, dir.as_ref(), auth)
             );
         }
     }

@@ -35,14 +35,9 @@ pub fn render_fixed(p: &Plugin) -> Project {
     .expect("renders")
 }
 
-/// True when tests must not skip for a missing tool (CI sets `CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A Python 3.11+ with PyYAML: `PLUGSMITH_TEST_PYTHON`, else `python3`. Without one, a test is
-/// skipped on a developer's machine (with a message) and fails under CI.
-pub fn python_with_yaml() -> Option<PathBuf> {
+/// A Python 3.11+ with PyYAML: `PLUGSMITH_TEST_PYTHON`, else `python3`. The tests that need it
+/// are built with the `tool-tests` feature (scripts/test.sh), and fail without it.
+pub fn python_with_yaml() -> PathBuf {
     let python = std::env::var_os("PLUGSMITH_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("python3"));
@@ -50,32 +45,24 @@ pub fn python_with_yaml() -> Option<PathBuf> {
         .args(["-c", "import sys, yaml; assert sys.version_info >= (3, 11)"])
         .status()
         .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    let msg = format!(
+    assert!(
+        ok,
         "{} with PyYAML (3.11+) is needed: run scripts/test.sh, or set PLUGSMITH_TEST_PYTHON",
         python.display()
     );
-    if in_ci() {
-        panic!("{msg}");
-    }
-    eprintln!("skipped: {msg}");
-    None
+    python
 }
 
-/// A command-line tool that answers `tool ARG` (e.g. `node --version`). Without it, a test is
-/// skipped on a developer's machine (with a message) and fails under CI.
-pub fn tool(name: &str, arg: &str) -> Option<PathBuf> {
+/// A command-line tool that answers `tool ARG` (e.g. `node --version`); the test fails without
+/// it (tests needing tools are built with the `tool-tests` feature only).
+pub fn tool(name: &str, arg: &str) -> PathBuf {
     let ok = Command::new(name)
         .arg(arg)
         .output()
         .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(PathBuf::from(name));
-    }
-    let msg = format!("`{name}` is needed for this test (scripts/test.sh installs it)");
-    assert!(!in_ci(), "{msg}");
-    eprintln!("skipped: {msg}");
-    None
+    assert!(
+        ok,
+        "`{name}` is needed for this test (scripts/test.sh installs it)"
+    );
+    PathBuf::from(name)
 }
