@@ -8,6 +8,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
 
 use crate::cli::NewArgs;
 use crate::error::{Error, Invalid, Missing, Result};
@@ -37,111 +40,152 @@ impl fmt::Display for Source {
     }
 }
 
-/// The shape of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Bool,
-    List,
-    Endpoints,
+/// Every answer, declared once: these fields are the flags of `new` (flattened into
+/// [`NewArgs`]), the keys of an answers file and of the `plugsmith.toml` a project keeps (both
+/// read with unknown keys refused), and the keys `--set` takes. The field order is the file's.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    /// The plugin's name shown to people (at most 20 characters).
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_for_human: Option<String>,
+
+    /// The name the model sees: letters, digits and `_`, at most 50.
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_for_model: Option<String>,
+
+    /// One sentence for people (at most 100 characters).
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_for_human: Option<String>,
+
+    /// What the model should know about when and how to use the plugin (at most 8,000 characters).
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_for_model: Option<String>,
+
+    /// Where the API is served, e.g. https://todo.acme.dev (http only for a local host).
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+
+    /// Contact e-mail for users and reviewers.
+    #[arg(long, value_name = "EMAIL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+
+    /// URL of the legal information / terms page.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_info_url: Option<String>,
+
+    /// Auth mode: none, service_http, user_http or oauth.
+    #[arg(long, value_name = "MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+
+    /// The stack to generate (see `plugsmith list`).
+    #[arg(long, value_name = "STACK")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+
+    /// Initialise a git repository with a first commit (the default; `--git=false` or
+    /// `--no-git` for none).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        overrides_with = "no_git"
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<bool>,
+
+    /// OAuth scope (repeat for more; default: read, write).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+
+    /// OAuth: body type of ChatGPT's token request (application/json or application/x-www-form-urlencoded).
+    #[arg(long, value_name = "TYPE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_content_type: Option<String>,
+
+    /// OAuth: an allowed redirect URI, matched exactly (repeat for more).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+
+    /// An endpoint as `METHOD /path Summary`, e.g. 'GET /todos List the todos' (repeat for more).
+    #[arg(long = "endpoint", value_name = "SPEC", value_parser = parse_endpoint)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<RawEndpoint>>,
 }
 
-/// Every answer key: the contract for scripts and answers files.
-struct KeySpec {
-    key: &'static str,
-    kind: Kind,
-    /// How to pass it on the command line.
-    flag: &'static str,
+impl From<&Plugin> for Answers {
+    /// The answers a plugin was resolved from, every key set: what `plugsmith.toml` holds.
+    fn from(p: &Plugin) -> Answers {
+        Answers {
+            name_for_human: Some(p.name_for_human.clone()),
+            name_for_model: Some(p.name_for_model.clone()),
+            description_for_human: Some(p.description_for_human.clone()),
+            description_for_model: Some(p.description_for_model.clone()),
+            base_url: Some(p.base_url.clone()),
+            contact_email: Some(p.contact_email.clone()),
+            legal_info_url: Some(p.legal_info_url.clone()),
+            auth: Some(p.auth.as_str().to_string()),
+            stack: Some(p.stack.clone()),
+            git: Some(p.git),
+            scopes: Some(p.oauth.scopes.clone()),
+            oauth_content_type: Some(p.oauth.content_type.clone()),
+            redirect_uris: Some(p.oauth.redirect_uris.clone()),
+            endpoints: Some(
+                p.endpoints
+                    .iter()
+                    .map(|e| RawEndpoint {
+                        method: e.method.clone(),
+                        path: e.path.clone(),
+                        summary: e.summary.clone(),
+                        consequential: Some(e.consequential),
+                    })
+                    .collect(),
+            ),
+        }
+    }
 }
 
-const KEYS: &[KeySpec] = &[
-    KeySpec {
-        key: "name_for_human",
-        kind: Kind::Text,
-        flag: "--name-for-human TEXT",
-    },
-    KeySpec {
-        key: "name_for_model",
-        kind: Kind::Text,
-        flag: "--name-for-model NAME",
-    },
-    KeySpec {
-        key: "description_for_human",
-        kind: Kind::Text,
-        flag: "--description-for-human TEXT",
-    },
-    KeySpec {
-        key: "description_for_model",
-        kind: Kind::Text,
-        flag: "--description-for-model TEXT",
-    },
-    KeySpec {
-        key: "base_url",
-        kind: Kind::Text,
-        flag: "--base-url URL",
-    },
-    KeySpec {
-        key: "contact_email",
-        kind: Kind::Text,
-        flag: "--contact-email EMAIL",
-    },
-    KeySpec {
-        key: "legal_info_url",
-        kind: Kind::Text,
-        flag: "--legal-info-url URL",
-    },
-    KeySpec {
-        key: "auth",
-        kind: Kind::Text,
-        flag: "--auth MODE",
-    },
-    KeySpec {
-        key: "endpoints",
-        kind: Kind::Endpoints,
-        flag: "--endpoint 'GET /todos List my todos'",
-    },
-    KeySpec {
-        key: "scopes",
-        kind: Kind::List,
-        flag: "--scope SCOPE",
-    },
-    KeySpec {
-        key: "oauth_content_type",
-        kind: Kind::Text,
-        flag: "--oauth-content-type TYPE",
-    },
-    KeySpec {
-        key: "redirect_uris",
-        kind: Kind::List,
-        flag: "--redirect-uri URI",
-    },
-    KeySpec {
-        key: "stack",
-        kind: Kind::Text,
-        flag: "--stack STACK",
-    },
-    KeySpec {
-        key: "git",
-        kind: Kind::Bool,
-        flag: "--git / --no-git",
-    },
-];
+/// Every answer key with its flag, in the order of [`Answers`], read off its clap arguments.
+static KEYS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
+    use clap::Args as _;
+    Answers::augment_args(clap::Command::new("new"))
+        .get_arguments()
+        .filter_map(|a| Some((a.get_id().to_string(), format!("--{}", a.get_long()?))))
+        .collect()
+});
 
 /// The keys an answers file may hold.
 pub fn known_keys() -> impl Iterator<Item = &'static str> {
-    KEYS.iter().map(|k| k.key)
+    KEYS.iter().map(|(k, _)| k.as_str())
 }
 
-fn spec(key: &str) -> Option<&'static KeySpec> {
-    KEYS.iter().find(|k| k.key == key)
+/// The flag that gives `key`.
+fn flag_of(key: &str) -> &'static str {
+    KEYS.iter()
+        .find(|(k, _)| k == key)
+        .map_or("--set", |(_, f)| f.as_str())
 }
 
 /// An endpoint as given, before validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     pub method: String,
     pub path: String,
     pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consequential: Option<bool>,
 }
 
@@ -168,18 +212,33 @@ pub trait Asker {
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
     /// Says something that is not a question (a warning, a heading).
     fn say(&mut self, text: &str);
+    /// Told which answer the questions that follow are for (nothing to show).
+    fn asking(&mut self, _key: &str) {}
 }
 
 /// The answers given up front (flags, `--set`, file), highest precedence first.
 #[derive(Debug, Default)]
 pub struct Given {
-    values: BTreeMap<&'static str, (Raw, Source)>,
+    values: BTreeMap<String, (Raw, Source)>,
 }
 
 impl Given {
     /// Adds a value unless a source of higher precedence already gave one.
-    fn offer(&mut self, key: &'static str, raw: Raw, source: Source) {
-        self.values.entry(key).or_insert((raw, source));
+    fn offer(&mut self, key: &str, raw: Raw, source: Source) {
+        self.values.entry(key.to_string()).or_insert((raw, source));
+    }
+
+    /// Adds every answer `answers` holds, each from `source(key)`.
+    fn offer_all(&mut self, answers: &Answers, source: impl Fn(&str) -> Source) {
+        let serde_json::Value::Object(map) =
+            serde_json::to_value(answers).expect("answers serialise")
+        else {
+            unreachable!("a struct serialises to an object")
+        };
+        for (key, value) in map {
+            let raw = Raw::from_value(value);
+            self.offer(&key, raw, source(&key));
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&(Raw, Source)> {
@@ -189,95 +248,67 @@ impl Given {
     /// Collects flags, then `--set`, then the answers file.
     pub fn from_args(args: &NewArgs) -> Result<Self> {
         let mut given = Given::default();
-        let flag = |f: &str| Source::Flag(f.to_string());
-        let texts = [
-            ("name_for_human", "--name-for-human", &args.name_for_human),
-            ("name_for_model", "--name-for-model", &args.name_for_model),
-            (
-                "description_for_human",
-                "--description-for-human",
-                &args.description_for_human,
-            ),
-            (
-                "description_for_model",
-                "--description-for-model",
-                &args.description_for_model,
-            ),
-            ("base_url", "--base-url", &args.base_url),
-            ("contact_email", "--contact-email", &args.contact_email),
-            ("legal_info_url", "--legal-info-url", &args.legal_info_url),
-            ("auth", "--auth", &args.auth),
-            (
-                "oauth_content_type",
-                "--oauth-content-type",
-                &args.oauth_content_type,
-            ),
-            ("stack", "--stack", &args.stack),
-        ];
-        for (key, name, value) in texts {
-            if let Some(v) = value {
-                given.offer(key, Raw::Text(v.clone()), flag(name));
-            }
+        let mut flags = args.answer.clone();
+        if args.no_git {
+            flags.git = Some(false);
         }
+        given.offer_all(&flags, |key| {
+            Source::Flag(match (key, args.no_git) {
+                ("git", true) => "--no-git".to_string(),
+                _ => flag_of(key).to_string(),
+            })
+        });
         if let Some(dir) = &args.stack_dir {
             // The folder's stack, registered, is the stack unless `--stack` names another.
             let name = stack::use_dir(dir)?;
-            given.offer("stack", Raw::Text(name.to_string()), flag("--stack-dir"));
-        }
-        if !args.endpoints.is_empty() {
-            let eps = args
-                .endpoints
-                .iter()
-                .map(|s| parse_endpoint_flag(s))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|rule| {
-                    Error::Invalid(vec![Invalid {
-                        key: "endpoints".into(),
-                        value: rule.0,
-                        rule: rule.1,
-                        source: "`--endpoint`".into(),
-                    }])
-                })?;
-            given.offer("endpoints", Raw::Endpoints(eps), flag("--endpoint"));
-        }
-        if !args.scopes.is_empty() {
-            given.offer("scopes", Raw::List(args.scopes.clone()), flag("--scope"));
-        }
-        if !args.redirect_uris.is_empty() {
             given.offer(
-                "redirect_uris",
-                Raw::List(args.redirect_uris.clone()),
-                flag("--redirect-uri"),
+                "stack",
+                Raw::Text(name.to_string()),
+                Source::Flag("--stack-dir".into()),
             );
         }
-        if args.git || args.no_git {
-            let name = if args.git { "--git" } else { "--no-git" };
-            given.offer("git", Raw::Bool(args.git), flag(name));
-        }
         for item in &args.set {
-            let (key, value) = parse_set(item)?;
-            given.offer(key, value, Source::Set);
+            given.offer_all(&parse_set(item)?, |_| Source::Set);
         }
         if let Some(path) = &args.answers {
-            for (key, value) in read_answers_file(path)? {
-                given.offer(key, value, Source::File(path.clone()));
-            }
+            let answers = read_answers_file(path)?;
+            given.offer_all(&answers, |_| Source::File(path.clone()));
         }
         Ok(given)
     }
 }
 
-/// `GET /todos List my todos` → method, path, summary.
-fn parse_endpoint_flag(spec: &str) -> std::result::Result<RawEndpoint, (String, Rule)> {
+impl Raw {
+    /// A serialised answer as a raw value: tables in a list are endpoints.
+    fn from_value(value: serde_json::Value) -> Raw {
+        use serde_json::Value;
+        match value {
+            Value::Bool(b) => Raw::Bool(b),
+            Value::Array(items) if items.iter().any(Value::is_object) => {
+                Raw::Endpoints(serde_json::from_value(Value::Array(items)).expect("endpoints"))
+            }
+            Value::Array(items) => Raw::List(
+                items
+                    .into_iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            Value::String(t) => Raw::Text(t),
+            other => Raw::Text(other.to_string()),
+        }
+    }
+}
+
+/// `GET /todos List the todos` → method, path, summary (the value parser of `--endpoint`).
+pub fn parse_endpoint(spec: &str) -> std::result::Result<RawEndpoint, String> {
     let mut parts = spec.trim().splitn(3, char::is_whitespace);
     let method = parts.next().unwrap_or_default();
     let path = parts.next().unwrap_or_default();
     let summary = parts.next().unwrap_or_default().trim();
     if method.is_empty() || path.is_empty() || summary.is_empty() {
-        return Err((
-            spec.to_string(),
-            "an endpoint is `METHOD /path Summary`, e.g. 'GET /todos List my todos'".into(),
-        ));
+        return Err(
+            "an endpoint is `METHOD /path Summary`, e.g. 'GET /todos List the todos'".into(),
+        );
     }
     Ok(RawEndpoint {
         method: method.into(),
@@ -287,44 +318,66 @@ fn parse_endpoint_flag(spec: &str) -> std::result::Result<RawEndpoint, (String, 
     })
 }
 
-fn parse_set(item: &str) -> Result<(&'static str, Raw)> {
+/// `--set KEY=VALUE`: the value as TOML if it reads as one for the key (`git=false`,
+/// `scopes=["a"]`), else as a string, else as a comma-separated list, else a yes/no word.
+fn parse_set(item: &str) -> Result<Answers> {
     let Some((key, value)) = item.split_once('=') else {
         return Err(Error::usage_hint(
             format!("`--set {item}` is not of the form KEY=VALUE"),
             "for example `--set auth=user_http`",
         ));
     };
-    let spec = spec(key.trim()).ok_or_else(|| unknown_key(key.trim(), "`--set`"))?;
-    let raw = match spec.kind {
-        Kind::Text => Raw::Text(value.to_string()),
-        Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" => Raw::Bool(true),
-            "false" | "no" | "0" => Raw::Bool(false),
-            _ => {
-                return Err(Error::Invalid(vec![Invalid {
-                    key: spec.key.into(),
-                    value: value.into(),
-                    rule: "must be true or false".into(),
-                    source: Source::Set.to_string(),
-                }]))
-            }
-        },
-        Kind::List => Raw::List(
-            value
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-        ),
-        Kind::Endpoints => {
-            return Err(Error::usage_hint(
-                "endpoints cannot be given with `--set`",
-                "use `--endpoint 'GET /todos List my todos'` (repeatable) or `[[endpoints]]` in an answers file",
-            ))
-        }
+    let key = key.trim();
+    if !known_keys().any(|k| k == key) {
+        return Err(unknown_key(key, "`--set`"));
+    }
+    let quoted = |s: &str| toml::Value::String(s.trim().to_string()).to_string();
+    let list: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(quoted)
+        .collect();
+    let word = match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "1" => "true",
+        "no" | "0" => "false",
+        _ => "",
     };
-    Ok((spec.key, raw))
+    let readings = [
+        value.to_string(),
+        quoted(value),
+        format!("[{}]", list.join(", ")),
+        word.to_string(),
+    ];
+    let mut as_string = None; // the error of the string reading says what type the key wants
+    for (i, reading) in readings.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+        match toml::from_str::<Answers>(&format!("{key} = {reading}")) {
+            Ok(answers) => return Ok(answers),
+            Err(e) if i == 1 => as_string = Some(e),
+            Err(_) => {}
+        }
+    }
+    let rule = type_rule(&as_string.expect("the string reading fails too"));
+    Err(Error::Invalid(vec![Invalid {
+        key: key.into(),
+        value: value.into(),
+        rule,
+        source: Source::Set.to_string(),
+    }]))
+}
+
+/// A type error of serde in words a user can act on.
+fn type_rule(e: &toml::de::Error) -> Rule {
+    let msg = e.message();
+    if msg.contains("expected a boolean") {
+        "must be true or false".into()
+    } else if msg.contains("expected a sequence") {
+        "must be a list of strings".into()
+    } else if msg.contains("expected a string") {
+        "must be a string".into()
+    } else {
+        msg.trim_end().to_string()
+    }
 }
 
 fn unknown_key(key: &str, source: &str) -> Error {
@@ -337,98 +390,41 @@ fn unknown_key(key: &str, source: &str) -> Error {
     )
 }
 
-/// Reads and type-checks an answers file; unknown keys are errors.
-pub fn read_answers_file(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
+/// Reads and type-checks an answers file: unknown keys and wrong types are errors naming the
+/// line and column.
+pub fn read_answers_file(path: &Path) -> Result<Answers> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "answers file `{}{}` is not valid TOML: {}",
+    toml::from_str(&text).map_err(|e| {
+        let at = format!(
+            "{}{}",
             path.display(),
-            crate::error::toml_location(&text, &e),
-            e.message().trim_end()
-        ))
-    })?;
-    let source = Source::File(path.to_path_buf());
-    let mut out = Vec::new();
-    let mut invalid = Vec::new();
-    for (key, value) in &table {
-        let spec = spec(key).ok_or_else(|| unknown_key(key, &source.to_string()))?;
-        match raw_from_toml(spec, value) {
-            Ok(raw) => out.push((spec.key, raw)),
-            Err((k, rule)) => invalid.push(Invalid {
-                key: k.unwrap_or_else(|| key.clone()),
-                value: value.to_string(),
-                rule,
-                source: source.to_string(),
-            }),
+            crate::error::toml_location(&text, &e)
+        );
+        let msg = e.message().trim_end();
+        if let Some(key) = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            return unknown_key(key, &format!("answers file `{at}`"));
         }
-    }
-    if invalid.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::Invalid(invalid))
-    }
-}
-
-type TomlError = (Option<String>, Rule);
-
-fn raw_from_toml(spec: &KeySpec, value: &toml::Value) -> std::result::Result<Raw, TomlError> {
-    let string = |v: &toml::Value| v.as_str().map(str::to_string);
-    match spec.kind {
-        Kind::Text => string(value)
-            .map(Raw::Text)
-            .ok_or((None, "must be a string".into())),
-        Kind::Bool => value
-            .as_bool()
-            .map(Raw::Bool)
-            .ok_or((None, "must be true or false".into())),
-        Kind::List => value
-            .as_array()
-            .and_then(|a| a.iter().map(string).collect::<Option<Vec<_>>>())
-            .map(Raw::List)
-            .ok_or((None, "must be a list of strings".into())),
-        Kind::Endpoints => {
-            let array = value
-                .as_array()
-                .ok_or((None, "must be a list of `[[endpoints]]` tables".into()))?;
-            let mut eps = Vec::new();
-            for (i, item) in array.iter().enumerate() {
-                let key = format!("endpoints[{i}]");
-                let table = item
-                    .as_table()
-                    .ok_or((Some(key.clone()), "must be a table".into()))?;
-                if let Some(unknown) = table
-                    .keys()
-                    .find(|k| !["method", "path", "summary", "consequential"].contains(&k.as_str()))
-                {
-                    return Err((
-                        Some(format!("{key}.{unknown}")),
-                        "unknown key (known: method, path, summary, consequential)".into(),
-                    ));
-                }
-                let field = |name: &str| -> std::result::Result<String, TomlError> {
-                    table.get(name).and_then(string).ok_or((
-                        Some(format!("{key}.{name}")),
-                        "is required and must be a string".into(),
-                    ))
-                };
-                let consequential = match table.get("consequential") {
-                    None => None,
-                    Some(v) => Some(v.as_bool().ok_or((
-                        Some(format!("{key}.consequential")),
-                        "must be true or false".into(),
-                    ))?),
-                };
-                eps.push(RawEndpoint {
-                    method: field("method")?,
-                    path: field("path")?,
-                    summary: field("summary")?,
-                    consequential,
-                });
-            }
-            Ok(Raw::Endpoints(eps))
+        if toml::from_str::<toml::Table>(&text).is_err() {
+            return Error::usage(format!("answers file `{at}` is not valid TOML: {msg}"));
         }
-    }
+        // The key is what stands before `=` on the line of the bad value.
+        let line = e
+            .span()
+            .and_then(|span| text.get(..span.start))
+            .and_then(|before| before.rsplit('\n').next())
+            .unwrap_or_default();
+        let key = line.split('=').next().unwrap_or_default().trim();
+        let value = e.span().and_then(|span| text.get(span)).unwrap_or_default();
+        Error::Invalid(vec![Invalid {
+            key: key.to_string(),
+            value: value.to_string(),
+            rule: type_rule(&e),
+            source: format!("answers file `{at}`"),
+        }])
+    })
 }
 
 /// Defaults that are not one-liners; some follow from answers already settled.
@@ -523,23 +519,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn miss(&mut self, key: &str) {
-        let spec = spec(key).expect("known key");
-        let file_form = match spec.kind {
-            Kind::Text => format!("`{key} = \"…\"`"),
-            Kind::Bool => format!("`{key} = true`"),
-            Kind::List => format!("`{key} = [\"…\"]`"),
-            Kind::Endpoints => "`[[endpoints]]` tables".to_string(),
-        };
-        let set = if spec.kind == Kind::Endpoints {
-            String::new()
-        } else {
-            format!(", `--set {key}=…`")
-        };
         self.missing.push(Missing {
             key: key.into(),
             how: format!(
-                "pass `{}`{set}, or {file_form} in `--answers FILE`",
-                spec.flag
+                "pass `{} …`, `--set {key}=…`, or `{key}` in `--answers FILE`",
+                flag_of(key)
             ),
         });
     }
@@ -583,20 +567,44 @@ impl<'a> Resolver<'a> {
             });
         }
         if let Some(asker) = self.asker.as_deref_mut() {
+            asker.asking(key);
             return asker.input(prompt, Some(&default), check).map(Some);
         }
         self.miss(key);
         Ok(None)
     }
 
+    /// A list answer: given (each item validated), else asked (comma-separated) when `prompt`
+    /// is given and a person is there, else the default.
     fn list(
         &mut self,
         key: &'static str,
+        prompt: Option<&str>,
         default: Vec<String>,
         check: fn(&str) -> std::result::Result<String, Rule>,
-    ) -> Vec<String> {
+    ) -> Result<Vec<String>> {
         let Some((Raw::List(values), source)) = self.given.get(key).cloned() else {
-            return default;
+            return match (prompt, self.asker.as_deref_mut()) {
+                (Some(prompt), Some(asker)) if !self.yes => {
+                    asker.asking(key);
+                    let split = |v: &str| -> Vec<String> {
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    let line = asker.input(prompt, Some(&default.join(", ")), &|v: &str| {
+                        let items = split(v)
+                            .iter()
+                            .map(|i| check(i))
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        Ok(items.join(", "))
+                    })?;
+                    Ok(split(&line))
+                }
+                _ => Ok(default),
+            };
         };
         let mut out = Vec::new();
         for v in values {
@@ -606,7 +614,7 @@ impl<'a> Resolver<'a> {
                 Err(rule) => self.bad(key, &v, rule, &source),
             }
         }
-        out
+        Ok(out)
     }
 
     /// Resolves every answer; `dir` is the target directory's name.
@@ -687,11 +695,14 @@ impl<'a> Resolver<'a> {
         )?;
         let stack_name = self.stack(auth)?;
         let endpoints = self.endpoints(auth, stack_name.as_deref().and_then(stack::find))?;
+        // The OAuth answers are asked only for `oauth`; other modes keep their defaults.
+        let oauth = auth == Some(AuthMode::Oauth);
         let scopes = self.list(
             "scopes",
+            oauth.then_some("OAuth scopes (comma-separated)"),
             vec!["read".into(), "write".into()],
             validate::scope,
-        );
+        )?;
         let content_type = match self.given.get("oauth_content_type").cloned() {
             Some((Raw::Text(v), source)) => match validate::oauth_content_type(&v) {
                 Ok(v) => v,
@@ -700,9 +711,24 @@ impl<'a> Resolver<'a> {
                     String::new()
                 }
             },
-            _ => "application/json".into(),
+            _ => match self.asker.as_deref_mut() {
+                Some(asker) if oauth && !self.yes => {
+                    asker.asking("oauth_content_type");
+                    let types: Vec<String> = validate::CONTENT_TYPES
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect();
+                    types[asker.select("Body type of ChatGPT's token request", &types, 0)?].clone()
+                }
+                _ => validate::CONTENT_TYPES[0].into(),
+            },
         };
-        let redirect_uris = self.list("redirect_uris", Vec::new(), validate::redirect_uri);
+        let redirect_uris = self.list(
+            "redirect_uris",
+            oauth.then_some("Redirect URIs ChatGPT shows for the plugin or GPT (comma-separated; empty: set them later in .env)"),
+            Vec::new(),
+            validate::redirect_uri,
+        )?;
         if auth == Some(AuthMode::Oauth) && scopes.is_empty() {
             self.bad(
                 "scopes",
@@ -775,6 +801,7 @@ impl<'a> Resolver<'a> {
                 .iter()
                 .map(|m| format!("{:<13} {}", m.as_str(), m.explanation()))
                 .collect();
+            asker.asking("auth");
             let i = asker.select("Auth mode", &items, 1)?;
             return Ok(Some(AuthMode::ALL[i]));
         }
@@ -797,18 +824,30 @@ impl<'a> Resolver<'a> {
                     return Ok(None);
                 }
             }
-        } else if self.yes || stack::all().len() == 1 {
-            stack::all()[0].name.clone()
-        } else if let Some(asker) = self.asker.as_deref_mut() {
-            let items: Vec<String> = stack::all()
-                .iter()
-                .map(|s| format!("{:<10} {}", s.name, s.description))
-                .collect();
-            let i = asker.select("Stack", &items, 0)?;
-            stack::all()[i].name.clone()
         } else {
-            self.miss("stack");
-            return Ok(None);
+            // Only the stacks that offer the auth mode chosen are offered.
+            let mut offered: Vec<&Stack> = stack::all()
+                .into_iter()
+                .filter(|s| auth.is_none_or(|a| s.supports(a)))
+                .collect();
+            if offered.is_empty() {
+                offered = stack::all();
+            }
+            match self.asker.as_deref_mut() {
+                _ if self.yes || offered.len() == 1 => offered[0].name.clone(),
+                Some(asker) => {
+                    let items: Vec<String> = offered
+                        .iter()
+                        .map(|s| format!("{:<10} {}", s.name, s.description))
+                        .collect();
+                    asker.asking("stack");
+                    offered[asker.select("Stack", &items, 0)?].name.clone()
+                }
+                None => {
+                    self.miss("stack");
+                    return Ok(None);
+                }
+            }
         };
         if let Some(auth) = auth {
             let stack = stack::find(&name).expect("found above");
@@ -835,6 +874,7 @@ impl<'a> Resolver<'a> {
             return Ok(Some(true));
         }
         if let Some(asker) = self.asker.as_deref_mut() {
+            asker.asking("git");
             return asker
                 .confirm("Initialise a git repository with a first commit?", true)
                 .map(Some);
@@ -859,6 +899,7 @@ impl<'a> Resolver<'a> {
                 .check_endpoints(&Defaults::endpoints(auth), &Source::Default, stack)
                 .unwrap_or_default();
             let asker = self.asker.as_deref_mut().expect("checked above");
+            asker.asking("endpoints");
             return ask_endpoints(asker, examples, stack).map(Some);
         }
         self.miss("endpoints");
@@ -1007,7 +1048,8 @@ mod tests {
     #[test]
     fn defaults_are_true_of_each_auth_mode() {
         for auth in AuthMode::ALL {
-            let given = Given::from_args(&args(|a| a.auth = Some(auth.as_str().into()))).unwrap();
+            let given =
+                Given::from_args(&args(|a| a.answer.auth = Some(auth.as_str().into()))).unwrap();
             let p = Resolver::new(given, true, None).resolve("todo").unwrap();
             let told = format!(
                 "{} {}",
@@ -1058,7 +1100,7 @@ mod tests {
         let a = args(|a| {
             a.answers = Some(file.clone());
             a.set = vec!["auth=user_http".into(), "name_for_human=From Set".into()];
-            a.name_for_human = Some("From Flag".into());
+            a.answer.name_for_human = Some("From Flag".into());
         });
         let p = Resolver::new(Given::from_args(&a).unwrap(), true, None)
             .resolve("x")
@@ -1071,7 +1113,7 @@ mod tests {
 
     #[test]
     fn missing_answers_are_all_named_without_a_terminal() {
-        let given = Given::from_args(&args(|a| a.auth = Some("none".into()))).unwrap();
+        let given = Given::from_args(&args(|a| a.answer.auth = Some("none".into()))).unwrap();
         let Err(Error::Missing(missing)) = Resolver::new(given, false, None).resolve("x") else {
             panic!("expected missing answers");
         };
@@ -1087,13 +1129,13 @@ mod tests {
     #[test]
     fn every_invalid_answer_is_reported_with_its_source() {
         let a = args(|a| {
-            a.name_for_model = Some("bad-name".into());
-            a.base_url = Some("http://example.com".into());
-            a.endpoints = vec![
-                "GET /t list".into(),
-                "GET /t/{a} one".into(),
-                "get /t/{b} two".into(),
-            ];
+            a.answer.name_for_model = Some("bad-name".into());
+            a.answer.base_url = Some("http://example.com".into());
+            a.answer.endpoints = Some(
+                ["GET /t list", "GET /t/{a} one", "get /t/{b} two"]
+                    .map(|e| parse_endpoint(e).unwrap())
+                    .to_vec(),
+            );
         });
         let Err(Error::Invalid(all)) =
             Resolver::new(Given::from_args(&a).unwrap(), true, None).resolve("x")
@@ -1111,20 +1153,42 @@ mod tests {
         let file = dir.path().join("a.toml");
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(matches!(read_answers_file(&file), Err(Error::Usage { .. })));
-        std::fs::write(&file, "git = \"yes\"\n[[endpoints]]\nmethod = \"GET\"\n").unwrap();
+        std::fs::write(&file, "auth = \"none\"\ngit = \"yes\"\n").unwrap();
         let Err(Error::Invalid(all)) = read_answers_file(&file) else {
             panic!("expected invalid");
         };
-        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0].key, "git", "{all:?}");
+        assert_eq!(all[0].rule, "must be true or false");
+        assert!(all[0].source.ends_with("a.toml:2:7`"), "{all:?}");
+        std::fs::write(&file, "[[endpoints]]\nmethod = \"GET\"\n").unwrap();
+        let err = read_answers_file(&file).unwrap_err().to_string();
+        assert!(err.contains("missing field `path`"), "{err}");
     }
 
     #[test]
     fn set_parses_by_kind() {
-        assert_eq!(parse_set("git=no").unwrap(), ("git", Raw::Bool(false)));
+        assert_eq!(parse_set("git=no").unwrap().git, Some(false));
+        assert_eq!(parse_set("git=false").unwrap().git, Some(false));
         assert_eq!(
-            parse_set("scopes=read, write").unwrap(),
-            ("scopes", Raw::List(vec!["read".into(), "write".into()]))
+            parse_set("scopes=read, write").unwrap().scopes,
+            Some(vec!["read".into(), "write".into()])
         );
+        assert_eq!(
+            parse_set(r#"scopes=["a,b"]"#).unwrap().scopes,
+            Some(vec!["a,b".into()])
+        );
+        assert_eq!(
+            parse_set("name_for_human=Todo = List")
+                .unwrap()
+                .name_for_human
+                .as_deref(),
+            Some("Todo = List")
+        );
+        assert_eq!(
+            parse_set("base_url=true").unwrap().base_url.as_deref(),
+            Some("true")
+        );
+        assert!(parse_set("git=maybe").is_err());
         assert!(parse_set("nokey").is_err());
         assert!(parse_set("endpoints=x").is_err());
         assert!(parse_set("colour=x").is_err());

@@ -70,68 +70,16 @@ pub struct NewArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// The plugin's name shown to people (at most 20 characters).
-    #[arg(long, value_name = "TEXT")]
-    pub name_for_human: Option<String>,
-
-    /// The name the model sees: letters, digits and `_`, at most 50.
-    #[arg(long, value_name = "NAME")]
-    pub name_for_model: Option<String>,
-
-    /// One sentence for people (at most 100 characters).
-    #[arg(long, value_name = "TEXT")]
-    pub description_for_human: Option<String>,
-
-    /// What the model should know about when and how to use the plugin (at most 8,000 characters).
-    #[arg(long, value_name = "TEXT")]
-    pub description_for_model: Option<String>,
-
-    /// Where the API is served, e.g. https://todo.example.com (http only for localhost).
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-
-    /// Contact e-mail for users and reviewers.
-    #[arg(long, value_name = "EMAIL")]
-    pub contact_email: Option<String>,
-
-    /// URL of the legal information / terms page.
-    #[arg(long, value_name = "URL")]
-    pub legal_info_url: Option<String>,
-
-    /// Auth mode: none, service_http, user_http or oauth.
-    #[arg(long, value_name = "MODE")]
-    pub auth: Option<String>,
-
-    /// An endpoint as `METHOD /path Summary`, e.g. 'GET /todos List the todos' (repeat for more).
-    #[arg(long = "endpoint", value_name = "SPEC")]
-    pub endpoints: Vec<String>,
-
-    /// The stack to generate (see `plugsmith list`).
-    #[arg(long, value_name = "STACK")]
-    pub stack: Option<String>,
-
-    /// Load a stack from a folder (`stack.toml` and `files/`, like a folder of templates/) and use it
-    /// unless `--stack` names another.
+    /// Load a stack from a folder (`stack.toml` and `files/`, like a folder of templates/) and
+    /// use it unless `--stack` names another.
     #[arg(long, value_name = "DIR")]
     pub stack_dir: Option<PathBuf>,
-
-    /// Initialise a git repository with a first commit (the default).
-    #[arg(long, overrides_with = "no_git")]
-    pub git: bool,
 
     /// Do not initialise a git repository.
     #[arg(long, overrides_with = "git")]
     pub no_git: bool,
 
-    /// OAuth scope (repeat for more; default: read, write).
-    #[arg(long = "scope", value_name = "SCOPE")]
-    pub scopes: Vec<String>,
-
-    /// OAuth: body type of ChatGPT's token request (application/json or application/x-www-form-urlencoded).
-    #[arg(long, value_name = "TYPE")]
-    pub oauth_content_type: Option<String>,
-
-    /// OAuth: an allowed redirect URI, matched exactly (repeat for more).
-    #[arg(long = "redirect-uri", value_name = "URI")]
-    pub redirect_uris: Vec<String>,
+    /// The answers, each also an answers-file key and a `--set` key.
+    #[command(flatten)]
+    pub answer: crate::answers::Answers,
 }

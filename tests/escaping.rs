@@ -206,17 +206,17 @@ fn hostile_cases(cases_dir: &std::path::Path) {
             // Every auth mode in turn, so each mode's templates meet hostile answers.
             let auth = plugsmith::model::AuthMode::ALL[n.get() % 4];
             let plugin = common::plugin(|a| {
-                a.auth = Some(auth.as_str().into());
-                a.redirect_uris = vec!["https://chat.openai.com/aip/plugin-1/oauth/callback".into()];
-                a.scopes = vec!["read".into(), "write".into(), "items:admin".into()];
-                a.name_for_human = Some(answer(&human, false, 20));
-                a.name_for_model = Some("hostile".into());
-                a.description_for_human = Some(answer(&desc_h, false, 100));
-                a.description_for_model = Some(answer(&desc_m, true, 8000));
-                a.endpoints = vec![
+                a.answer.auth = Some(auth.as_str().into());
+                a.answer.redirect_uris = Some(vec!["https://chat.openai.com/aip/plugin-1/oauth/callback".into()]);
+                a.answer.scopes = Some(vec!["read".into(), "write".into(), "items:admin".into()]);
+                a.answer.name_for_human = Some(answer(&human, false, 20));
+                a.answer.name_for_model = Some("hostile".into());
+                a.answer.description_for_human = Some(answer(&desc_h, false, 100));
+                a.answer.description_for_model = Some(answer(&desc_m, true, 8000));
+                a.answer.endpoints = common::endpoints(&[
                     format!("GET /items {}", answer(&s1, false, 200)),
                     format!("PUT /items/{{item_id}} {}", answer(&s2, false, 200)),
-                ];
+                ]);
             });
             let case = Case {
                 project: common::render_fixed(&plugin),
@@ -274,10 +274,10 @@ fn hostile_answers_read_back_the_same_by_python_and_pyyaml() {
 #[test]
 fn maximum_lengths_are_accepted_and_kept_whole() {
     let plugin = common::plugin(|a| {
-        a.name_for_human = Some("N".repeat(20));
-        a.description_for_human = Some("d".repeat(100));
-        a.description_for_model = Some("m".repeat(8000));
-        a.endpoints = vec![format!("GET /items {}", "s".repeat(200))];
+        a.answer.name_for_human = Some("N".repeat(20));
+        a.answer.description_for_human = Some("d".repeat(100));
+        a.answer.description_for_model = Some("m".repeat(8000));
+        a.answer.endpoints = common::endpoints(&[format!("GET /items {}", "s".repeat(200))]);
     });
     let case = Case {
         project: common::render_fixed(&plugin),

@@ -13,8 +13,8 @@ use plugsmith::stack;
 
 fn tree(s: &stack::Stack, stack_dir: Option<&PathBuf>, auth: AuthMode) -> String {
     let project = common::render_fixed(&common::plugin(|a| {
-        a.auth = Some(auth.as_str().into());
-        a.stack = Some(s.name.clone());
+        a.answer.auth = Some(auth.as_str().into());
+        a.answer.stack = Some(s.name.clone());
         a.stack_dir = stack_dir.cloned();
     }));
     let copied = |path: &str, contents: &[u8]| {

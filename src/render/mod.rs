@@ -253,55 +253,7 @@ pub fn package_name(project: &str) -> String {
 /// `plugsmith.toml`: the answers, in the answers-file format, so the project can be generated
 /// again with `plugsmith new DIR --answers plugsmith.toml`. Never a secret.
 fn answers_file(p: &Plugin) -> Result<String> {
-    #[derive(Serialize)]
-    struct EndpointOut<'a> {
-        method: &'a str,
-        path: &'a str,
-        summary: &'a str,
-        consequential: bool,
-    }
-    #[derive(Serialize)]
-    struct Out<'a> {
-        name_for_human: &'a str,
-        name_for_model: &'a str,
-        description_for_human: &'a str,
-        description_for_model: &'a str,
-        base_url: &'a str,
-        contact_email: &'a str,
-        legal_info_url: &'a str,
-        auth: &'a str,
-        stack: &'a str,
-        git: bool,
-        scopes: &'a [String],
-        oauth_content_type: &'a str,
-        redirect_uris: &'a [String],
-        endpoints: Vec<EndpointOut<'a>>,
-    }
-    let out = Out {
-        name_for_human: &p.name_for_human,
-        name_for_model: &p.name_for_model,
-        description_for_human: &p.description_for_human,
-        description_for_model: &p.description_for_model,
-        base_url: &p.base_url,
-        contact_email: &p.contact_email,
-        legal_info_url: &p.legal_info_url,
-        auth: p.auth.as_str(),
-        stack: &p.stack,
-        git: p.git,
-        scopes: &p.oauth.scopes,
-        oauth_content_type: &p.oauth.content_type,
-        redirect_uris: &p.oauth.redirect_uris,
-        endpoints: p
-            .endpoints
-            .iter()
-            .map(|e| EndpointOut {
-                method: &e.method,
-                path: &e.path,
-                summary: &e.summary,
-                consequential: e.consequential,
-            })
-            .collect(),
-    };
+    let out = crate::answers::Answers::from(p);
     let body =
         toml::to_string(&out).map_err(|e| Error::Internal(format!("plugsmith.toml: {e}")))?;
     Ok(format!(

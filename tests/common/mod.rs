@@ -9,14 +9,24 @@ use plugsmith::cli::NewArgs;
 use plugsmith::model::Plugin;
 use plugsmith::render::{self, Project};
 
+/// Endpoints as `--endpoint` takes them: `METHOD /path Summary`.
+pub fn endpoints<S: AsRef<str>>(specs: &[S]) -> Option<Vec<plugsmith::answers::RawEndpoint>> {
+    Some(
+        specs
+            .iter()
+            .map(|s| plugsmith::answers::parse_endpoint(s.as_ref()).expect("an endpoint"))
+            .collect(),
+    )
+}
+
 /// A plugin on the defaults, with the changes `edit` makes to the arguments.
 pub fn plugin(edit: impl FnOnce(&mut NewArgs)) -> Plugin {
     let mut args = NewArgs {
         target: "todo-plugin".into(),
         yes: true,
-        base_url: Some("https://todo.example.com".into()),
         ..NewArgs::default()
     };
+    args.answer.base_url = Some("https://todo.example.com".into());
     edit(&mut args);
     Resolver::new(Given::from_args(&args).expect("arguments"), true, None)
         .resolve("todo-plugin")
