@@ -107,7 +107,7 @@ fn git_line(plan: &git::Plan, target: &Path) -> String {
             target.display()
         ),
         git::Plan::Inside { root } => format!(
-            "  git          none: inside the work tree of `{}`, so no repository of its own (like other project generators); nothing is committed",
+            "  git          none: inside the work tree of `{}`, so no repository of its own (as `cargo new` does); nothing is committed",
             root.display()
         ),
     }
