@@ -1,5 +1,6 @@
-"""Security every response gets: CORS for the configured origins only, security headers,
-JSON errors without stack traces, and request logs that never hold a credential."""
+"""Security every response gets: CORS for the configured origins only, security headers, a
+bound on request bodies, JSON errors without stack traces, and request logs that never hold a
+credential."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 import re
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 
 from app.ratelimit import RequestLimiter
 from app.settings import BASE_URL, Settings
@@ -62,6 +64,39 @@ class NoCorsOnAuthorize(CORSMiddleware):
         await super().__call__(scope, receive, send)
 
 
+TOO_LARGE = "Request body too large."
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes with 413, on every endpoint and before any
+    credential is checked, without reading it: at once when its Content-Length says so, else
+    as soon as the chunks read so far pass the limit (a chunked upload)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "0")
+        if not length.isdigit() or int(length) > self.limit:
+            await JSONResponse({"detail": TOO_LARGE}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_at_most_limit():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, TOO_LARGE)  # answered by FastAPI's handler
+            return message
+
+        await self.app(scope, receive_at_most_limit, send)
+
+
 # Public files and the OAuth endpoints (which have their own brute-force guard) are not counted.
 NOT_RATE_LIMITED = ("/.well-known/", "/openapi.yaml", "/logo.png", "/legal", "/oauth/")
 
@@ -81,6 +116,8 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     https = BASE_URL.startswith("https://")
     limiter = RequestLimiter(settings.rate_limit_per_minute)
     app.state.request_limiter = limiter
+    # Innermost: its 413s get the headers below and are logged.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
