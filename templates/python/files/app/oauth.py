@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from app import oauth_store as store
+from app.security import source_address
 from app.settings import BASE_URL, NAME_FOR_HUMAN, SCOPES
 
 router = APIRouter(include_in_schema=False)
@@ -66,10 +67,6 @@ class OAuthError(Exception):
 
 def _now(request: Request) -> float:
     return request.app.state.clock()
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _single(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -286,9 +283,8 @@ def _authorize_post(request: Request, body: bytes) -> Response:
     if "decision" not in form:
         # The login form.
         username, password = form.get("username", ""), form.get("password", "")
-        limiter = request.app.state.login_limiter
-        keys = [f"user:{username.lower()}", f"addr:{_address(request)}"]
-        wait = limiter.retry_after(keys, now)
+        limiter, address = request.app.state.login_limiter, source_address(request)
+        wait = limiter.attempt(address, username.lower(), now)
         if wait is not None:
             return _page(
                 "Too many attempts",
@@ -297,9 +293,8 @@ def _authorize_post(request: Request, body: bytes) -> Response:
                 {"Retry-After": str(wait)},
             )
         if not store.check_password(db, username, password):
-            limiter.fail(keys, now)
             return login_page(req, query, csrf, "Wrong user name or password.")
-        limiter.clear(keys[:1])
+        limiter.succeeded(address, username.lower(), now)
         session = store.start_session(db, username, now, SESSION_LIFETIME)
         # 303: the browser follows with a GET and never re-posts the password.
         response = RedirectResponse("/oauth/authorize?" + query, status_code=303, headers=NO_STORE)
@@ -363,7 +358,8 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
 
 def authenticate_client(request: Request, params: dict[str, str]) -> store.Client:
     """client_secret_basic or client_secret_post, never both; the secret is compared as a
-    SHA-256 digest in constant time. Too many failures from a client or an address → 429."""
+    SHA-256 digest in constant time. Too many failures from an address, or from an address for
+    this client, → 429 (for that address only)."""
     db, settings, now = request.app.state.db, request.app.state.settings, _now(request)
     header = request.headers.get("authorization")
     basic = header is not None
@@ -387,9 +383,8 @@ def authenticate_client(request: Request, params: dict[str, str]) -> store.Clien
     else:
         client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
 
-    limiter = request.app.state.token_limiter
-    keys = [f"client:{client_id}", f"addr:{_address(request)}"]
-    wait = limiter.retry_after(keys, now)
+    limiter, address = request.app.state.token_limiter, source_address(request)
+    wait = limiter.attempt(address, client_id, now)
     if wait is not None:
         raise OAuthError(
             "invalid_client", "too many failed attempts; retry later", 429, {"Retry-After": str(wait)}
@@ -398,9 +393,9 @@ def authenticate_client(request: Request, params: dict[str, str]) -> store.Clien
     # Compare even for an unknown client, so the time taken does not say whether it exists.
     good = (client or store.Client("", "", store.digest("unknown"), ())).secret_matches(secret)
     if client is None or not secret or not good:
-        limiter.fail(keys, now)
         headers = {"WWW-Authenticate": 'Basic realm="oauth"'} if basic else {}
         raise OAuthError("invalid_client", "client authentication failed", 401, headers)
+    limiter.succeeded(address, client_id, now)
     return client
 
 

@@ -119,14 +119,18 @@ $$""",
     " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
 )
 
-# Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost.
+# Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost: 64 MiB of
+# memory per hash. At most MAX_CONCURRENT_HASHES run at once (the other logins wait their
+# turn), so that a burst of logins cannot exhaust the server's memory.
 _hasher = PasswordHasher()
+MAX_CONCURRENT_HASHES = 2
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified against when the user does not exist, so a login takes as long either way."""
-    return PasswordHasher().hash("not a password: only here to spend the same time")
+    return hasher.hash("not a password: only here to spend the same time")
 
 
 def new_secret(prefix: str) -> str:
@@ -225,8 +229,13 @@ def create_user(db: Database, name: str, password: str, now: float) -> None:
             raise ValueError(f"a user `{name}` exists already")
         conn.execute(
             "INSERT INTO oauth_users (name, password_hash, created_at) VALUES (?, ?, ?)",
-            (name, _hasher.hash(password), now),
+            (name, hash_password(password), now),
         )
+
+
+def hash_password(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def check_password(db: Database, name: str, password: str) -> bool:
@@ -234,10 +243,11 @@ def check_password(db: Database, name: str, password: str) -> bool:
     if USER_NAME.match(name):
         with db.connect() as conn:
             row = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", (name,)).fetchone()
-    try:
-        return _hasher.verify(row[0] if row else _dummy_hash(), password) and row is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing:
+        try:
+            return _hasher.verify(row[0] if row else _dummy_hash(_hasher), password) and row is not None
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:

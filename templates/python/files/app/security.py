@@ -4,6 +4,7 @@ credential."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -62,6 +63,18 @@ class NoCorsOnAuthorize(CORSMiddleware):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def source_address(request: Request) -> str:
+    """The caller's address, as uvicorn gives it (behind a reverse proxy, the client's only when
+    uvicorn trusts the proxy's X-Forwarded-For). IPv6 by /64: one host may hold a whole /64."""
+    host = request.client.host if request.client else "unknown"
+    if ":" in host:
+        try:
+            host = str(ipaddress.ip_network(host + "/64", strict=False))
+        except ValueError:
+            pass
+    return host
 
 
 TOO_LARGE = "Request body too large."
