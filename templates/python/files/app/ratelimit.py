@@ -5,7 +5,6 @@ until the window has passed. In memory, per server process; time comes from the 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 from collections import OrderedDict, deque
@@ -14,37 +13,32 @@ from collections import OrderedDict, deque
 class RequestLimiter:
     """A fixed one-minute window per key: `limit` requests, then 429 until the window ends.
 
-    In memory, per server process, with a bounded number of keys. Put a shared limiter (at the
-    reverse proxy, or in Redis) in front when you run several processes."""
+    A key is `credential:<hash>` (a credential the server verified) or `address:<address>`
+    (every other request). In memory, per server process, with at most `max_keys` keys of each
+    kind, the least recently used going first: made-up addresses or tokens can never push out
+    the counter of a verified credential. With several processes each counts on its own; put a
+    shared limiter (at the reverse proxy, or in Redis) in front for one limit across them."""
 
     def __init__(self, limit: int, window: float = 60.0, max_keys: int = 100_000) -> None:
         self.limit = limit
         self.window = window
         self.max_keys = max_keys
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._credentials: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._addresses: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
-
-    @staticmethod
-    def key(authorization: str | None, address: str | None) -> str:
-        """One budget per credential (hashed: the key never holds it), else per address."""
-        if authorization:
-            return "credential:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
-        return f"address:{address or 'unknown'}"
 
     def hit(self, key: str, now: float) -> tuple[bool, int, int]:
         """Counts a request: (allowed, requests remaining, seconds until the window resets)."""
+        windows = self._credentials if key.startswith("credential:") else self._addresses
         with self._lock:
-            start, count = self._windows.get(key, (now, 0))
+            start, count = windows.pop(key, (now, 0))
             if now - start >= self.window:
                 start, count = now, 0
-            if len(self._windows) >= self.max_keys and key not in self._windows:
-                cutoff = now - self.window
-                self._windows = {k: v for k, v in self._windows.items() if v[0] > cutoff}
-                if len(self._windows) >= self.max_keys:
-                    self._windows.clear()
             allowed = count < self.limit
             count += allowed
-            self._windows[key] = (start, count)
+            windows[key] = (start, count)  # now the most recently used
+            if len(windows) > self.max_keys:
+                windows.popitem(last=False)
             reset = max(1, math.ceil(start + self.window - now))
             return allowed, self.limit - count, reset
 

@@ -4,6 +4,7 @@ credential."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import re
@@ -110,8 +111,19 @@ class BodyLimit:
         await self.app(scope, receive_at_most_limit, send)
 
 
-# Public files and the OAuth endpoints (which have their own brute-force guard) are not counted.
-NOT_RATE_LIMITED = ("/.well-known/", "/openapi.yaml", "/logo.png", "/legal", "/oauth/")
+def limit_request(request: Request, credential: str | None = None) -> None:
+    """Counts an API request (current_user calls it): against the credential's budget once the
+    credential is verified, keyed by its hash (the limiter never holds it), else against the
+    caller's address. Over the limit → 429. Public files and the OAuth endpoints (which have
+    their own brute-force guard) are not counted."""
+    if credential is not None:
+        key = "credential:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+    else:
+        key = "address:" + source_address(request)
+    allowed, remaining, reset = request.app.state.request_limiter.hit(key, time.monotonic())
+    request.state.rate_limit = (max(0, remaining), reset)
+    if not allowed:
+        raise HTTPException(429, "Too many requests.", headers={"Retry-After": str(reset)})
 
 
 def api_routes(routes):
@@ -135,24 +147,13 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         started = time.perf_counter()
-        path = request.url.path
-        limited = request.method != "OPTIONS" and not path.startswith(NOT_RATE_LIMITED)
-        if limited:
-            key = RequestLimiter.key(
-                request.headers.get("authorization"), request.client.host if request.client else None
-            )
-            allowed, remaining, reset = limiter.hit(key, time.monotonic())
-            if allowed:
-                response = await call_next(request)
-            else:
-                response = JSONResponse(
-                    {"detail": "Too many requests."}, status_code=429, headers={"Retry-After": str(reset)}
-                )
+        response = await call_next(request)
+        rate_limit = getattr(request.state, "rate_limit", None)  # set by limit_request()
+        if rate_limit is not None:
+            remaining, reset = rate_limit
             response.headers["RateLimit-Limit"] = str(limiter.limit)
-            response.headers["RateLimit-Remaining"] = str(max(0, remaining))
+            response.headers["RateLimit-Remaining"] = str(remaining)
             response.headers["RateLimit-Reset"] = str(reset)
-        else:
-            response = await call_next(request)
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
