@@ -48,11 +48,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_logging_filter() -> None:
-    for name in ("app", "app.access", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def install_logging() -> None:
+    """Logs go to stderr through a handler of the `app` logger, unless logging was configured
+    already (a handler on the root logger). uvicorn's own access log is dropped: it would print
+    query strings, and app.access logs every request without them."""
+    app_log = logging.getLogger("app")
+    if app_log.level == logging.NOTSET:
+        app_log.setLevel(logging.INFO)
+    if not app_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(RedactingFilter())
+        app_log.addHandler(handler)
+    for name in ("app", "app.access", "uvicorn", "uvicorn.error", "fastapi"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    access = logging.getLogger("uvicorn.access")
+    if _drop not in access.filters:
+        access.addFilter(_drop)
 
 
 class NoCorsOnAuthorize(CORSMiddleware):
@@ -111,11 +129,12 @@ class BodyLimit:
         await self.app(scope, receive_at_most_limit, send)
 
 
-def limit_request(request: Request, credential: str | None = None) -> None:
+def limit_request(request: Request, credential: str | None = None, caller: str = "-") -> None:
     """Counts an API request (current_user calls it): against the credential's budget once the
     credential is verified, keyed by its hash (the limiter never holds it), else against the
     caller's address. Over the limit → 429. Public files and the OAuth endpoints (which have
-    their own brute-force guard) are not counted."""
+    their own brute-force guard) are not counted. `caller` (never a credential) is logged."""
+    request.state.caller = caller
     if credential is not None:
         key = "credential:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
     else:
@@ -137,7 +156,7 @@ def api_routes(routes):
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    install_logging_filter()
+    install_logging()
     https = BASE_URL.startswith("https://")
     limiter = RequestLimiter(settings.rate_limit_per_minute)
     app.state.request_limiter = limiter
@@ -166,11 +185,12 @@ def install_security(app: FastAPI, settings: Settings) -> None:
             headers["Cache-Control"] = "no-store"
         # The path only: query strings can carry credentials, headers always do.
         log.info(
-            "%s %s %s %.1fms",
+            "%s %s %s %.1fms caller=%s",
             request.method,
             request.url.path,
             response.status_code,
             (time.perf_counter() - started) * 1000,
+            getattr(request.state, "caller", "-"),
         )
         return response
 
