@@ -349,7 +349,7 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
             if not isinstance(pairs, _Pairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise OAuthError("invalid_request", "the JSON body must be an object of strings")
             return _single(pairs)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deeply nested JSON
         raise OAuthError("invalid_request", "the request body could not be read") from e
     raise OAuthError(
         "invalid_request", "send application/x-www-form-urlencoded or application/json"

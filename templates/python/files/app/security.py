@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import time
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -20,6 +23,24 @@ from app.ratelimit import RequestLimiter
 from app.settings import BASE_URL, Settings
 
 log = logging.getLogger("app.access")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+if BASE_URL.startswith("https://"):
+    SECURITY_HEADERS["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: it encodes whatever the request held, a lone
+    surrogate too."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
 
 # Headers ChatGPT sends besides the standard ones.
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "openai-conversation-id", "openai-ephemeral-user-id"]
@@ -157,7 +178,6 @@ def api_routes(routes):
 
 def install_security(app: FastAPI, settings: Settings) -> None:
     install_logging()
-    https = BASE_URL.startswith("https://")
     limiter = RequestLimiter(settings.rate_limit_per_minute)
     app.state.request_limiter = limiter
     # Innermost: its 413s get the headers below and are logged.
@@ -173,16 +193,11 @@ def install_security(app: FastAPI, settings: Settings) -> None:
             response.headers["RateLimit-Limit"] = str(limiter.limit)
             response.headers["RateLimit-Remaining"] = str(remaining)
             response.headers["RateLimit-Reset"] = str(reset)
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        if https:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if "authorization" in request.headers:
             # Responses to credentialed requests hold a user's data: never cache them.
-            headers["Cache-Control"] = "no-store"
+            response.headers["Cache-Control"] = "no-store"
         # The path only: query strings can carry credentials, headers always do.
         log.info(
             "%s %s %s %.1fms caller=%s",
@@ -213,9 +228,14 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         )
         return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(methods)})
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Answered outside the middleware above: the security headers are added here.
         logging.getLogger("app").error(
             "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path
         )
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=SECURITY_HEADERS)

@@ -110,7 +110,7 @@ def test_c7_code_just_before_expiry_works(app, client, clock):
 def test_c7_code_lifetime_may_not_exceed_ten_minutes():
     from app.settings import SettingsError, load_settings
 
-    env = {"OAUTH_CLIENT_ID": "c", "OAUTH_CLIENT_SECRET": "pcs_" + "s" * 43, "OAUTH_CODE_LIFETIME": "601"}
+    env = {"OAUTH_CLIENT_ID": "c", "OAUTH_CLIENT_SECRET": CLIENT_SECRET, "OAUTH_CODE_LIFETIME": "601"}
     with pytest.raises(SettingsError) as e:
         load_settings(env)
     assert "OAUTH_CODE_LIFETIME" in str(e.value)
@@ -325,6 +325,12 @@ def test_c11_oversized_bodies_are_refused(client):
 
 
 # --- C14 ------------------------------------------------------------------------------------
+
+
+def test_c11_deeply_nested_json_is_invalid_request(client):
+    for body in (b"[" * 10_000, b'{"a": ' * 2_000):
+        r = client.post("/oauth/token", content=body, headers={"Content-Type": "application/json"})
+        assert_oauth_error(r, "invalid_request")
 
 
 def test_c14_errors_are_rfc6749_json_without_traces(client):
