@@ -116,11 +116,12 @@ def error_page(message: str, status: int = 400) -> HTMLResponse:
     return _page("Authorization error", f"<h2>Authorization error</h2><p class=err>{html.escape(message)}</p>", status)
 
 
-def _form(action_query: str, csrf: str, fields: str) -> str:
+def _form(req: "AuthRequest", action_query: str, csrf: str, fields: str) -> str:
     action = html.escape("/oauth/authorize?" + action_query, quote=True)
+    token = csrf_token(csrf, req)
     return (
         f"<form method=post action=\"{action}\">"
-        f"<input type=hidden name=csrf_token value=\"{html.escape(csrf, quote=True)}\">{fields}</form>"
+        f"<input type=hidden name=csrf_token value=\"{token}\">{fields}</form>"
     )
 
 
@@ -133,7 +134,7 @@ def login_page(req: "AuthRequest", query: str, csrf: str, error: str = "") -> HT
     )
     body = (
         f"<p>Sign in to let <strong>{html.escape(req.client.name)}</strong> use your account.</p>"
-        f"{message}{_form(query, csrf, fields)}"
+        f"{message}{_form(req, query, csrf, fields)}"
     )
     return _csrf_cookie(_page("Sign in", body), csrf)
 
@@ -150,7 +151,7 @@ def consent_page(req: "AuthRequest", query: str, csrf: str, user: str) -> HTMLRe
         f"{html.escape(req.client.client_id)}</code>) asks for access to your account with these"
         f" scopes:</p><ul>{scopes}</ul>"
         f"<p>Either way you go back to <strong>{html.escape(urlsplit(req.redirect_uri).netloc)}</strong>.</p>"
-        f"{_form(query, csrf, fields)}"
+        f"{_form(req, query, csrf, fields)}"
     )
     return _csrf_cookie(_page("Allow access?", body), csrf)
 
@@ -164,8 +165,16 @@ def _csrf_cookie(response: Response, csrf: str) -> Response:
 
 
 def _csrf_for(request: Request) -> str:
+    """The browser's CSRF secret (its cookie), or a new one."""
     current = request.cookies.get(CSRF_COOKIE, "")
     return current if re.fullmatch(r"[A-Za-z0-9_-]{43}", current) else secrets.token_urlsafe(32)
+
+
+def csrf_token(csrf: str, req: "AuthRequest") -> str:
+    """A form's CSRF token: the browser's secret bound to this authorization request, so that it
+    serves no other request; the secret changes at sign-in."""
+    bound = "\n".join([req.client.client_id, req.redirect_uri, req.state, req.scope, req.challenge or ""])
+    return hmac.new(csrf.encode(), bound.encode("utf-8", "surrogatepass"), "sha256").hexdigest()
 
 
 # --- the authorization request --------------------------------------------------------------
@@ -276,7 +285,7 @@ def _authorize_post(request: Request, body: bytes) -> Response:
         return error_page("The form could not be read.")
     cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
     sent_csrf = form.get("csrf_token", "")
-    if not cookie_csrf or not hmac.compare_digest(cookie_csrf.encode(), sent_csrf.encode()):
+    if not cookie_csrf or not hmac.compare_digest(csrf_token(cookie_csrf, req).encode(), sent_csrf.encode()):
         return error_page("The form expired or did not come from this site (CSRF check). Start again.", 403)
     csrf = _csrf_for(request)
 
@@ -302,7 +311,7 @@ def _authorize_post(request: Request, body: bytes) -> Response:
             SESSION_COOKIE, session, max_age=SESSION_LIFETIME, path="/", secure=SECURE_COOKIES,
             httponly=True, samesite="lax",
         )
-        return response
+        return _csrf_cookie(response, secrets.token_urlsafe(32))  # a new CSRF secret once signed in
 
     # The consent form.
     session = request.cookies.get(SESSION_COOKIE)
