@@ -173,7 +173,8 @@ def _csrf_for(request: Request) -> str:
 def csrf_token(csrf: str, req: "AuthRequest") -> str:
     """A form's CSRF token: the browser's secret bound to this authorization request, so that it
     serves no other request; the secret changes at sign-in."""
-    bound = "\n".join([req.client.client_id, req.redirect_uri, req.state, req.scope, req.challenge or ""])
+    fields = [req.client.client_id, req.redirect_uri, req.state, req.scope, req.challenge, req.resource]
+    bound = "\n".join(f or "" for f in fields)
     return hmac.new(csrf.encode(), bound.encode("utf-8", "surrogatepass"), "sha256").hexdigest()
 
 
@@ -187,6 +188,12 @@ class AuthRequest:
     state: str
     scope: str
     challenge: str | None
+    resource: str | None
+
+
+def this_server(resource: str) -> bool:
+    """Whether an RFC 8707 resource names this server (its base URL or a path under it)."""
+    return resource == BASE_URL or resource.startswith(BASE_URL + "/")
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str], status: int) -> RedirectResponse:
@@ -248,9 +255,9 @@ def check_authorization_request(request: Request, status: int) -> AuthRequest | 
         if not CHALLENGE.match(challenge):
             return fail("invalid_request", "code_challenge must be 43 base64url characters")
     resource = params.get("resource")
-    if resource is not None and resource != BASE_URL and not resource.startswith(BASE_URL + "/"):
+    if resource is not None and not this_server(resource):
         return fail("invalid_target", "the resource must be this server")
-    return AuthRequest(client, redirect_uri, state, scope, challenge)
+    return AuthRequest(client, redirect_uri, state, scope, challenge, resource)
 
 
 @router.get("/oauth/authorize")
@@ -329,6 +336,7 @@ def _authorize_post(request: Request, body: bytes) -> Response:
         code = store.issue_code(
             db, client_id=req.client.client_id, redirect_uri=req.redirect_uri, scope=req.scope,
             user=user, challenge=req.challenge, now=now, lifetime=request.app.state.settings.code_lifetime,
+            resource=req.resource,
         )
         response = redirect_to_client(req.redirect_uri, {"code": code, "state": req.state}, 303)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=SECURE_COOKIES, httponly=True, samesite="lax")
@@ -408,6 +416,14 @@ def authenticate_client(request: Request, params: dict[str, str]) -> store.Clien
     return client
 
 
+def _check_resource(p: dict[str, str], granted: str | None) -> None:
+    """RFC 8707: a `resource` sent here must be the one the authorization request named, or
+    this server when it named none."""
+    wanted = p.get("resource")
+    if wanted is not None and (wanted != granted if granted is not None else not this_server(wanted)):
+        raise OAuthError("invalid_target", "the resource differs from the one the grant is for")
+
+
 def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> dict:
     db, settings, now = request.app.state.db, request.app.state.settings, _now(request)
     if "code" not in p or "redirect_uri" not in p:
@@ -421,6 +437,7 @@ def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> di
         raise OAuthError("invalid_grant", "unknown authorization code")
     if not hmac.compare_digest(code.redirect_uri.encode(), p["redirect_uri"].encode()):
         raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+    _check_resource(p, code.resource)
     if code.challenge is not None:
         if verifier is None or not hmac.compare_digest(s256(verifier), code.challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
@@ -450,6 +467,7 @@ def _refresh_grant(request: Request, client: store.Client, p: dict[str, str]) ->
     token = store.find_refresh_token(db, p["refresh_token"])
     if token is None or token.client_id != client.client_id or token.grant_revoked:
         raise OAuthError("invalid_grant", "unknown or revoked refresh token")
+    _check_resource(p, token.resource)
     if token.used:
         # An old refresh token came back: someone holds a copy. Revoke the whole grant.
         store.revoke_grant(db, token.grant_id, now)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import oauth_store
-from app.settings import SCOPES
+from app.settings import BASE_URL, SCOPES
 from tests.oauth_helpers import (
     CLIENT_ID, CLIENT_SECRET, LOOPBACK_URI, REDIRECT_URI, api_get, exchange, get_code, pkce_pair,
     refresh, token_request,
@@ -206,6 +206,34 @@ def test_c9_other_client_with_its_own_redirect_uri_gets_its_own_codes(app, clien
     code = get_code(app, client_id="gpt-action", redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback")
     r = exchange(client, code, redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback", client_id="gpt-action", secret=secret)
     assert_tokens(r)
+
+
+# --- RFC 8707: resource indicators ---------------------------------------------------------
+
+
+def test_the_resource_at_the_token_endpoint_must_be_the_grants(app, client):
+    code = get_code(app, resource=BASE_URL)
+    assert_oauth_error(exchange(client, code, extra={"resource": BASE_URL + "/elsewhere"}), "invalid_target")
+    body = assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
+    assert_oauth_error(refresh(client, body["refresh_token"], extra={"resource": "https://evil.example"}), "invalid_target")
+    assert_tokens(refresh(client, body["refresh_token"], extra={"resource": BASE_URL}))
+
+
+def test_a_sqlite_database_of_an_older_version_gains_the_resource_column(make_app, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE oauth_grants (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, user_name TEXT"
+                     " NOT NULL, scope TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)")
+    app = make_app(database_url=f"sqlite:///{path}")
+    assert oauth_store.create_grant(app.state.db, CLIENT_ID, "alice", "read", 0.0, BASE_URL)
+
+
+def test_a_resource_named_only_at_the_token_endpoint_must_be_this_server(app, client):
+    code = get_code(app)
+    assert_oauth_error(exchange(client, code, extra={"resource": "https://evil.example"}), "invalid_target")
+    assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
 
 
 # --- C11: POST only, form or JSON, no repeats -----------------------------------------------
