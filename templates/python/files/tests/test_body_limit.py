@@ -38,12 +38,25 @@ def send_in_chunks(app, method: str, path: str, chunk: bytes, count: int) -> tup
         if message["type"] == "http.response.start":
             answer["status"] = message["status"]
 
-    headers = [(b"host", b"testserver"), (b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
+    headers = [
+        (b"host", b"testserver"),
+        (b"content-type", b"application/json"),
+        (b"transfer-encoding", b"chunked"),
+    ]
     headers += [(k.lower().encode(), v.encode()) for k, v in FAKE_TOKEN.items()]
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }
     asyncio.run(app(scope, receive, send))
     return answer["status"], read
@@ -53,7 +66,12 @@ def test_a_body_just_over_the_limit_gets_413_everywhere(make_app):
     app = make_app(max_body_bytes=LIMIT)
     client = TestClient(app)
     for method, path in endpoints(app):
-        r = client.request(method, path, content=b"x" * (LIMIT + 1), headers={**FAKE_TOKEN, "Content-Type": "application/json"})
+        r = client.request(
+            method,
+            path,
+            content=b"x" * (LIMIT + 1),
+            headers={**FAKE_TOKEN, "Content-Type": "application/json"},
+        )
         assert r.status_code == 413, (method, path, r.status_code)
         assert r.json() == {"detail": "Request body too large."}
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -64,7 +82,9 @@ def test_a_body_at_the_limit_is_read(make_app):
     client = TestClient(app)
     for method, path in endpoints(app):
         if method != "GET":
-            r = client.request(method, path, content=b" " * LIMIT, headers={"Content-Type": "application/json"})
+            r = client.request(
+                method, path, content=b" " * LIMIT, headers={"Content-Type": "application/json"}
+            )
             assert r.status_code != 413, (method, path)
 
 

@@ -48,13 +48,21 @@ SERVERS = {
 def test_the_server_logs_each_request_once(tmp_path, command):
     port = _free_port()
     env = {
-        **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "SERVICE_TOKEN": "pss_" + os.urandom(32).hex(), "OAUTH_CLIENT_ID": "chatgpt",
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "SERVICE_TOKEN": "pss_" + os.urandom(32).hex(),
+        "OAUTH_CLIENT_ID": "chatgpt",
         "OAUTH_CLIENT_SECRET": "pcs_" + os.urandom(32).hex(),
     }
     server = subprocess.Popen(
         [sys.executable, *(arg.format(port=port) for arg in command)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         for _ in range(100):

@@ -12,7 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from app import oauth_store
-from tests.oauth_helpers import authorize_params, browser, csrf_of, exchange, get_code, login, make_user, token_request
+from tests.oauth_helpers import (
+    authorize_params,
+    browser,
+    csrf_of,
+    exchange,
+    get_code,
+    login,
+    make_user,
+    token_request,
+)
 
 ATTACKER = "203.0.113.66"
 WRONG_SECRET = "pcs_" + "w" * 43  # pragma: allowlist secret
@@ -41,7 +50,9 @@ def test_c13_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere
 def test_c13_random_user_names_from_one_address_do_not_lock_out_all_users(app):
     make_user(app)
     attacker = browser(app, ATTACKER)
-    answers = [login(attacker, authorize_params(), f"user{i}", WRONG_PASSWORD).status_code for i in range(120)]
+    answers = [
+        login(attacker, authorize_params(), f"user{i}", WRONG_PASSWORD).status_code for i in range(120)
+    ]
     assert answers[-1] == 429, "the address backs off"
     assert login(browser(app), authorize_params()).status_code == 303
 

@@ -215,7 +215,8 @@ def test_the_resource_at_the_token_endpoint_must_be_the_grants(app, client):
     code = get_code(app, resource=BASE_URL)
     assert_oauth_error(exchange(client, code, extra={"resource": BASE_URL + "/elsewhere"}), "invalid_target")
     body = assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
-    assert_oauth_error(refresh(client, body["refresh_token"], extra={"resource": "https://evil.example"}), "invalid_target")
+    elsewhere = refresh(client, body["refresh_token"], extra={"resource": "https://evil.example"})
+    assert_oauth_error(elsewhere, "invalid_target")
     assert_tokens(refresh(client, body["refresh_token"], extra={"resource": BASE_URL}))
 
 
@@ -224,8 +225,10 @@ def test_a_sqlite_database_of_an_older_version_gains_the_resource_column(make_ap
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE oauth_grants (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, user_name TEXT"
-                     " NOT NULL, scope TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)")
+        conn.execute(
+            "CREATE TABLE oauth_grants (id TEXT PRIMARY KEY, client_id TEXT NOT NULL, user_name TEXT NOT NULL,"
+            " scope TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)"
+        )
     app = make_app(database_url=f"sqlite:///{path}")
     assert oauth_store.create_grant(app.state.db, CLIENT_ID, "alice", "read", 0.0, BASE_URL)
 
