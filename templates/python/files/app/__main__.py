@@ -1,7 +1,9 @@
 """`python -m app`: serve the plugin with uvicorn on the configured host and port.
 
 Binds 127.0.0.1 unless HOST says otherwise; no reload, no debug. uvicorn's own access log is
-off because it prints query strings; app.security logs each request's path instead.
+off because it prints query strings; app.security logs each request's path instead. The
+caller's address comes from X-Forwarded-For only when a proxy at an address uvicorn trusts sent
+it (FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1: a reverse proxy on this host).
 """
 
 import sys
@@ -25,7 +27,7 @@ def main() -> int:
         port=settings.port,
         access_log=False,
         server_header=False,
-        proxy_headers=False,
+        proxy_headers=True,
     )
     return 0
 

@@ -81,8 +81,12 @@ class Database:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         if not self.postgres:
+            # It holds password and token hashes: a folder and a file only this user may read
+            # (SQLite gives its WAL files the database file's mode).
             self.path = sqlite_path(url)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
         self.tables: list[str] = []

@@ -30,13 +30,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from app import oauth_store as store
+from app.security import source_address
 from app.settings import BASE_URL, NAME_FOR_HUMAN, SCOPES
 
 router = APIRouter(include_in_schema=False)
 
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256 digest, no padding
-MAX_BODY = 16 * 1024
 MAX_STATE = 2048
 SECURE_COOKIES = BASE_URL.startswith("https://")
 # `__Host-` cookies are Secure, host-only and path `/`: no other site or subdomain can set them.
@@ -65,23 +65,8 @@ class OAuthError(Exception):
         )
 
 
-async def _read_body(request: Request) -> bytes:
-    """The request body, read no further than MAX_BODY bytes (+1, so "too large" is seen)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY:
-            break
-    return b"".join(chunks)
-
-
 def _now(request: Request) -> float:
     return request.app.state.clock()
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _single(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -131,11 +116,12 @@ def error_page(message: str, status: int = 400) -> HTMLResponse:
     return _page("Authorization error", f"<h2>Authorization error</h2><p class=err>{html.escape(message)}</p>", status)
 
 
-def _form(action_query: str, csrf: str, fields: str) -> str:
+def _form(req: "AuthRequest", action_query: str, csrf: str, fields: str) -> str:
     action = html.escape("/oauth/authorize?" + action_query, quote=True)
+    token = csrf_token(csrf, req)
     return (
         f"<form method=post action=\"{action}\">"
-        f"<input type=hidden name=csrf_token value=\"{html.escape(csrf, quote=True)}\">{fields}</form>"
+        f"<input type=hidden name=csrf_token value=\"{token}\">{fields}</form>"
     )
 
 
@@ -148,7 +134,7 @@ def login_page(req: "AuthRequest", query: str, csrf: str, error: str = "") -> HT
     )
     body = (
         f"<p>Sign in to let <strong>{html.escape(req.client.name)}</strong> use your account.</p>"
-        f"{message}{_form(query, csrf, fields)}"
+        f"{message}{_form(req, query, csrf, fields)}"
     )
     return _csrf_cookie(_page("Sign in", body), csrf)
 
@@ -165,7 +151,7 @@ def consent_page(req: "AuthRequest", query: str, csrf: str, user: str) -> HTMLRe
         f"{html.escape(req.client.client_id)}</code>) asks for access to your account with these"
         f" scopes:</p><ul>{scopes}</ul>"
         f"<p>Either way you go back to <strong>{html.escape(urlsplit(req.redirect_uri).netloc)}</strong>.</p>"
-        f"{_form(query, csrf, fields)}"
+        f"{_form(req, query, csrf, fields)}"
     )
     return _csrf_cookie(_page("Allow access?", body), csrf)
 
@@ -179,8 +165,17 @@ def _csrf_cookie(response: Response, csrf: str) -> Response:
 
 
 def _csrf_for(request: Request) -> str:
+    """The browser's CSRF secret (its cookie), or a new one."""
     current = request.cookies.get(CSRF_COOKIE, "")
     return current if re.fullmatch(r"[A-Za-z0-9_-]{43}", current) else secrets.token_urlsafe(32)
+
+
+def csrf_token(csrf: str, req: "AuthRequest") -> str:
+    """A form's CSRF token: the browser's secret bound to this authorization request, so that it
+    serves no other request; the secret changes at sign-in."""
+    fields = [req.client.client_id, req.redirect_uri, req.state, req.scope, req.challenge, req.resource]
+    bound = "\n".join(f or "" for f in fields)
+    return hmac.new(csrf.encode(), bound.encode("utf-8", "surrogatepass"), "sha256").hexdigest()
 
 
 # --- the authorization request --------------------------------------------------------------
@@ -193,6 +188,12 @@ class AuthRequest:
     state: str
     scope: str
     challenge: str | None
+    resource: str | None
+
+
+def this_server(resource: str) -> bool:
+    """Whether an RFC 8707 resource names this server (its base URL or a path under it)."""
+    return resource == BASE_URL or resource.startswith(BASE_URL + "/")
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str], status: int) -> RedirectResponse:
@@ -254,9 +255,9 @@ def check_authorization_request(request: Request, status: int) -> AuthRequest | 
         if not CHALLENGE.match(challenge):
             return fail("invalid_request", "code_challenge must be 43 base64url characters")
     resource = params.get("resource")
-    if resource is not None and resource != BASE_URL and not resource.startswith(BASE_URL + "/"):
+    if resource is not None and not this_server(resource):
         return fail("invalid_target", "the resource must be this server")
-    return AuthRequest(client, redirect_uri, state, scope, challenge)
+    return AuthRequest(client, redirect_uri, state, scope, challenge, resource)
 
 
 @router.get("/oauth/authorize")
@@ -273,7 +274,7 @@ def authorize(request: Request) -> Response:
 
 @router.post("/oauth/authorize")
 async def authorize_post(request: Request) -> Response:
-    body = await _read_body(request)
+    body = await request.body()  # at most MAX_BODY_BYTES (app.security)
     return await run_in_threadpool(_authorize_post, request, body)
 
 
@@ -284,23 +285,22 @@ def _authorize_post(request: Request, body: bytes) -> Response:
     db, now, query = request.app.state.db, _now(request), request.url.query
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if content_type != "application/x-www-form-urlencoded" or len(body) > MAX_BODY:
+        if content_type != "application/x-www-form-urlencoded":
             raise OAuthError("invalid_request", "expected a form")
         form = _single(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20))
     except (OAuthError, UnicodeDecodeError, ValueError):
         return error_page("The form could not be read.")
     cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
     sent_csrf = form.get("csrf_token", "")
-    if not cookie_csrf or not hmac.compare_digest(cookie_csrf.encode(), sent_csrf.encode()):
+    if not cookie_csrf or not hmac.compare_digest(csrf_token(cookie_csrf, req).encode(), sent_csrf.encode()):
         return error_page("The form expired or did not come from this site (CSRF check). Start again.", 403)
     csrf = _csrf_for(request)
 
     if "decision" not in form:
         # The login form.
         username, password = form.get("username", ""), form.get("password", "")
-        limiter = request.app.state.login_limiter
-        keys = [f"user:{username.lower()}", f"addr:{_address(request)}"]
-        wait = limiter.retry_after(keys, now)
+        limiter, address = request.app.state.login_limiter, source_address(request)
+        wait = limiter.attempt(address, username.lower(), now)
         if wait is not None:
             return _page(
                 "Too many attempts",
@@ -309,9 +309,8 @@ def _authorize_post(request: Request, body: bytes) -> Response:
                 {"Retry-After": str(wait)},
             )
         if not store.check_password(db, username, password):
-            limiter.fail(keys, now)
             return login_page(req, query, csrf, "Wrong user name or password.")
-        limiter.clear(keys[:1])
+        limiter.succeeded(address, username.lower(), now)
         session = store.start_session(db, username, now, SESSION_LIFETIME)
         # 303: the browser follows with a GET and never re-posts the password.
         response = RedirectResponse("/oauth/authorize?" + query, status_code=303, headers=NO_STORE)
@@ -319,7 +318,7 @@ def _authorize_post(request: Request, body: bytes) -> Response:
             SESSION_COOKIE, session, max_age=SESSION_LIFETIME, path="/", secure=SECURE_COOKIES,
             httponly=True, samesite="lax",
         )
-        return response
+        return _csrf_cookie(response, secrets.token_urlsafe(32))  # a new CSRF secret once signed in
 
     # The consent form.
     session = request.cookies.get(SESSION_COOKIE)
@@ -337,6 +336,7 @@ def _authorize_post(request: Request, body: bytes) -> Response:
         code = store.issue_code(
             db, client_id=req.client.client_id, redirect_uri=req.redirect_uri, scope=req.scope,
             user=user, challenge=req.challenge, now=now, lifetime=request.app.state.settings.code_lifetime,
+            resource=req.resource,
         )
         response = redirect_to_client(req.redirect_uri, {"code": code, "state": req.state}, 303)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=SECURE_COOKIES, httponly=True, samesite="lax")
@@ -356,8 +356,6 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
     so, as JSON."""
     if request.url.query:
         raise OAuthError("invalid_request", "parameters belong in the request body, not the URL")
-    if len(body) > MAX_BODY:
-        raise OAuthError("invalid_request", "the request body is too large")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         text = body.decode("utf-8")
@@ -368,7 +366,7 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
             if not isinstance(pairs, _Pairs) or not all(isinstance(v, str) for _, v in pairs):
                 raise OAuthError("invalid_request", "the JSON body must be an object of strings")
             return _single(pairs)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deeply nested JSON
         raise OAuthError("invalid_request", "the request body could not be read") from e
     raise OAuthError(
         "invalid_request", "send application/x-www-form-urlencoded or application/json"
@@ -377,7 +375,8 @@ def _body_params(request: Request, body: bytes) -> dict[str, str]:
 
 def authenticate_client(request: Request, params: dict[str, str]) -> store.Client:
     """client_secret_basic or client_secret_post, never both; the secret is compared as a
-    SHA-256 digest in constant time. Too many failures from a client or an address → 429."""
+    SHA-256 digest in constant time. Too many failures from an address, or from an address for
+    this client, → 429 (for that address only)."""
     db, settings, now = request.app.state.db, request.app.state.settings, _now(request)
     header = request.headers.get("authorization")
     basic = header is not None
@@ -401,9 +400,8 @@ def authenticate_client(request: Request, params: dict[str, str]) -> store.Clien
     else:
         client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
 
-    limiter = request.app.state.token_limiter
-    keys = [f"client:{client_id}", f"addr:{_address(request)}"]
-    wait = limiter.retry_after(keys, now)
+    limiter, address = request.app.state.token_limiter, source_address(request)
+    wait = limiter.attempt(address, client_id, now)
     if wait is not None:
         raise OAuthError(
             "invalid_client", "too many failed attempts; retry later", 429, {"Retry-After": str(wait)}
@@ -412,10 +410,18 @@ def authenticate_client(request: Request, params: dict[str, str]) -> store.Clien
     # Compare even for an unknown client, so the time taken does not say whether it exists.
     good = (client or store.Client("", "", store.digest("unknown"), ())).secret_matches(secret)
     if client is None or not secret or not good:
-        limiter.fail(keys, now)
         headers = {"WWW-Authenticate": 'Basic realm="oauth"'} if basic else {}
         raise OAuthError("invalid_client", "client authentication failed", 401, headers)
+    limiter.succeeded(address, client_id, now)
     return client
+
+
+def _check_resource(p: dict[str, str], granted: str | None) -> None:
+    """RFC 8707: a `resource` sent here must be the one the authorization request named, or
+    this server when it named none."""
+    wanted = p.get("resource")
+    if wanted is not None and (wanted != granted if granted is not None else not this_server(wanted)):
+        raise OAuthError("invalid_target", "the resource differs from the one the grant is for")
 
 
 def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> dict:
@@ -431,6 +437,7 @@ def _code_grant(request: Request, client: store.Client, p: dict[str, str]) -> di
         raise OAuthError("invalid_grant", "unknown authorization code")
     if not hmac.compare_digest(code.redirect_uri.encode(), p["redirect_uri"].encode()):
         raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+    _check_resource(p, code.resource)
     if code.challenge is not None:
         if verifier is None or not hmac.compare_digest(s256(verifier), code.challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
@@ -460,6 +467,7 @@ def _refresh_grant(request: Request, client: store.Client, p: dict[str, str]) ->
     token = store.find_refresh_token(db, p["refresh_token"])
     if token is None or token.client_id != client.client_id or token.grant_revoked:
         raise OAuthError("invalid_grant", "unknown or revoked refresh token")
+    _check_resource(p, token.resource)
     if token.used:
         # An old refresh token came back: someone holds a copy. Revoke the whole grant.
         store.revoke_grant(db, token.grant_id, now)
@@ -483,7 +491,7 @@ def _refresh_grant(request: Request, client: store.Client, p: dict[str, str]) ->
 
 @router.post("/oauth/token")
 async def token(request: Request) -> Response:
-    body = await _read_body(request)
+    body = await request.body()  # at most MAX_BODY_BYTES (app.security)
     return await run_in_threadpool(_token, request, body)
 
 
@@ -507,7 +515,7 @@ def _token(request: Request, body: bytes) -> Response:
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request) -> Response:
-    body = await _read_body(request)
+    body = await request.body()  # at most MAX_BODY_BYTES (app.security)
     return await run_in_threadpool(_revoke, request, body)
 
 

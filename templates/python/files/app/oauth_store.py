@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS oauth_grants (
     user_name TEXT NOT NULL,
     scope TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL,
-    revoked_at DOUBLE PRECISION
+    revoked_at DOUBLE PRECISION,
+    resource TEXT
 );
 CREATE INDEX IF NOT EXISTS oauth_grants_user ON oauth_grants (user_name);
 CREATE TABLE IF NOT EXISTS oauth_codes (
@@ -113,20 +114,25 @@ BEGIN
     RETURN NULL;
 END
 $$""",
+    "ALTER TABLE oauth_grants ADD COLUMN IF NOT EXISTS resource TEXT",  # made by an older version
     "CREATE OR REPLACE TRIGGER oauth_grants_changed AFTER UPDATE OR DELETE ON oauth_grants"
     " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
     "CREATE OR REPLACE TRIGGER oauth_access_tokens_changed AFTER UPDATE OR DELETE ON oauth_access_tokens"
     " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
 )
 
-# Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost.
+# Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost: 64 MiB of
+# memory per hash. At most MAX_CONCURRENT_HASHES run at once (the other logins wait their
+# turn), so that a burst of logins cannot exhaust the server's memory.
 _hasher = PasswordHasher()
+MAX_CONCURRENT_HASHES = 2
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified against when the user does not exist, so a login takes as long either way."""
-    return PasswordHasher().hash("not a password: only here to spend the same time")
+    return hasher.hash("not a password: only here to spend the same time")
 
 
 def new_secret(prefix: str) -> str:
@@ -225,8 +231,13 @@ def create_user(db: Database, name: str, password: str, now: float) -> None:
             raise ValueError(f"a user `{name}` exists already")
         conn.execute(
             "INSERT INTO oauth_users (name, password_hash, created_at) VALUES (?, ?, ?)",
-            (name, _hasher.hash(password), now),
+            (name, hash_password(password), now),
         )
+
+
+def hash_password(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def check_password(db: Database, name: str, password: str) -> bool:
@@ -234,10 +245,11 @@ def check_password(db: Database, name: str, password: str) -> bool:
     if USER_NAME.match(name):
         with db.connect() as conn:
             row = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", (name,)).fetchone()
-    try:
-        return _hasher.verify(row[0] if row else _dummy_hash(), password) and row is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing:
+        try:
+            return _hasher.verify(row[0] if row else _dummy_hash(_hasher), password) and row is not None
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:
@@ -272,23 +284,34 @@ def end_session(db: Database, session: str | None) -> None:
 # --- grants, codes and tokens ---------------------------------------------------------------
 
 
-def create_grant(db: Database, client_id: str, user: str, scope: str, now: float) -> str:
+def upgrade_sqlite(db: Database) -> None:
+    """Adds the column a SQLite database made by an older version of this project lacks."""
+    with db.connect() as conn:
+        if "resource" not in [row[1] for row in conn.execute("PRAGMA table_info(oauth_grants)").fetchall()]:
+            conn.execute("ALTER TABLE oauth_grants ADD COLUMN resource TEXT")
+
+
+def create_grant(
+    db: Database, client_id: str, user: str, scope: str, now: float, resource: str | None = None
+) -> str:
+    """A grant; `resource` is the RFC 8707 resource the authorization request named, if any."""
     grant_id = secrets.token_hex(16)
     with db.connect() as conn:
         conn.execute(
-            "INSERT INTO oauth_grants (id, client_id, user_name, scope, created_at) VALUES (?, ?, ?, ?, ?)",
-            (grant_id, client_id, user, scope, now),
+            "INSERT INTO oauth_grants (id, client_id, user_name, scope, created_at, resource)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (grant_id, client_id, user, scope, now, resource),
         )
     return grant_id
 
 
 def issue_code(
     db: Database, *, client_id: str, redirect_uri: str, scope: str, user: str,
-    challenge: str | None, now: float, lifetime: int,
+    challenge: str | None, now: float, lifetime: int, resource: str | None = None,
 ) -> str:
     """A new grant and its authorization code, bound to the client, the redirect URI, the scope,
-    the user and the PKCE challenge."""
-    grant_id = create_grant(db, client_id, user, scope, now)
+    the user, the PKCE challenge and the resource."""
+    grant_id = create_grant(db, client_id, user, scope, now, resource)
     code = new_secret(CODE_PREFIX)
     with db.connect() as conn:
         conn.execute(
@@ -311,6 +334,7 @@ class Code:
     expires_at: float
     used: bool
     grant_revoked: bool
+    resource: str | None
 
 
 def find_code(db: Database, code: str) -> Code | None:
@@ -319,13 +343,13 @@ def find_code(db: Database, code: str) -> Code | None:
     with db.connect() as conn:
         row = conn.execute(
             "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.scope, c.user_name,"
-            " c.challenge, c.expires_at, c.used_at, g.revoked_at FROM oauth_codes c"
+            " c.challenge, c.expires_at, c.used_at, g.revoked_at, g.resource FROM oauth_codes c"
             " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
             (digest(code),),
         ).fetchone()
     if row is None:
         return None
-    return Code(*row[:8], used=row[8] is not None, grant_revoked=row[9] is not None)
+    return Code(*row[:8], used=row[8] is not None, grant_revoked=row[9] is not None, resource=row[10])
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
@@ -551,6 +575,7 @@ class RefreshToken:
     used: bool
     user: str
     grant_revoked: bool
+    resource: str | None
 
 
 def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
@@ -559,7 +584,7 @@ def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
     with db.connect() as conn:
         row = conn.execute(
             "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at,"
-            " g.user_name, g.revoked_at FROM oauth_refresh_tokens r"
+            " g.user_name, g.revoked_at, g.resource FROM oauth_refresh_tokens r"
             " JOIN oauth_grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
             (digest(token),),
         ).fetchone()
@@ -567,7 +592,7 @@ def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
         return None
     return RefreshToken(
         row[0], row[1], row[2], row[3], row[4], used=row[5] is not None, user=row[6],
-        grant_revoked=row[7] is not None,
+        grant_revoked=row[7] is not None, resource=row[8],
     )
 
 

@@ -1,21 +1,46 @@
-"""Security every response gets: CORS for the configured origins only, security headers,
-JSON errors without stack traces, and request logs that never hold a credential."""
+"""Security every response gets: CORS for the configured origins only, security headers, a
+bound on request bodies, JSON errors without stack traces, and request logs that never hold a
+credential."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import json
 import logging
 import re
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
 
 from app.ratelimit import RequestLimiter
 from app.settings import BASE_URL, Settings
 
 log = logging.getLogger("app.access")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+if BASE_URL.startswith("https://"):
+    SECURITY_HEADERS["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: it encodes whatever the request held, a lone
+    surrogate too."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
 
 # Headers ChatGPT sends besides the standard ones.
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "openai-conversation-id", "openai-ephemeral-user-id"]
@@ -44,11 +69,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_logging_filter() -> None:
-    for name in ("app", "app.access", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def install_logging() -> None:
+    """Logs go to stderr through a handler of the `app` logger, unless logging was configured
+    already (a handler on the root logger). uvicorn's own access log is dropped: it would print
+    query strings, and app.access logs every request without them."""
+    app_log = logging.getLogger("app")
+    if app_log.level == logging.NOTSET:
+        app_log.setLevel(logging.INFO)
+    if not app_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(RedactingFilter())
+        app_log.addHandler(handler)
+    for name in ("app", "app.access", "uvicorn", "uvicorn.error", "fastapi"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    access = logging.getLogger("uvicorn.access")
+    if _drop not in access.filters:
+        access.addFilter(_drop)
 
 
 class NoCorsOnAuthorize(CORSMiddleware):
@@ -62,8 +105,65 @@ class NoCorsOnAuthorize(CORSMiddleware):
         await super().__call__(scope, receive, send)
 
 
-# Public files and the OAuth endpoints (which have their own brute-force guard) are not counted.
-NOT_RATE_LIMITED = ("/.well-known/", "/openapi.yaml", "/logo.png", "/legal", "/oauth/")
+def source_address(request: Request) -> str:
+    """The caller's address, as uvicorn gives it (behind a reverse proxy, the client's only when
+    uvicorn trusts the proxy's X-Forwarded-For). IPv6 by /64: one host may hold a whole /64."""
+    host = request.client.host if request.client else "unknown"
+    if ":" in host:
+        try:
+            host = str(ipaddress.ip_network(host + "/64", strict=False))
+        except ValueError:
+            pass
+    return host
+
+
+TOO_LARGE = "Request body too large."
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes with 413, on every endpoint and before any
+    credential is checked, without reading it: at once when its Content-Length says so, else
+    as soon as the chunks read so far pass the limit (a chunked upload)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "0")
+        if not length.isdigit() or int(length) > self.limit:
+            await JSONResponse({"detail": TOO_LARGE}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_at_most_limit():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, TOO_LARGE)  # answered by FastAPI's handler
+            return message
+
+        await self.app(scope, receive_at_most_limit, send)
+
+
+def limit_request(request: Request, credential: str | None = None, caller: str = "-") -> None:
+    """Counts an API request (current_user calls it): against the credential's budget once the
+    credential is verified, keyed by its hash (the limiter never holds it), else against the
+    caller's address. Over the limit → 429. Public files and the OAuth endpoints (which have
+    their own brute-force guard) are not counted. `caller` (never a credential) is logged."""
+    request.state.caller = caller
+    if credential is not None:
+        key = "credential:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+    else:
+        key = "address:" + source_address(request)
+    allowed, remaining, reset = request.app.state.request_limiter.hit(key, time.monotonic())
+    request.state.rate_limit = (max(0, remaining), reset)
+    if not allowed:
+        raise HTTPException(429, "Too many requests.", headers={"Retry-After": str(reset)})
 
 
 def api_routes(routes):
@@ -77,49 +177,35 @@ def api_routes(routes):
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    install_logging_filter()
-    https = BASE_URL.startswith("https://")
+    install_logging()
     limiter = RequestLimiter(settings.rate_limit_per_minute)
     app.state.request_limiter = limiter
+    # Innermost: its 413s get the headers below and are logged.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         started = time.perf_counter()
-        path = request.url.path
-        limited = request.method != "OPTIONS" and not path.startswith(NOT_RATE_LIMITED)
-        if limited:
-            key = RequestLimiter.key(
-                request.headers.get("authorization"), request.client.host if request.client else None
-            )
-            allowed, remaining, reset = limiter.hit(key, time.monotonic())
-            if allowed:
-                response = await call_next(request)
-            else:
-                response = JSONResponse(
-                    {"detail": "Too many requests."}, status_code=429, headers={"Retry-After": str(reset)}
-                )
+        response = await call_next(request)
+        rate_limit = getattr(request.state, "rate_limit", None)  # set by limit_request()
+        if rate_limit is not None:
+            remaining, reset = rate_limit
             response.headers["RateLimit-Limit"] = str(limiter.limit)
-            response.headers["RateLimit-Remaining"] = str(max(0, remaining))
+            response.headers["RateLimit-Remaining"] = str(remaining)
             response.headers["RateLimit-Reset"] = str(reset)
-        else:
-            response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        if https:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if "authorization" in request.headers:
             # Responses to credentialed requests hold a user's data: never cache them.
-            headers["Cache-Control"] = "no-store"
+            response.headers["Cache-Control"] = "no-store"
         # The path only: query strings can carry credentials, headers always do.
         log.info(
-            "%s %s %s %.1fms",
+            "%s %s %s %.1fms caller=%s",
             request.method,
             request.url.path,
             response.status_code,
             (time.perf_counter() - started) * 1000,
+            getattr(request.state, "caller", "-"),
         )
         return response
 
@@ -142,9 +228,14 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         )
         return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(methods)})
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Answered outside the middleware above: the security headers are added here.
         logging.getLogger("app").error(
             "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path
         )
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=SECURITY_HEADERS)

@@ -46,9 +46,9 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     return condition()
 
 
-def browser(app) -> TestClient:
-    """A user's browser: https (so `__Host-` cookies work), redirects not followed."""
-    return TestClient(app, base_url="https://testserver", follow_redirects=False)
+def browser(app, address: str = "testclient") -> TestClient:
+    """A user's browser at `address`: https (so `__Host-` cookies work), redirects not followed."""
+    return TestClient(app, base_url="https://testserver", follow_redirects=False, client=(address, 50000))
 
 
 def pkce_pair() -> tuple[str, str]:

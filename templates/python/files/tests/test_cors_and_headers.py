@@ -64,3 +64,23 @@ def test_errors_are_json_without_stack_traces(app):
     assert r.status_code == 500
     assert r.json() == {"detail": "Internal server error."}
     assert "ZeroDivisionError" not in r.text and "Traceback" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+
+
+def test_a_lone_surrogate_in_a_body_gets_a_json_4xx(app, auth_headers):
+    client = TestClient(app, raise_server_exceptions=False)
+    with_body = [(m, p) for m, p, op in operations() if "requestBody" in op]
+    if not with_body:
+        pytest.skip("no operation takes a body")
+    for method, path in with_body:
+        for body in (b'{"text": "\\ud800"}', b'{"\\udc00": "x"}'):
+            headers = {**auth_headers, "Content-Type": "application/json"}
+            r = client.request(method, fill(path), content=body, headers=headers)
+            assert 400 <= r.status_code < 500 and r.json()["detail"], (method, path, body, r.status_code)
+            assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_trailing_slash_never_redirects_to_the_host_header(client, auth_headers):
+    r = client.get(fill(PATH) + "/", headers={**auth_headers, "Host": "evil.example"}, follow_redirects=False)
+    assert "evil.example" not in r.headers.get("location", "")
+    assert r.status_code == 404

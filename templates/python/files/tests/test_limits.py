@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
+import pytest
 from fastapi.testclient import TestClient
 
+from app.ratelimit import RequestLimiter
+from app.settings import AUTH_MODE
 from app.store import MAX_ITEMS, ItemStore, LimitReached
 from tests.spec import SPEC, fill, operations
 
@@ -39,6 +44,7 @@ def test_over_the_limit_answers_429_with_retry_after(make_app, auth_headers_for)
         assert "429" in op["responses"], (method, path)
 
 
+@pytest.mark.skipif(AUTH_MODE == "none", reason="auth mode `none` has no credentials")
 def test_each_credential_has_its_own_budget(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=2)
     client = TestClient(app)
@@ -47,6 +53,35 @@ def test_each_credential_has_its_own_budget(make_app, auth_headers_for):
         call(client, alice)
     other = {"Authorization": "Bearer someone-else"}
     assert call(client, other).status_code != 429
+
+
+def test_spellings_of_bearer_get_no_fresh_budget(make_app, auth_headers_for):
+    app = make_app(rate_limit_per_minute=3)
+    client = TestClient(app)
+    token = auth_headers_for(app, "alice").get("Authorization", "Bearer anything").split()[-1]
+    spellings = [f"{scheme} {token}" for scheme in ("Bearer", "bearer", "BEARER", "Bearer  ")] + [f"Bearer {token} "]
+    answers = [call(client, {"Authorization": s}).status_code for s in spellings]
+    assert 429 not in answers[:3] and answers[3:] == [429, 429]
+
+
+def test_made_up_tokens_share_the_budget_of_their_address(make_app):
+    client = TestClient(make_app(rate_limit_per_minute=3))
+    made_up = [{"Authorization": f"Bearer pat_{secrets.token_urlsafe(32)}"} for _ in range(5)]
+    answers = [call(client, headers).status_code for headers in made_up]
+    assert 429 not in answers[:3] and answers[3:] == [429, 429]
+    other_address = TestClient(client.app, client=("198.51.100.7", 50000))
+    assert call(other_address, {}).status_code != 429
+
+
+def test_an_attacker_cannot_flush_a_callers_counter():
+    limiter = RequestLimiter(limit=2, max_keys=10)
+    for _ in range(2):
+        limiter.hit("credential:alice", now=0.0)
+    for i in range(1000):
+        limiter.hit(f"address:198.51.100.{i}", now=1.0)
+    allowed, _, _ = limiter.hit("credential:alice", now=2.0)
+    assert not allowed
+    assert len(limiter._addresses) <= 10
 
 
 def test_405_lists_every_method_of_the_path(client, auth_headers):

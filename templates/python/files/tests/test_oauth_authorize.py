@@ -10,7 +10,8 @@ import pytest
 from app.main import create_app
 from app.settings import BASE_URL, SCOPES, SettingsError, load_settings
 from tests.oauth_helpers import (
-    LOOPBACK_URI, REDIRECT_URI, STATE, authorize_params, browser, consent, get_code, login,
+    CLIENT_SECRET, LOOPBACK_URI, REDIRECT_URI, STATE, authorize_params, browser, consent, get_code,
+    login,
     make_user, pkce_pair, redirect_query,
 )
 
@@ -61,7 +62,7 @@ def test_c1_the_exact_redirect_uri_is_accepted(narrow_app):
 
 def test_c1_redirect_uris_come_from_the_environment():
     env = {
-        "OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": "pcs_" + "s" * 43,
+        "OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
         "OAUTH_REDIRECT_URIS": f" {REDIRECT_URI} , {LOOPBACK_URI} ",
     }
     assert load_settings(env).oauth_redirect_uris == (REDIRECT_URI, LOOPBACK_URI)
@@ -100,7 +101,7 @@ def test_c2_no_configured_redirect_uri_explains_what_to_set(settings, clock):
     ],
 )
 def test_c3_http_redirect_uris_only_on_loopback(uri, ok):
-    env = {"OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": "pcs_" + "s" * 43, "OAUTH_REDIRECT_URIS": uri}
+    env = {"OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": CLIENT_SECRET, "OAUTH_REDIRECT_URIS": uri}
     if ok:
         assert load_settings(env).oauth_redirect_uris == (uri,)
     else:

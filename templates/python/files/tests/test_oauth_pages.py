@@ -64,6 +64,27 @@ def test_c19_consent_without_the_right_csrf_token_is_refused(app):
     assert r.status_code == 403 and "location" not in r.headers
 
 
+def test_c19_a_csrf_token_serves_only_its_own_authorization_request(app):
+    make_user(app)
+    b = browser(app)
+    page = b.get("/oauth/authorize", params=authorize_params())
+    form = {"csrf_token": csrf_of(page.text), "username": "alice", "password": PASSWORD}
+    r = b.post("/oauth/authorize", params=authorize_params(state="another-request"), data=form)
+    assert r.status_code == 403 and "location" not in r.headers
+
+
+def test_c19_the_csrf_token_changes_at_sign_in(app):
+    make_user(app)
+    b = browser(app)
+    params = authorize_params()
+    before = csrf_of(b.get("/oauth/authorize", params=params).text)
+    form = {"csrf_token": before, "username": "alice", "password": PASSWORD}
+    assert b.post("/oauth/authorize", params=params, data=form).status_code == 303
+    assert csrf_of(b.get("/oauth/authorize", params=params).text) != before
+    r = b.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": before})
+    assert r.status_code == 403 and "location" not in r.headers
+
+
 def test_c19_consent_needs_a_signed_in_user(app):
     b = browser(app)
     params = authorize_params()

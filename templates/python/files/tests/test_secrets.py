@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import time
 
 import pytest
 from dotenv import dotenv_values
 
-from app.settings import PROJECT_ROOT
+from app.settings import AUTH_MODE, PROJECT_ROOT
 
 ENV_FILE = PROJECT_ROOT / ".env"
 PUBLIC_URLS = ["/.well-known/ai-plugin.json", "/openapi.yaml", "/logo.png", "/legal"]
@@ -74,3 +75,17 @@ def test_env_file_is_ignored_and_private():
         assert stat.S_IMODE(ENV_FILE.stat().st_mode) & 0o077 == 0, ".env must be readable by its owner only"
     else:
         pytest.skip("no .env in this checkout (a fresh clone): nothing more to check")
+
+
+@pytest.mark.skipif(AUTH_MODE not in ("user_http", "oauth"), reason="no database in this auth mode")
+def test_the_sqlite_database_is_private(tmp_path):
+    from app.db import Database
+
+    path = tmp_path / "data" / "app.db"
+    db = Database(f"sqlite:///{path}", "CREATE TABLE t (x TEXT)")
+    with db.connect() as conn:
+        conn.execute("INSERT INTO t VALUES (?)", (str(time.time()),))
+    db.close()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for file in path.parent.iterdir():  # the database and its WAL files
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name

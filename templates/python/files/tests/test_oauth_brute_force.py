@@ -1,0 +1,114 @@
+"""The brute-force guard (C13): failures are counted by source address and by address + account,
+so guesses from one address back that address off and never lock the rightful client or user
+out from elsewhere; guesses are counted before they are checked, and password hashing runs a
+few at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi.testclient import TestClient
+
+from app import oauth_store
+from tests.oauth_helpers import (
+    authorize_params,
+    browser,
+    csrf_of,
+    exchange,
+    get_code,
+    login,
+    make_user,
+    token_request,
+)
+
+ATTACKER = "203.0.113.66"
+WRONG_SECRET = "pcs_" + "w" * 43  # pragma: allowlist secret
+WRONG_PASSWORD = "not the password"  # pragma: allowlist secret
+
+
+def test_c13_bad_secrets_from_one_address_do_not_lock_the_client_out_elsewhere(app, client):
+    attacker = TestClient(app, client=(ATTACKER, 50000))
+    guess = {"grant_type": "refresh_token", "refresh_token": "prt_guess"}
+    for _ in range(10):
+        assert token_request(attacker, guess, secret=WRONG_SECRET).status_code == 401
+    assert token_request(attacker, guess, secret=WRONG_SECRET).status_code == 429
+    r = exchange(client, get_code(app))  # the rightful client, from its own address
+    assert r.status_code == 200, r.text
+
+
+def test_c13_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere(app):
+    make_user(app)
+    attacker = browser(app, ATTACKER)
+    for _ in range(10):
+        assert "Wrong user name" in login(attacker, authorize_params(), password=WRONG_PASSWORD).text
+    assert login(attacker, authorize_params()).status_code == 429  # even with the right password
+    assert login(browser(app), authorize_params()).status_code == 303
+
+
+def test_c13_random_user_names_from_one_address_do_not_lock_out_all_users(app):
+    make_user(app)
+    attacker = browser(app, ATTACKER)
+    answers = [
+        login(attacker, authorize_params(), f"user{i}", WRONG_PASSWORD).status_code for i in range(120)
+    ]
+    assert answers[-1] == 429, "the address backs off"
+    assert login(browser(app), authorize_params()).status_code == 303
+
+
+def test_c13_concurrent_guesses_are_counted_before_they_are_checked(app, monkeypatch):
+    make_user(app)
+    checked = []
+
+    def slow_check(*args):
+        checked.append(1)
+        time.sleep(0.05)
+        return False
+
+    monkeypatch.setattr(oauth_store, "check_password", slow_check)
+    browsers = [browser(app) for _ in range(40)]
+    csrf = [csrf_of(b.get("/oauth/authorize", params=authorize_params()).text) for b in browsers]
+
+    def guess(i: int) -> int:
+        form = {"csrf_token": csrf[i], "username": "alice", "password": WRONG_PASSWORD}
+        return browsers[i].post("/oauth/authorize", params=authorize_params(), data=form).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(guess, range(40)))
+    assert len(checked) <= 10
+    assert answers.count(429) == 40 - len(checked)
+
+
+def test_password_hashes_are_computed_a_few_at_a_time(app, monkeypatch):
+    make_user(app)
+    running, peak, lock = 0, 0, threading.Lock()
+
+    class SlowHasher:
+        def verify(self, hashed: str, password: str) -> bool:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return False
+
+    monkeypatch.setattr(oauth_store, "_hasher", SlowHasher())
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(lambda _: oauth_store.check_password(app.state.db, "alice", "guess"), range(20)))
+    assert 1 <= peak <= oauth_store.MAX_CONCURRENT_HASHES
+
+
+def test_c13_the_limiter_keeps_its_memory_bounded():
+    from app.ratelimit import FailureLimiter
+
+    limiter = FailureLimiter(per_address=3, per_account=3, window=60, max_keys=100)
+    for i in range(1000):
+        limiter.attempt(f"198.51.100.{i}", "alice", now=float(i))
+    assert len(limiter._failures) <= 100
+    for _ in range(3):
+        assert limiter.attempt("x", "alice", now=2000.0) is None
+    assert limiter.attempt("x", "alice", now=2001.0) == 59
+    assert limiter.attempt("y", "alice", now=2001.0) is None
