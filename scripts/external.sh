@@ -71,7 +71,7 @@ say "cargo build"
 cargo build --locked --quiet
 plugsmith="$CARGO_TARGET_DIR/debug/plugsmith"
 
-modes=$("$plugsmith" list | sed -n 's/^ *python .*(auth: \(.*\))$/\1/p' | tr -d ' ')
+modes=$("$plugsmith" list | sed -n 's/^ *python .*(auth: \([^;)]*\).*$/\1/p' | tr -d ' ')
 [ -n "$modes" ] || die "could not read the python stack's auth modes from \`plugsmith list\`"
 export EXTERNAL_MODES="$modes"
 say "the python stack offers: $modes"
