@@ -552,6 +552,49 @@ fn history_covers_other_branches() {
 }
 
 #[test]
+fn history_counts_the_git_objects_it_cannot_read() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "notes.txt", "first version\n");
+    commit_all(d.path(), "first");
+    write(d.path(), "notes.txt", "second version\n");
+    commit_all(d.path(), "second");
+    // Remove the loose object of the first version: history can no longer read it.
+    let repo = git2::Repository::open(d.path()).unwrap();
+    let old = repo
+        .revparse_single("HEAD~1:notes.txt")
+        .unwrap()
+        .id()
+        .to_string();
+    let obj = d
+        .path()
+        .join(".git/objects")
+        .join(&old[..2])
+        .join(&old[2..]);
+    std::fs::remove_file(&obj).unwrap();
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout,
+    );
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.starts_with("1 git object(s) could not be read")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn history_outside_a_repository_is_a_warning_not_a_failure() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "a.txt", "a\n");

@@ -3,7 +3,7 @@
 //! and with `--history` every blob reachable from any ref, scanned for secrets, so a key that was
 //! committed and deleted later is still reported with the commit that introduced it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, Oid, Repository, Sort};
@@ -210,13 +210,22 @@ pub fn history(
             git2::TreeWalkResult::Ok
         });
     }
+    let head_tree = repo.head().and_then(|h| h.peel_to_tree()).ok();
+    // `.env` files ever committed: path -> the first commit that added it.
+    let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
+    // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
+    let mut unreadable = 0u64;
     let mut commits = 0;
     for oid in walk.flatten() {
         let Ok(commit) = repo.find_commit(oid) else {
+            unreadable += 1;
             continue;
         };
         commits += 1;
-        let Ok(tree) = commit.tree() else { continue };
+        let Ok(tree) = commit.tree() else {
+            unreadable += 1;
+            continue;
+        };
         let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
         let mut opts = DiffOptions::new();
         if !view.prefix.is_empty() {
@@ -242,9 +251,6 @@ pub fn history(
             }
             let nf = delta.new_file();
             let id = nf.id();
-            if !seen.insert(id) {
-                continue;
-            }
             let Some(full) = nf.path().map(PathBuf::from) else {
                 continue;
             };
@@ -255,7 +261,14 @@ pub fn history(
             if skip_path(rel) {
                 continue;
             }
+            if is_env_file(rel.rsplit('/').next().unwrap_or(rel)) {
+                envs.entry(rel.to_string()).or_insert(oid);
+            }
+            if !seen.insert(id) {
+                continue;
+            }
             let Ok(blob) = repo.find_blob(id) else {
+                unreadable += 1;
                 continue;
             };
             if blob.is_binary() {
@@ -290,6 +303,33 @@ pub fn history(
                 findings.push(h);
             }
         }
+    }
+    for (rel, oid) in envs {
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        if at_head {
+            continue; // tracked now: `git.env-tracked` reports it
+        }
+        let short = &oid.to_string()[..12];
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let mut f = Finding::new(
+            "git.history-env",
+            &rel,
+            None,
+            format!("{name} was committed in {short} and deleted since: every clone still has its values"),
+        );
+        f.commit = Some(oid.to_string());
+        findings.push(f);
+    }
+    if unreadable > 0 {
+        errors.push(ScanError {
+            path: ".git".into(),
+            message: format!(
+                "{unreadable} git object(s) could not be read: history was scanned only in part"
+            ),
+        });
     }
     commits
 }

@@ -70,9 +70,8 @@ fn scan_chunk(
         let mut f = Finding::new(h.rule, rel, Some(h.line), h.what.clone())
             .column(h.column)
             .with_secret(&h.value);
-        if h.weaker {
-            f.severity = Severity::Medium;
-            f.message.push_str(" (test mode)");
+        if let Some(sev) = h.severity {
+            f.severity = sev;
         }
         out.push(f);
     }
