@@ -595,6 +595,53 @@ fn history_counts_the_git_objects_it_cannot_read() {
 }
 
 #[test]
+fn history_reports_a_value_once_per_file_with_its_commits() {
+    let d = tempfile::tempdir().unwrap();
+    let key = aws_key();
+    let kept = fake_alnum("ghp_", 36);
+    // `creds.py`: the key stays through three edits, then goes. `live.py`: the token is still
+    // there at HEAD (the tree scan reports it; history must not say it is gone).
+    write(d.path(), "creds.py", &format!("AWS = \"{key}\"\n"));
+    write(d.path(), "live.py", &format!("GH = \"{kept}\"\n"));
+    let first = commit_all(d.path(), "add");
+    for i in 0..3 {
+        write(d.path(), "creds.py", &format!("AWS = \"{key}\"\nN = {i}\n"));
+        write(d.path(), "live.py", &format!("GH = \"{kept}\"\nN = {i}\n"));
+        commit_all(d.path(), &format!("edit {i}"));
+    }
+    write(d.path(), "creds.py", "AWS = None\n");
+    commit_all(d.path(), "remove");
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let findings = v["findings"].as_array().unwrap();
+    let history: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "git.history-secret")
+        .collect();
+    assert_eq!(history.len(), 1, "{history:#?}");
+    let h = history[0];
+    assert_eq!(h["path"], "creds.py");
+    assert_eq!(h["commit"].as_str().unwrap(), first);
+    let msg = h["message"].as_str().unwrap();
+    assert!(msg.contains("4 commits"), "{msg}");
+    assert!(!msg.contains("not in the current version"), "{msg}");
+    // live.py: one finding, from the tree scan.
+    let live: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["path"] == "live.py")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, ["secret.github-token"]);
+}
+
+#[test]
 fn history_outside_a_repository_is_a_warning_not_a_failure() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "a.txt", "a\n");
@@ -604,6 +651,86 @@ fn history_outside_a_repository_is_a_warning_not_a_failure() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("not inside a git repository"));
+}
+
+#[test]
+fn a_loopback_database_url_with_a_dev_password_is_low() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "CONTRIBUTING.md",
+        "Run `DATABASE_URL=postgresql://plugin:plugin@localhost:5432/app make dev`.\n", // plugsmith:allow
+    );
+    let pw = fake_alnum("", 20);
+    write(
+        d.path(),
+        "docker/dev.env.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@127.0.0.1:5432/svc\n"),
+    );
+    write(
+        d.path(),
+        "deploy/prod.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let sev = |path: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(sev("CONTRIBUTING.md").as_deref(), Some("low"));
+    assert_eq!(sev("docker/dev.env.txt").as_deref(), Some("medium"));
+    assert_eq!(sev("deploy/prod.txt").as_deref(), Some("high"));
+}
+
+#[test]
+fn manifests_under_examples_weigh_less() {
+    let d = tempfile::tempdir().unwrap();
+    let manifest = r#"{"schema_version": "v1", "name_for_model": "todo",
+      "name_for_human": "A todo list plugin with a long name", "description_for_model": "Todos.",
+      "description_for_human": "Todos.", "auth": {"type": "none"},
+      "api": {"type": "openapi", "url": "https://todo.acme.dev/openapi.yaml"},
+      "logo_url": "https://todo.acme.dev/logo.png", "contact_email": "hi@acme.dev",
+      "legal_info_url": "https://todo.acme.dev/legal"}"#;
+    write(d.path(), ".well-known/ai-plugin.json", manifest);
+    write(
+        d.path(),
+        "examples/todo/.well-known/ai-plugin.json",
+        manifest,
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let field = |path: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path && f["rule"] == "manifest.field")
+            .cloned()
+            .unwrap_or_else(|| panic!("no manifest.field finding for {path}: {v:#}"))
+    };
+    assert_eq!(field(".well-known/ai-plugin.json")["severity"], "medium");
+    let ex = field("examples/todo/.well-known/ai-plugin.json");
+    assert_eq!(ex["severity"], "low");
+    assert!(ex["message"].as_str().unwrap().contains("example"), "{ex}");
 }
 
 // ---------------------------------------------------------------- suppressions

@@ -25,6 +25,14 @@ impl Severity {
         }
     }
 
+    /// One level down (an example manifest is not what gets deployed).
+    pub fn lower(self) -> Self {
+        match self {
+            Severity::High => Severity::Medium,
+            _ => Severity::Low,
+        }
+    }
+
     /// One level up (a secret in a public file is worse than in a private one).
     pub fn raise(self) -> Self {
         match self {

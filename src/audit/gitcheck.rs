@@ -107,7 +107,48 @@ pub fn is_env_file(name: &str) -> bool {
     if templ.iter().any(|t| l.ends_with(t)) {
         return false;
     }
+    // `.env.example.env`, `config.sample.env`: a template saved with an editor-friendly suffix.
+    if let Some(stem) = l.strip_suffix(".env") {
+        if templ.iter().any(|t| stem.ends_with(t)) {
+            return false;
+        }
+    }
     l == ".env" || l.starts_with(".env.") || l.ends_with(".env")
+}
+
+/// Third-party or generated code: installed packages, build output, minified bundles. Its
+/// "secrets" are other people's defaults; history skips it (the tree walk skips it when ignored).
+pub fn is_vendored(rel: &str) -> bool {
+    let mut parts = rel.split('/');
+    let name = parts.next_back().unwrap_or(rel);
+    parts.any(|c| {
+        matches!(
+            c,
+            "node_modules"
+                | "bower_components"
+                | "jspm_packages"
+                | "vendor"
+                | "third_party"
+                | "site-packages"
+                | ".venv"
+                | "venv"
+                | "dist"
+                | "build"
+                | ".next"
+                | ".nuxt"
+                | ".svelte-kit"
+                | "target"
+        )
+    }) || [
+        ".min.js",
+        ".min.css",
+        ".bundle.js",
+        ".chunk.js",
+        ".js.map",
+        ".css.map",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s))
 }
 
 /// Private keys and key stores by name.
@@ -211,6 +252,14 @@ pub fn history(
         });
     }
     let head_tree = repo.head().and_then(|h| h.peel_to_tree()).ok();
+    // Secrets the tree scan found (same rule, path and value give the same fingerprint).
+    let current: HashSet<String> = findings
+        .iter()
+        .filter(|f| f.family() == "secret")
+        .map(|f| f.fingerprint.clone())
+        .collect();
+    // (path, fingerprint) -> the first finding, up to 4 commits holding it, how many do.
+    let mut seen_values: BTreeMap<(String, String), (Finding, Vec<Oid>, usize)> = BTreeMap::new();
     // `.env` files ever committed: path -> the first commit that added it.
     let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
     // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
@@ -258,7 +307,7 @@ pub fn history(
             let Some(rel) = full.strip_prefix(&view.prefix) else {
                 continue;
             };
-            if skip_path(rel) {
+            if skip_path(rel) || is_vendored(rel) {
                 continue;
             }
             if is_env_file(rel.rsplit('/').next().unwrap_or(rel)) {
@@ -274,7 +323,6 @@ pub fn history(
             if blob.is_binary() {
                 continue;
             }
-            let short = oid.to_string()[..12].to_string();
             let mut local = Vec::new();
             let mut allowed = 0;
             scan_bytes(
@@ -285,24 +333,61 @@ pub fn history(
                 &mut allowed,
             );
             for f in local.into_iter().filter(|f| f.family() == "secret") {
-                let mut h = Finding::new(
-                    "git.history-secret",
-                    rel,
-                    f.line,
-                    format!(
-                        "{} in commit {short} (not in the current version of the file)",
-                        f.message
-                    ),
-                );
-                h.severity = f.severity;
-                h.secret = f.secret;
-                h.fingerprint =
-                    super::finding::fingerprint("git.history-secret", rel, &f.fingerprint);
-                h.commit = Some(oid.to_string());
-                h.column = f.column;
-                findings.push(h);
+                // Still in the file at HEAD: the tree scan reports it already.
+                if current.contains(&f.fingerprint) {
+                    continue;
+                }
+                let e = seen_values
+                    .entry((rel.to_string(), f.fingerprint.clone()))
+                    .or_insert_with(|| (f, Vec::new(), 0));
+                e.2 += 1;
+                if e.1.last() != Some(&oid) && e.1.len() < 4 {
+                    e.1.push(oid);
+                }
             }
         }
+    }
+    // One finding per (file, value), with the commit that introduced it and the count of
+    // commits whose version of the file holds it.
+    for ((rel, _), (f, shown, n)) in seen_values {
+        let first = shown[0];
+        let mut msg = format!("{} in commit {}", f.message, &first.to_string()[..12]);
+        if n > 1 {
+            let later: Vec<String> = shown[1..]
+                .iter()
+                .map(|c| c.to_string()[..12].to_string())
+                .collect();
+            msg = format!(
+                "{} in {n} commits since {}{}",
+                f.message,
+                &first.to_string()[..12],
+                if later.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (also {}{})",
+                        later.join(", "),
+                        if n > shown.len() { ", …" } else { "" }
+                    )
+                }
+            );
+        }
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        msg.push_str(if at_head {
+            "; no longer in the file"
+        } else {
+            "; file deleted since"
+        });
+        let mut h = Finding::new("git.history-secret", &rel, f.line, msg);
+        h.severity = f.severity;
+        h.secret = f.secret;
+        h.fingerprint = super::finding::fingerprint("git.history-secret", &rel, &f.fingerprint);
+        h.commit = Some(first.to_string());
+        h.column = f.column;
+        findings.push(h);
     }
     for (rel, oid) in envs {
         let at_head = head_tree.as_ref().is_some_and(|t| {
@@ -345,6 +430,8 @@ mod tests {
         }
         for n in [
             ".env.example",
+            ".env.example.env",
+            "config.sample.env",
             ".env.sample",
             ".env.template",
             "environment.py",

@@ -267,7 +267,6 @@ fn credential_param(name: &str) -> bool {
                 | "access_token"
                 | "token"
                 | "auth"
-                | "code"
                 | "sig"
                 | "signature"
         )

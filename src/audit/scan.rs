@@ -162,6 +162,14 @@ fn rel_of(root: &Path, path: &Path) -> String {
     }
 }
 
+/// A folder of examples or samples: its manifests and specs are not the deployed ones.
+fn example_dir(rel: &str) -> bool {
+    rel.split('/')
+        .rev()
+        .skip(1)
+        .any(|c| matches!(c, "examples" | "example" | "samples" | "sample"))
+}
+
 /// A path anyone can fetch from a deployed plugin.
 fn public_dir(rel: &str) -> bool {
     rel.split('/')
@@ -498,6 +506,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         }
     }
 
+    // Example manifests and specs (under examples/, samples/) weigh one level less.
+    for f in findings
+        .iter_mut()
+        .filter(|f| matches!(f.family(), "manifest" | "openapi") && example_dir(&f.path))
+    {
+        f.severity = f.severity.lower();
+        f.message.push_str(" (in an example)");
+    }
+
     // 5. suppressions, order, duplicates
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));
@@ -541,29 +558,59 @@ fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<
         return None;
     }
     let dir = manifest_rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut bases: Vec<String> = vec![dir.to_string()];
+    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    };
+    // The manifest's own folder (and the one above `.well-known/`) first, with their static/ and
+    // public/, then each folder further up: a spec of another plugin higher up never wins over
+    // the one beside the manifest.
+    let mut home = vec![dir.to_string()];
     if let Some(parent) = dir.strip_suffix(".well-known") {
-        bases.push(parent.trim_end_matches('/').to_string());
+        home.push(parent.trim_end_matches('/').to_string());
     }
-    for b in ["", "static", "public"] {
-        bases.push(b.to_string());
+    let mut bases: Vec<String> = Vec::new();
+    for h in &home {
+        for sub in ["", "static", "public"] {
+            bases.push(join(h, sub));
+        }
+    }
+    let mut up = home.last().cloned().unwrap_or_default();
+    while !up.is_empty() {
+        up = up
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_string());
+        for sub in ["", "static", "public"] {
+            bases.push(join(&up, sub));
+        }
     }
     for b in &bases {
-        let cand = if b.is_empty() {
-            p.to_string()
-        } else {
-            format!("{b}/{p}")
-        };
+        let cand = join(b, p);
         if paths.contains(cand.as_str()) {
             return Some(cand);
         }
     }
+    // By name: the file of that name nearest the manifest (most leading folders in common).
     let name = p.rsplit('/').next().unwrap_or(p);
-    let same: Vec<&&str> = paths
+    let common = |x: &str| {
+        let xd = x.rsplit_once('/').map_or("", |(d, _)| d);
+        xd.split('/')
+            .zip(dir.split('/'))
+            .take_while(|(a, b)| a == b && !a.is_empty())
+            .count()
+    };
+    let mut same: Vec<(usize, &str)> = paths
         .iter()
         .filter(|x| x.rsplit('/').next() == Some(name))
+        .map(|x| (common(x), *x))
         .collect();
-    (same.len() == 1).then(|| same[0].to_string())
+    same.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
+    match same.as_slice() {
+        [only] => Some(only.1.to_string()),
+        [a, b, ..] if a.0 > b.0 => Some(a.1.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -576,6 +623,35 @@ mod tests {
         assert!(public_dir("app/static/x.js"));
         assert!(!public_dir("app/main.py"));
         assert!(!public_dir("public"));
+    }
+
+    #[test]
+    fn the_spec_nearest_the_manifest_wins() {
+        // A root spec of another plugin does not shadow the one under the manifest's own static/.
+        let paths: HashSet<&str> = ["openapi.yaml", "b/ai-plugin.json", "b/static/openapi.yaml"]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            resolve_spec("b/ai-plugin.json", "https://b.dev/openapi.yaml", &paths).as_deref(),
+            Some("b/static/openapi.yaml")
+        );
+        // By name: of several specs with the name, the one in the manifest's own folder.
+        let paths: HashSet<&str> = [
+            "a/spec/openapi.yaml",
+            "b/spec/openapi.yaml",
+            "b/.well-known/ai-plugin.json",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            resolve_spec(
+                "b/.well-known/ai-plugin.json",
+                "https://b.dev/v1/openapi.yaml",
+                &paths
+            )
+            .as_deref(),
+            Some("b/spec/openapi.yaml")
+        );
     }
 
     #[test]
