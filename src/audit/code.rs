@@ -17,6 +17,18 @@ pub fn is_code(path: &str) -> bool {
     )
 }
 
+/// Test code: `tests/`, `test_*.py`, `*_test.go`, `*.test.ts`, `*.spec.js`…
+pub fn is_test_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let name = parts.next_back().unwrap_or(path);
+    parts.any(|c| matches!(c, "tests" | "test" | "__tests__" | "spec" | "testdata"))
+        || name.starts_with("test_")
+        || name.contains("_test.")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains("_spec.")
+}
+
 /// One heuristic hit: rule id, 1-based line and what was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeHit {
@@ -126,6 +138,86 @@ fn secretish(operand: &str) -> bool {
     secret && !not
 }
 
+/// The last attribute of an operand: `state.service_token` -> `service_token`.
+fn last_attr(operand: &str) -> &str {
+    operand
+        .trim_matches(|c: char| "()[]\"':*&".contains(c))
+        .rsplit(['.', '[', '"', '\''])
+        .find(|s| !s.trim_matches(|c: char| "()[]\"':".contains(c)).is_empty())
+        .unwrap_or(operand)
+        .trim_matches(|c: char| "()[]\"':".contains(c))
+}
+
+/// A name that can only be a credential (not a parser's `token`).
+fn strong(operand: &str) -> bool {
+    if !secretish(operand) {
+        return false;
+    }
+    let l = last_attr(operand).to_ascii_lowercase();
+    [
+        "secret",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "signature",
+        "hmac",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+        || (l.contains("token")
+            && [
+                "access", "auth", "api", "bearer", "service", "session", "refresh",
+            ]
+            .iter()
+            .any(|w| l.contains(w)))
+}
+
+/// Where an expected secret comes from: a constant, the settings, the environment, a header.
+fn authority(operand: &str) -> bool {
+    let last = last_attr(operand);
+    let screaming = last.len() >= 3
+        && last.bytes().any(|b| b.is_ascii_uppercase())
+        && last
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let l = operand.to_ascii_lowercase();
+    screaming
+        || [
+            "settings.",
+            "config.",
+            "cfg.",
+            "conf.",
+            "env.",
+            "environ",
+            "getenv",
+            "expected",
+            "stored",
+            "valid",
+            "header",
+            "request.",
+            "req.",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+}
+
+/// Whether `a <op> b` compares a secret the way an authentication check does. A bare `token`
+/// needs the other side to be a token too, or where an expected secret comes from; the same
+/// attribute on both sides (`self.semi_token == other.semi_token`) is a structural equality.
+fn flags_compare(a: &str, b: &str) -> bool {
+    let (sa, sb) = (secretish(a), secretish(b));
+    if !(sa || sb) {
+        return false;
+    }
+    if a.contains('.') && b.contains('.') && last_attr(a) == last_attr(b) {
+        return false;
+    }
+    strong(a) || strong(b) || (sa && sb) || (sa && authority(b)) || (sb && authority(a))
+}
+
 fn trivial(operand: &str) -> bool {
     let t = operand.trim_matches(['(', ')', ':']);
     if t.contains("::") {
@@ -208,7 +300,7 @@ fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
         if trivial(a) || trivial(b) {
             continue;
         }
-        if secretish(a) || secretish(b) {
+        if flags_compare(a, b) {
             out.push(CodeHit {
                 rule: "code.insecure-compare",
                 line: n,

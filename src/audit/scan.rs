@@ -79,7 +79,12 @@ fn scan_chunk(
         let text = String::from_utf8_lossy(chunk);
         let mut hits = Vec::new();
         code::scan(&text, first_line, &mut hits);
-        for h in hits {
+        // Timing of a comparison in test code leaks nothing.
+        let test = code::is_test_path(rel);
+        for h in hits
+            .into_iter()
+            .filter(|h| !(test && h.rule == "code.insecure-compare"))
+        {
             out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
         }
     }
