@@ -733,6 +733,55 @@ fn manifests_under_examples_weigh_less() {
     assert!(ex["message"].as_str().unwrap().contains("example"), "{ex}");
 }
 
+#[test]
+fn findings_are_capped_per_file_and_rule_with_one_summary() {
+    let d = tempfile::tempdir().unwrap();
+    // 3000 distinct values that pass the generic checks (numbered, not random: a random one
+    // may spell a placeholder word such as `here` now and then).
+    let dense = |prefix: &str| {
+        let mut s = String::new();
+        for i in 0..3000 {
+            s.push_str(&format!("api_token={prefix}Zq8Rt{i:05}LpWc9KdN\n"));
+        }
+        s
+    };
+    write(d.path(), "dump/live.txt", &dense("L"));
+    write(d.path(), "dump/dense.txt", &dense(""));
+    commit_all(d.path(), "add");
+    write(d.path(), "dump/dense.txt", &dense("X"));
+    commit_all(d.path(), "change");
+    std::fs::remove_file(d.path().join("dump/dense.txt")).unwrap();
+    commit_all(d.path(), "remove");
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let fs = v["findings"].as_array().unwrap();
+    for (path, rule, more) in [
+        ("dump/live.txt", "secret.generic", "2900 more"),
+        ("dump/dense.txt", "git.history-secret", "5900 more"),
+    ] {
+        let of: Vec<&serde_json::Value> = fs
+            .iter()
+            .filter(|f| f["path"] == path && f["rule"] == rule)
+            .collect();
+        assert_eq!(of.len(), 101, "{rule}: {} findings", of.len());
+        let summary: Vec<&&serde_json::Value> = of
+            .iter()
+            .filter(|f| f["message"].as_str().unwrap().contains(" more "))
+            .collect();
+        assert_eq!(summary.len(), 1, "{rule}");
+        let msg = summary[0]["message"].as_str().unwrap();
+        assert!(msg.starts_with(more), "{msg}");
+    }
+    assert_eq!(fs.len(), 202, "nothing else: {fs:#?}");
+}
+
 // ---------------------------------------------------------------- suppressions
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use git2::{Delta, DiffOptions, Oid, Repository, Sort};
 
 use super::finding::{Finding, ScanError};
-use super::scan::{scan_bytes, FileKind};
+use super::scan::{scan_bytes, FileKind, CAP_PER_FILE_RULE};
 
 /// The repository around the scanned root, if any.
 pub struct RepoView {
@@ -260,6 +260,9 @@ pub fn history(
         .collect();
     // (path, fingerprint) -> the first finding, up to 4 commits holding it, how many do.
     let mut seen_values: BTreeMap<(String, String), (Finding, Vec<Oid>, usize)> = BTreeMap::new();
+    // Distinct values kept per file, and findings left out beyond the cap.
+    let mut per_file: BTreeMap<String, usize> = BTreeMap::new();
+    let mut overflow: BTreeMap<String, usize> = BTreeMap::new();
     // `.env` files ever committed: path -> the first commit that added it.
     let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
     // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
@@ -325,17 +328,29 @@ pub fn history(
             }
             let mut local = Vec::new();
             let mut allowed = 0;
-            scan_bytes(
+            let dropped = scan_bytes(
                 blob.content(),
                 rel,
                 FileKind::of(rel),
                 &mut local,
                 &mut allowed,
             );
+            if dropped > 0 {
+                *overflow.entry(rel.to_string()).or_default() += dropped;
+            }
             for f in local.into_iter().filter(|f| f.family() == "secret") {
                 // Still in the file at HEAD: the tree scan reports it already.
                 if current.contains(&f.fingerprint) {
                     continue;
+                }
+                let key = (rel.to_string(), f.fingerprint.clone());
+                if !seen_values.contains_key(&key) {
+                    let n = per_file.entry(rel.to_string()).or_default();
+                    if *n >= CAP_PER_FILE_RULE {
+                        *overflow.entry(rel.to_string()).or_default() += 1;
+                        continue;
+                    }
+                    *n += 1;
                 }
                 let e = seen_values
                     .entry((rel.to_string(), f.fingerprint.clone()))
@@ -388,6 +403,18 @@ pub fn history(
         h.commit = Some(first.to_string());
         h.column = f.column;
         findings.push(h);
+    }
+    for (rel, n) in overflow {
+        let mut f = Finding::new(
+            "git.history-secret",
+            &rel,
+            None,
+            format!(
+                "{n} more secrets in this file's history are not listed (the first {CAP_PER_FILE_RULE} values are; a value in several commits may count more than once)"
+            ),
+        );
+        f.fingerprint = super::finding::fingerprint("git.history-secret", &rel, "more findings");
+        findings.push(f);
     }
     for (rel, oid) in envs {
         let at_head = head_tree.as_ref().is_some_and(|t| {

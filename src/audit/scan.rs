@@ -39,6 +39,68 @@ pub struct ScanOptions {
 }
 
 const CHUNK: usize = 1 << 20;
+/// Findings kept per (file, rule); beyond it one summary finding gives the count. A file dense
+/// with `password=` lines costs bounded memory and output.
+pub const CAP_PER_FILE_RULE: usize = 100;
+
+/// Counts findings per rule for one file and admits the first [`CAP_PER_FILE_RULE`].
+#[derive(Default)]
+pub struct Capper {
+    counts: HashMap<String, (usize, Severity)>,
+}
+
+impl Capper {
+    /// Moves the admitted findings of `new` into `out`.
+    pub fn admit(&mut self, new: Vec<Finding>, out: &mut Vec<Finding>) {
+        for f in new {
+            let e = self
+                .counts
+                .entry(f.rule.clone())
+                .or_insert((0, Severity::Low));
+            e.0 += 1;
+            if e.0 <= CAP_PER_FILE_RULE {
+                out.push(f);
+            } else {
+                e.1 = e.1.max(f.severity);
+            }
+        }
+    }
+
+    /// How many findings were left out, all rules together.
+    pub fn dropped(&self) -> usize {
+        self.counts
+            .values()
+            .map(|(n, _)| n.saturating_sub(CAP_PER_FILE_RULE))
+            .sum()
+    }
+
+    /// One finding per rule that went over the cap.
+    pub fn summaries(self, rel: &str, out: &mut Vec<Finding>) {
+        let mut over: Vec<_> = self
+            .counts
+            .into_iter()
+            .filter(|(_, (n, _))| *n > CAP_PER_FILE_RULE)
+            .collect();
+        over.sort();
+        for (rule, (n, sev)) in over {
+            let Some(r) = super::finding::rule_by_id(&rule) else {
+                continue;
+            };
+            let mut f = Finding::new(
+                r.id,
+                rel,
+                None,
+                format!(
+                    "{} more {rule} findings in this file are not listed (the first {CAP_PER_FILE_RULE} are)",
+                    n - CAP_PER_FILE_RULE
+                ),
+            )
+            .severity(sev);
+            f.fingerprint = super::finding::fingerprint(r.id, rel, "more findings");
+            out.push(f);
+        }
+    }
+}
 const STRUCTURED_MAX: u64 = 8 << 20;
 
 /// How a file is treated by the line checks.
@@ -90,15 +152,34 @@ fn scan_chunk(
     }
 }
 
-/// Scans bytes already in memory (git blobs).
+/// Scans bytes already in memory (git blobs) in chunks cut at line ends, keeping at most
+/// [`CAP_PER_FILE_RULE`] findings per rule; returns how many it left out.
 pub fn scan_bytes(
     data: &[u8],
     rel: &str,
     kind: FileKind,
     out: &mut Vec<Finding>,
     allowed: &mut u64,
-) {
-    scan_chunk(data, 1, rel, kind, out, allowed);
+) -> usize {
+    let mut capper = Capper::default();
+    let mut line = 1usize;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= CHUNK {
+            rest.len()
+        } else {
+            rest[..CHUNK]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(CHUNK.min(rest.len()), |i| i + 1)
+        };
+        let mut local = Vec::new();
+        scan_chunk(&rest[..cut], line, rel, kind, &mut local, allowed);
+        capper.admit(local, out);
+        line += rest[..cut].iter().filter(|&&b| b == b'\n').count();
+        rest = &rest[cut..];
+    }
+    capper.dropped()
 }
 
 enum FileOutcome {
@@ -125,6 +206,7 @@ fn scan_file(
     let mut total = 0u64;
     let mut first = true;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut capper = Capper::default();
     data.reserve(usize::try_from(len).unwrap_or(CHUNK).min(CHUNK) + 1);
     loop {
         // `read_to_end` on a `Take` appends without zero-filling a buffer first.
@@ -146,10 +228,13 @@ fn scan_file(
                 None => continue,
             }
         };
-        scan_chunk(&data[..cut], line, rel, kind, out, allowed);
+        let mut local = Vec::new();
+        scan_chunk(&data[..cut], line, rel, kind, &mut local, allowed);
+        capper.admit(local, out);
         line += data[..cut].iter().filter(|&&b| b == b'\n').count();
         data.drain(..cut);
         if eof {
+            capper.summaries(rel, out);
             return Ok(FileOutcome::Text(total));
         }
     }
