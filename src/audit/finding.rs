@@ -240,6 +240,8 @@ pub const RULES: &[Rule] = &[
     rule("openapi.description-length", Low, "description longer than the platform shows", "keep summaries/descriptions ≤200 characters for plugins (≤300 for GPT Actions) and parameter descriptions ≤700"),
     rule("openapi.auth-mismatch", Medium, "manifest auth and the spec's security schemes disagree", "declare the scheme that matches the manifest (bearer/basic for *_http, oauth2 for oauth) or fix the manifest"),
     rule("openapi.http-server", Medium, "server URL is plain http on a public host", "serve the API over https"),
+    rule("openapi.server", Medium, "servers missing, nested under info, or with a placeholder host", "declare the API's real https URL in the top-level `servers` list"),
+    rule("openapi.anonymous-write", Medium, "write operation with `security: []` or `[{}]` (no authentication)", "drop the per-operation override so the operation needs the API's credentials, or make it read-only"),
     rule("openapi.credential-in-url", Medium, "credential passed in the query string or path", "send credentials in the Authorization header: URLs are logged and shown to the model"),
     rule("openapi.consequential", Low, "write operation without x-openai-isConsequential", "add `x-openai-isConsequential: true` to operations that change state, so each call needs the user's confirmation"),
     rule("git.env-tracked", High, ".env file tracked by git", "`git rm --cached` the file, add `.env*` (with `!.env.example`) to .gitignore and rotate every value it held"),

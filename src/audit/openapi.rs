@@ -94,11 +94,46 @@ pub fn check(
     let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };
 
     // servers (also accept the common mistake of nesting them under info)
-    let servers = v
-        .get("servers")
-        .or_else(|| v.get("info").and_then(|i| i.get("servers")));
+    let nested = v.get("info").and_then(|i| i.get("servers"));
+    let servers = v.get("servers").or(nested);
+    if v.get("servers").is_none() {
+        // Without `servers` a plugin's spec resolves against the host it is served from (low);
+        // GPT Actions refuse it. Nested under `info`, it is a mistake either way.
+        let (msg, sev) = if nested.is_some() {
+            (
+                "`servers` is nested under `info`: ChatGPT reads only the top-level `servers`",
+                Severity::Medium,
+            )
+        } else {
+            (
+                "no `servers`: GPT Actions need the API's URL (a plugin's spec resolves against the host serving it)",
+                Severity::Low,
+            )
+        };
+        out.push(
+            Finding::new(
+                "openapi.server",
+                path,
+                line_of(text, "servers").or(Some(1)),
+                msg.into(),
+            )
+            .severity(sev),
+        );
+    }
     for s in servers.and_then(Value::as_array).into_iter().flatten() {
         if let Some(u) = s.get("url").and_then(Value::as_str) {
+            let placeholder = match host_of(u) {
+                Some(h) => is_placeholder_host(&h),
+                None => u.contains(['{', '<', '$']),
+            };
+            if placeholder {
+                out.push(Finding::new(
+                    "openapi.server",
+                    path,
+                    line_of(text, u),
+                    format!("server {u} has a placeholder host"),
+                ));
+            }
             if let Some(h) = host_of(u) {
                 if u.to_ascii_lowercase().starts_with("http://")
                     && !is_localhost(&h)
@@ -211,6 +246,24 @@ pub fn check(
                     out.push(Finding::new("openapi.credential-in-url", path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
                 }
             }
+            // `security: []` or `[{}]` on an operation switches authentication off for it.
+            let anonymous = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.is_empty()
+                        || a.iter()
+                            .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+            if WRITES.contains(m) && anonymous && (v.get("security").is_some() || schemes.is_some())
+            {
+                out.push(Finding::new(
+                    "openapi.anonymous-write",
+                    path,
+                    line_of(text, "security: [").or(line),
+                    format!("{name} changes state with `security` overridden to none: anyone can call it"),
+                ));
+            }
             if WRITES.contains(m) {
                 writes.push(WriteOp {
                     method: m.to_ascii_uppercase(),
@@ -298,6 +351,16 @@ fn auth_agreement(
                 .to_ascii_lowercase();
             if t == "http" {
                 format!("http:{sch}")
+            } else if t == "apikey" {
+                // ChatGPT sends `Authorization: <type> <token>`: only an apiKey scheme read from
+                // the Authorization header receives it.
+                let inn = s.get("in").and_then(Value::as_str).unwrap_or("");
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("");
+                if inn == "header" && name.eq_ignore_ascii_case("authorization") {
+                    "apikey".into()
+                } else {
+                    format!("apiKey ({inn} {name})")
+                }
             } else {
                 t
             }
