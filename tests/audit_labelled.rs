@@ -245,7 +245,7 @@ fn every_case_is_classified_as_labelled() {
 #[test]
 fn every_family_has_positive_and_negative_cases() {
     let cases = load();
-    for fam in ["secret", "manifest", "openapi", "git", "code"] {
+    for fam in ["secret", "manifest", "openapi", "git", "code", "mcp"] {
         let pos = cases
             .iter()
             .filter(|c| c.family == fam && c.positive)

@@ -29,7 +29,7 @@ pub fn is_test_path(path: &str) -> bool {
         || name.contains("_spec.")
 }
 
-/// One heuristic hit: rule id, 1-based line and what was seen.
+/// One heuristic hit: rule id, 1-based line and what was seen (also the MCP checks').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeHit {
     pub rule: &'static str,

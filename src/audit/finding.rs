@@ -249,11 +249,18 @@ pub const RULES: &[Rule] = &[
     rule("git.key-file", High, "key or certificate store tracked or not ignored", "remove it from the repository and .gitignore it; issue a new key"),
     rule("git.history-secret", High, "secret in git history", "rotate the credential (it stays readable in every clone); rewrite history only after rotating"),
     rule("git.history-env", High, ".env file committed in git history (deleted since)", "rotate every value the file held (every clone still has it); keep `.env*` in .gitignore"),
+    rule("git.database-file", High, "database file (SQLite) tracked by git", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
     heuristic("code.cors-wildcard", Medium, "wildcard CORS (heuristic)", "allow only the origins that need it (https://chat.openai.com, https://chatgpt.com)"),
     heuristic("code.cors-reflected", Medium, "CORS origin reflected from the request (heuristic)", "compare the Origin header against a fixed allow-list"),
     heuristic("code.debug-mode", Medium, "debug mode enabled (heuristic)", "turn debug off outside development; read it from the environment"),
     heuristic("code.insecure-compare", Medium, "secret compared with ==/!= (heuristic)", "compare secrets in constant time: hmac.compare_digest (Python), crypto.timingSafeEqual (Node), subtle::ConstantTimeEq (Rust)"),
     heuristic("code.redirect-prefix", Medium, "redirect URI checked by prefix or substring (heuristic)", "compare the redirect URI for exact equality against a configured list"),
+    heuristic("mcp.token-in-query", Medium, "access token read from the query string (heuristic)", "accept tokens only in the Authorization header: URLs end up in logs, proxies and browser history"),
+    heuristic("mcp.token-passthrough", High, "the client's Authorization header forwarded to another service (heuristic)", "call upstream services with the server's own credential (or a token exchanged for that audience), never the client's token"),
+    heuristic("mcp.pkce-without-s256", High, "authorization-server metadata without S256 in code_challenge_methods_supported (heuristic)", "advertise and require `code_challenge_methods_supported: [\"S256\"]`: MCP clients refuse to go on without it"),
+    heuristic("mcp.metadata-uri", Medium, "resource or issuer URI with a trailing slash (heuristic)", "give `resource` the exact endpoint URI and `issuer` the exact base URL, without a trailing slash: clients compare them byte for byte"),
+    heuristic("mcp.no-audience-check", High, "token verified without an audience check (heuristic)", "verify `aud` against this server's resource URI (RFC 8707): a token issued for another service must be refused"),
+    heuristic("mcp.redirect-wildcard", High, "redirect URI accepted by wildcard or pattern (heuristic)", "compare redirect URIs exactly against the registered list (loopback: any port, same path)"),
 ];
 
 pub fn rule_by_id(id: &str) -> Option<&'static Rule> {
@@ -278,7 +285,7 @@ mod tests {
         for r in RULES {
             let fam = r.id.split('.').next().unwrap();
             assert!(
-                ["secret", "manifest", "openapi", "git", "code"].contains(&fam),
+                ["secret", "manifest", "openapi", "git", "code", "mcp"].contains(&fam),
                 "{}",
                 r.id
             );

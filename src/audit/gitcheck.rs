@@ -151,6 +151,14 @@ pub fn is_vendored(rel: &str) -> bool {
     .any(|s| name.ends_with(s))
 }
 
+/// SQLite databases by name: `data/app.db`, `tokens.sqlite3`.
+pub fn is_database_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    [".db", ".sqlite", ".sqlite3", ".db3"]
+        .iter()
+        .any(|e| l.ends_with(e))
+}
+
 /// Private keys and key stores by name.
 pub fn is_key_file(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
@@ -167,6 +175,14 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let env = is_env_file(name);
     let key = is_key_file(name);
+    if is_database_file(name) && ign.is_tracked(rel) && !is_vendored(rel) {
+        return vec![Finding::new(
+            "git.database-file",
+            rel,
+            None,
+            format!("{name} (a database: tokens, sessions, users) is tracked by git"),
+        )];
+    }
     if !env && !key {
         return Vec::new();
     }

@@ -5,7 +5,7 @@
 //! exit code: 0 clean at `--fail-on`, 1 findings, 2 usage or I/O error).
 //!
 //! Layout: [`scan`](mod@scan) walks and orchestrates; `secrets` and `code` are the line checks;
-//! `manifest` and `openapi` the structural checks; `gitcheck` the git ones; `config` the allow
+//! `mcp` the MCP authorization heuristics; `manifest` and `openapi` the structural checks; `gitcheck` the git ones; `config` the allow
 //! lists and baseline; `output` the text/JSON/SARIF renderings; `finding` the rule catalogue.
 
 mod code;
@@ -13,6 +13,7 @@ mod config;
 mod finding;
 mod gitcheck;
 mod manifest;
+mod mcp;
 mod openapi;
 mod output;
 mod scan;

@@ -17,6 +17,7 @@ use super::config::Config;
 use super::finding::{Finding, Report, ScanError, Severity};
 use super::gitcheck::{self, Ignores};
 use super::manifest::{self, ManifestInfo};
+use super::mcp;
 use super::openapi;
 use super::secrets;
 use crate::error::Error;
@@ -107,12 +108,15 @@ const STRUCTURED_MAX: u64 = 8 << 20;
 #[derive(Debug, Clone, Copy)]
 pub struct FileKind {
     pub code: bool,
+    /// Code or config the MCP authorization heuristics read.
+    pub mcp: bool,
 }
 
 impl FileKind {
     pub fn of(rel: &str) -> FileKind {
         FileKind {
             code: code::is_code(rel),
+            mcp: mcp::applies(rel),
         }
     }
 }
@@ -147,6 +151,14 @@ fn scan_chunk(
             .into_iter()
             .filter(|h| !(test && h.rule == "code.insecure-compare"))
         {
+            out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
+        }
+    }
+    if kind.mcp {
+        let text = String::from_utf8_lossy(chunk);
+        let mut hits = Vec::new();
+        mcp::scan(&text, first_line, &mut hits);
+        for h in hits {
             out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
         }
     }
