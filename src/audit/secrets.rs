@@ -123,6 +123,12 @@ fn build() -> Scanner {
             &["private key"],
         ),
         (
+            "secret.private-key",
+            "private JSON Web Key (its \"d\" member: a JWT signing key)",
+            r#""d"\s{0,4}:\s{0,4}"([A-Za-z0-9_\-]{40,})""#,
+            &["\"d\""],
+        ),
+        (
             "secret.jwt",
             "JSON Web Token",
             r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})",
@@ -516,7 +522,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             continue;
         }
         // A PEM body starts on the next line: give that rule a few lines more.
-        let hay = if f.rule == "secret.private-key" {
+        let hay = if f.rule == "secret.private-key" && f.what == "private key" {
             &text[start..text.len().min(start + 400)]
         } else {
             line
@@ -1229,7 +1235,9 @@ fn camel_type_name(v: &str) -> bool {
             } else if lower == 0 {
                 s.len() <= 5
             } else {
-                lower >= 2
+                // a word: three lower-case letters or more, a vowel among them unless it is
+                // short (`Http`, `Xml`); random strings almost never consist of such runs only
+                lower >= 3 && (s.len() <= 4 || s.iter().any(|c| b"aeiouy".contains(c)))
             }
         })
 }
