@@ -1189,7 +1189,11 @@ fn snake_identifier(v: &str) -> bool {
 
 /// `X509RequestInheritOptions`, `HttpServerConfig`: a type name made of capitalised words.
 fn camel_type_name(v: &str) -> bool {
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric())
+    // Shorter names without digits fail the generic checks anyway. A random letters-and-digits
+    // value passes this test about once in 1,400 at 16 characters, once in 8,000 at 24 and
+    // once in 75,000 at 32 (sampled).
+    if v.len() < 16
+        || !v.bytes().all(|b| b.is_ascii_alphanumeric())
         || !v.starts_with(|c: char| c.is_ascii_uppercase())
     {
         return false;
@@ -1227,7 +1231,11 @@ fn camel_type_name(v: &str) -> bool {
         .iter()
         .filter(|s| s.iter().any(u8::is_ascii_lowercase))
         .count();
+    let long_word = segs
+        .iter()
+        .any(|s| s.iter().filter(|c| c.is_ascii_lowercase()).count() >= 5);
     words >= 2
+        && long_word
         && segs.iter().all(|s| {
             let lower = s.iter().filter(|c| c.is_ascii_lowercase()).count();
             if s[0].is_ascii_digit() {
