@@ -44,9 +44,19 @@ pub fn check(
 ) -> (Vec<Finding>, Vec<WriteOp>) {
     let mut out = Vec::new();
     let mut writes = Vec::new();
+    let yaml = !path.ends_with(".json");
     let v = match parse(path, text) {
         Ok(v) => v,
         Err((msg, line)) => {
+            let indented = yaml && text.starts_with([' ', '\t']);
+            let (msg, line) = if indented {
+                (
+                    "line 1 is indented: top-level keys must start in the first column".to_string(),
+                    Some(1),
+                )
+            } else {
+                (msg, line)
+            };
             out.push(Finding::new(
                 "openapi.parse",
                 path,
@@ -56,6 +66,42 @@ pub fn check(
             return (out, writes);
         }
     };
+    // The YAML parser keeps the last of duplicate keys: a document pasted twice parses silently.
+    if yaml {
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, l) in text.lines().enumerate() {
+            if l.starts_with([' ', '\t', '#', '-']) || l.starts_with("---") || l.starts_with("...")
+            {
+                continue;
+            }
+            let Some((key, _)) = l.split_once(':') else {
+                continue;
+            };
+            let key = key.trim().trim_matches(['"', '\'']);
+            if key.is_empty() || key.contains(' ') && !key.starts_with('/') {
+                continue;
+            }
+            if let Some(prev) = first.insert(key, i + 1) {
+                out.push(Finding::new(
+                    "openapi.parse",
+                    path,
+                    Some(i + 1),
+                    format!("top-level key `{key}` again (first on line {prev}): the document looks pasted twice, and the parser keeps only the last one"),
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(o) = v.as_object() {
+        if let Some(k) = o.keys().find(|k| k.starts_with('/')) {
+            out.push(Finding::new(
+                "openapi.parse",
+                path,
+                line_of(text, &format!("{k}:")),
+                format!("top-level key `{k}` is a path outside `paths`: it is ignored (indent it under `paths`)"),
+            ));
+        }
+    }
     let version = v.get("openapi").map(|x| match x {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -396,6 +442,23 @@ mod tests {
     use super::*;
 
     const SPEC: &str = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\nservers:\n  - url: https://todo.acme.dev\npaths:\n  /todos:\n    get:\n      operationId: listTodos\n      summary: List todos\n    post:\n      operationId: addTodo\n      summary: Add a todo\n      x-openai-isConsequential: true\n";
+
+    #[test]
+    fn an_indented_first_line_is_named_as_such() {
+        let (f, _) = check("openapi.yaml", &format!(" {SPEC}"), None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "openapi.parse");
+        assert!(
+            f[0].message.contains("line 1 is indented"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            !f[0].message.contains("more than one document"),
+            "{}",
+            f[0].message
+        );
+    }
 
     #[test]
     fn a_good_spec_is_clean() {
