@@ -234,6 +234,7 @@ pub const RULES: &[Rule] = &[
     rule("manifest.placeholder-host", Medium, "manifest URL has a placeholder host", "replace the placeholder with the real host"),
     rule("manifest.domain", Low, "manifest URL is off the API's root domain", "host logo, legal page and OAuth endpoints on the API's domain (or a subdomain)"),
     rule("manifest.auth-none-writes", Medium, "auth `none` with write operations", "anyone (and any prompt injection) can call these operations: use service_http, user_http or oauth"),
+    rule("manifest.auth-none-dangerous", High, "auth `none` on operations that run commands, delete files or fetch any URL (high on localhost too)", "put these operations behind service_http, user_http or oauth, or remove them; a localhost server is reachable from any web page"),
     rule("openapi.parse", Medium, "OpenAPI document does not parse", "fix the YAML/JSON syntax"),
     rule("openapi.version", Medium, "not an OpenAPI 3.x document", "declare `openapi: 3.0.1` (or 3.1.0) with `paths`"),
     rule("openapi.operation-id", Medium, "operation without operationId", "give every operation a unique operationId (GPT Actions require it)"),

@@ -30,6 +30,88 @@ pub fn is_openapi(v: &Value) -> bool {
         || v.get("paths").is_some_and(Value::is_object)
 }
 
+/// Operations that are dangerous to leave unauthenticated whatever the host (a localhost server
+/// is reachable from any web page and from the model's prompt-injected calls): running commands,
+/// deleting files, fetching a URL the caller chooses. `GET /fetch?url= (fetches any URL)`.
+pub fn dangers(path: &str, text: &str) -> Vec<String> {
+    let Ok(v) = parse(path, text) else {
+        return Vec::new();
+    };
+    let words = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        l.split(|c: char| !c.is_ascii_alphanumeric())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    for (p, item) in v
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for m in METHODS {
+            let Some(op) = item.get(*m) else { continue };
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+            // `runCommand` -> `run command`
+            let mut spaced = String::new();
+            for ch in id.chars() {
+                if ch.is_ascii_uppercase() {
+                    spaced.push(' ');
+                }
+                spaced.push(ch);
+            }
+            let mut w = words(p);
+            w.extend(words(&spaced));
+            let has = |xs: &[&str]| w.iter().any(|x| xs.contains(&x.as_str()));
+            let params: Vec<String> = item
+                .get("parameters")
+                .into_iter()
+                .chain(op.get("parameters"))
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(|x| x.get("name").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let why = if has(&[
+                "exec",
+                "execute",
+                "shell",
+                "command",
+                "commands",
+                "cmd",
+                "eval",
+                "terminal",
+                "bash",
+                "powershell",
+                "subprocess",
+            ]) {
+                Some("runs commands")
+            } else if *m == "delete" && has(&["file", "files", "fs", "dir", "directory", "folder"])
+            {
+                Some("deletes files")
+            } else if has(&[
+                "fetch", "proxy", "scrape", "crawl", "download", "browse", "visit", "open", "read",
+                "page", "webpage", "load", "request",
+            ]) && params.iter().any(|n| {
+                matches!(
+                    n.as_str(),
+                    "url" | "uri" | "target_url" | "webhook_url" | "callback_url"
+                )
+            }) {
+                // A `url` parameter of an operation that fetches it (not one that looks it up).
+                Some("fetches any URL")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                out.push(format!("{} {p} ({why})", m.to_ascii_uppercase()));
+            }
+        }
+    }
+    out
+}
+
 /// A write operation: `POST /todos`.
 pub struct WriteOp {
     pub method: String,

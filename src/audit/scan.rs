@@ -530,6 +530,29 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         let (f, writes) = openapi::check(&rel, &text, m);
         findings.extend(f);
         if let Some(m) = m {
+            let dangers = if m.auth_type.as_deref() == Some("none") {
+                openapi::dangers(&rel, &text)
+            } else {
+                Vec::new()
+            };
+            if !dangers.is_empty() {
+                let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
+                let shown: Vec<&str> = dangers.iter().take(5).map(String::as_str).collect();
+                findings.push(Finding::new(
+                    "manifest.auth-none-dangerous",
+                    &m.path,
+                    manifest::line_of(&text_m, "\"auth\""),
+                    format!(
+                        "auth is none but {rel} has operations anyone can call: {}{}",
+                        shown.join(", "),
+                        if m.localhost {
+                            " (localhost too: any web page and any prompt injection reach it)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
             if m.auth_type.as_deref() == Some("none") && !writes.is_empty() {
                 let list: Vec<String> = writes
                     .iter()
