@@ -60,6 +60,7 @@ fn checks() -> &'static Checks {
             .collect();
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build([
                 "cors", "access-control", "origin", "debug", "startswith", "starts_with",
                 "redirect", "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",

@@ -35,6 +35,7 @@ fn checks() -> &'static Checks {
         Checks {
             prefilter: AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build([
                     "query",
                     "args",

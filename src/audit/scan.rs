@@ -141,8 +141,11 @@ fn scan_chunk(
         }
         out.push(f);
     }
+    if !kind.code && !kind.mcp {
+        return;
+    }
+    let text = String::from_utf8_lossy(chunk);
     if kind.code {
-        let text = String::from_utf8_lossy(chunk);
         let mut hits = Vec::new();
         code::scan(&text, first_line, &mut hits);
         // Timing of a comparison in test code leaks nothing.
@@ -155,7 +158,6 @@ fn scan_chunk(
         }
     }
     if kind.mcp {
-        let text = String::from_utf8_lossy(chunk);
         let mut hits = Vec::new();
         mcp::scan(&text, first_line, &mut hits);
         for h in hits {
