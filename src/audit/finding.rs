@@ -249,7 +249,7 @@ pub const RULES: &[Rule] = &[
     rule("git.env-not-ignored", Medium, ".env file not covered by .gitignore", "add `.env*` and `!.env.example` to .gitignore before the next commit"),
     rule("git.key-file", High, "key or certificate store tracked or not ignored", "remove it from the repository and .gitignore it; issue a new key"),
     rule("git.history-secret", High, "secret in git history", "rotate the credential (it stays readable in every clone); rewrite history only after rotating"),
-    rule("git.history-env", High, ".env file committed in git history (deleted since)", "rotate every value the file held (every clone still has it); keep `.env*` in .gitignore"),
+    rule("git.history-env", High, ".env file committed in git history and removed from git since (deleted or untracked)", "rotate every value the file held (every clone still has it); keep `.env*` in .gitignore"),
     rule("git.database-file", High, "database file (SQLite) tracked by git", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
     heuristic("code.cors-wildcard", Medium, "wildcard CORS (heuristic)", "allow only the origins that need it (https://chat.openai.com, https://chatgpt.com)"),
     heuristic("code.cors-reflected", Medium, "CORS origin reflected from the request (heuristic)", "compare the Origin header against a fixed allow-list"),

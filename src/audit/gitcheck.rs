@@ -446,7 +446,7 @@ pub fn history(
             "git.history-env",
             &rel,
             None,
-            format!("{name} was committed in {short} and deleted since: every clone still has its values"),
+            format!("{name} was committed in {short} and removed from the repository since: every clone still has its values"),
         );
         f.commit = Some(oid.to_string());
         findings.push(f);
