@@ -58,14 +58,18 @@ fn checks() -> &'static Checks {
             .iter()
             .map(|(id, what, re)| (*id, *what, Regex::new(re).expect("valid code regex")))
             .collect();
+        // One pass for these checks and the MCP ones (a line with either's keyword meets both).
+        let keywords = [
+            "cors", "access-control", "origin", "debug", "startswith", "starts_with", "redirect",
+            "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
+            "credential", "plugsmith:allow",
+        ]
+        .into_iter()
+        .chain(super::mcp::KEYWORDS.iter().copied());
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build([
-                "cors", "access-control", "origin", "debug", "startswith", "starts_with",
-                "redirect", "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
-                "credential", "plugsmith:allow",
-            ])
+            .build(keywords)
             .expect("valid keywords");
         let compare = Regex::new(r#"([\w.\[\]"'():]+)\s*(===?|!==?)\s*([\w.\[\]"'():-]+)"#)
             .expect("valid compare regex");
@@ -242,7 +246,14 @@ fn trivial(operand: &str) -> bool {
 }
 
 /// Runs the heuristics over the lines of one code file that contain one of their keywords.
+#[cfg(test)]
 pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    scan_with(text, first_line, true, false, out);
+}
+
+/// One keyword pass over `text`; each line with a hit meets the code checks (`code`) and the
+/// MCP checks (`mcp`).
+pub fn scan_with(text: &str, first_line: usize, code: bool, mcp: bool, out: &mut Vec<CodeHit>) {
     let c = checks();
     let b = text.as_bytes();
     let mut line_no = first_line;
@@ -266,7 +277,17 @@ pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
         line_no += b[counted_to..start].iter().filter(|&&x| x == b'\n').count();
         counted_to = start;
         cur_end = end;
-        check_line(c, text[start..end].trim_end_matches('\r'), line_no, out);
+        let line = text[start..end].trim_end_matches('\r');
+        if code {
+            check_line(c, line, line_no, out);
+        }
+        if mcp {
+            let after = text[end..]
+                .char_indices()
+                .nth(400)
+                .map_or(text.len(), |(i, _)| end + i);
+            super::mcp::check(line, &text[start..after], line_no, out);
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex::Regex;
 
 use super::code::CodeHit;
@@ -17,8 +16,23 @@ pub fn applies(path: &str) -> bool {
     super::code::is_code(path) || matches!(ext, "json" | "yaml" | "yml" | "toml")
 }
 
+/// Keywords of the lines these checks read (the code checks' prefilter looks for them too).
+pub const KEYWORDS: &[&str] = &[
+    "query",
+    "args",
+    "searchparams",
+    "authorization",
+    "code_challenge_methods",
+    "resource",
+    "issuer",
+    "verify_aud",
+    "jwt.decode",
+    "jwtverify",
+    "jwt.verify",
+    "redirect_uri",
+];
+
 struct Checks {
-    prefilter: AhoCorasick,
     query: Regex,
     passthrough: Regex,
     pkce: Regex,
@@ -33,24 +47,6 @@ fn checks() -> &'static Checks {
     C.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("valid mcp regex");
         Checks {
-            prefilter: AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build([
-                    "query",
-                    "args",
-                    "searchparams",
-                    "authorization",
-                    "code_challenge_methods",
-                    "resource",
-                    "issuer",
-                    "verify_aud",
-                    "jwt.decode",
-                    "jwtverify",
-                    "jwt.verify",
-                    "redirect_uri",
-                ])
-                .expect("valid keywords"),
             query: re(
                 // `request.args.get("token")`, `query_params["token"]`, `req.query.token`; not
                 // argparse's `args.token`.
@@ -85,37 +81,15 @@ fn hit(out: &mut Vec<CodeHit>, rule: &'static str, line: usize, what: &str, src:
 }
 
 /// Runs the checks over the lines of one file that contain one of their keywords.
+#[cfg(test)]
 pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
-    let c = checks();
-    let b = text.as_bytes();
-    let mut line_no = first_line;
-    let mut counted_to = 0usize;
-    let mut cur_end = 0usize;
-    let mut first = true;
-    for m in c.prefilter.find_iter(text) {
-        let pos = m.start();
-        if !first && pos <= cur_end {
-            continue;
-        }
-        first = false;
-        let start = b[..pos]
-            .iter()
-            .rposition(|&x| x == b'\n')
-            .map_or(0, |i| i + 1);
-        let end = b[pos..]
-            .iter()
-            .position(|&x| x == b'\n')
-            .map_or(b.len(), |i| pos + i);
-        line_no += b[counted_to..start].iter().filter(|&&x| x == b'\n').count();
-        counted_to = start;
-        cur_end = end;
-        // A call's arguments may continue on the next lines: look a little further for them.
-        let after = text[end..]
-            .char_indices()
-            .nth(400)
-            .map_or(text.len(), |(i, _)| end + i);
-        check_line(c, &text[start..end], &text[start..after], line_no, out);
-    }
+    super::code::scan_with(text, first_line, false, true, out);
+}
+
+/// Checks one line; `around` is the line and up to 400 characters after it (a call's arguments
+/// may continue on the next lines).
+pub fn check(line: &str, around: &str, n: usize, out: &mut Vec<CodeHit>) {
+    check_line(checks(), line, around, n, out);
 }
 
 fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<CodeHit>) {

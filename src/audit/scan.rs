@@ -145,24 +145,15 @@ fn scan_chunk(
         return;
     }
     let text = String::from_utf8_lossy(chunk);
-    if kind.code {
-        let mut hits = Vec::new();
-        code::scan(&text, first_line, &mut hits);
-        // Timing of a comparison in test code leaks nothing.
-        let test = code::is_test_path(rel);
-        for h in hits
-            .into_iter()
-            .filter(|h| !(test && h.rule == "code.insecure-compare"))
-        {
-            out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
-        }
-    }
-    if kind.mcp {
-        let mut hits = Vec::new();
-        mcp::scan(&text, first_line, &mut hits);
-        for h in hits {
-            out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
-        }
+    let mut hits = Vec::new();
+    code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
+    // Timing of a comparison in test code leaks nothing.
+    let test = code::is_test_path(rel);
+    for h in hits
+        .into_iter()
+        .filter(|h| !(test && h.rule == "code.insecure-compare"))
+    {
+        out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
 }
 
