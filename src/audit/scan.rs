@@ -40,6 +40,7 @@ pub struct ScanOptions {
 }
 
 const CHUNK: usize = 1 << 20;
+const STRUCTURED_MAX: u64 = 8 << 20;
 /// Findings kept per (file, rule); beyond it one summary finding gives the count. A file dense
 /// with `password=` lines costs bounded memory and output.
 pub const CAP_PER_FILE_RULE: usize = 100;
@@ -102,7 +103,6 @@ impl Capper {
         }
     }
 }
-const STRUCTURED_MAX: u64 = 8 << 20;
 
 /// How a file is treated by the line checks.
 #[derive(Debug, Clone, Copy)]
