@@ -5,13 +5,17 @@
 #
 #   bash bench/audit.sh            # everything (first run installs the tools and builds the trees)
 #   BENCH_TIMEOUT=600 bash bench/audit.sh      # per-run limit in seconds (default 900)
-#   BENCH_SKIP_TIMING=1 bash bench/audit.sh    # only the recall comparison
+#   BENCH_SKIP_TIMING=1 bash bench/audit.sh    # no speed comparison
+#   BENCH_SKIP_MEMORY=1 bash bench/audit.sh    # no peak-memory row
+#   BENCH_DENSE_MB=256 bash bench/audit.sh     # size of each of the two dense files (default 256)
 #
 # Trees:
 #   generated  a project as `plugsmith new --auth service_http` writes it (with its .env)
 #   synthetic  >= 50,000 files / >= 500 MB of source-like text with a few planted secrets, built once
 #              under $HOME/.cache/plugsmith/bench
 #   rustsrc    the Rust toolchain's library sources, or ~/.cargo/registry/src when rust-src is absent
+#   dense      two files of BENCH_DENSE_MB MB, every line an `api_token=` / `password=` finding, scanned
+#              as a tree and (committed, then deleted) with --history: peak RSS, output size
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -121,6 +125,73 @@ printf '\n%-10s %8s %8s  %-15s %9s %10s %9s\n' tree files MB tool seconds files/
     fi
   done
 done
+
+# ---- bounded memory: two dense files, as a tree and in history
+peak() { # out-file command... -> prints "seconds peak_MB" (GNU time -v, else getrusage)
+  local out="$1"; shift
+  if [ -x /usr/bin/time ]; then
+    local log; log=$(mktemp)
+    set +e; /usr/bin/time -v "$@" > "$out" 2> "$log"; set -e
+    python3 - "$log" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", t)
+h, m, s = wall.groups()
+secs = int(h or 0) * 3600 + int(m) * 60 + float(s)
+kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+print(f"{secs:.2f} {kb / 1024:.0f}")
+PY
+    rm -f "$log"
+  else
+    python3 - "$out" "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.time()
+subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.DEVNULL)
+print(f"{time.time() - t:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
+PY
+  fi
+}
+dense_mb="${BENCH_DENSE_MB:-256}"
+dense="$bench/dense-$dense_mb"
+if [ -z "${BENCH_SKIP_MEMORY:-}" ]; then
+  if [ ! -f "$dense/.complete" ]; then
+    echo "building two dense files of $dense_mb MB in $dense (once)..." >&2
+    rm -rf "$dense"; mkdir -p "$dense/tree" "$dense/git"
+    python3 - "$dense/tree" "$dense_mb" <<'PY'
+import os, random, sys
+root, mb = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+for name, key in (("tokens.txt", "api_token"), ("passwords.txt", "password")):
+    with open(os.path.join(root, name), "w") as f:
+        n, buf = 0, []
+        while n < mb << 20:
+            line = f"{key}={''.join(rnd.choices(alnum, k=24))}7Qz\n"
+            buf.append(line); n += len(line)
+            if len(buf) >= 100_000: f.write("".join(buf)); buf = []
+        f.write("".join(buf))
+PY
+    cp "$dense/tree/"*.txt "$dense/git/"
+    git -C "$dense/git" init -q
+    git -C "$dense/git" add -A
+    git -C "$dense/git" -c user.name=bench -c user.email=bench@example.invalid commit -qm "dense files"
+    git -C "$dense/git" rm -q tokens.txt passwords.txt
+    git -C "$dense/git" -c user.name=bench -c user.email=bench@example.invalid commit -qm "deleted"
+    touch "$dense/.complete"
+  fi
+  echo
+  printf '%-10s %8s  %-9s %9s %12s %11s %9s\n' tree MB mode seconds "peak RSS MB" "JSON KB" findings
+  for mode in tree history; do
+    if [ "$mode" = tree ]; then
+      r=$(peak "$bench/out-dense.json" "$plugsmith" audit "$dense/tree" --format json)
+    else
+      r=$(peak "$bench/out-dense.json" "$plugsmith" audit "$dense/git" --history --format json)
+    fi
+    n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['findings']))" "$bench/out-dense.json")
+    kb=$(( $(wc -c < "$bench/out-dense.json") / 1024 ))
+    printf '%-10s %8s  %-9s %9s %12s %11s %9s\n' dense "$((2 * dense_mb))" "$mode" ${r% *} ${r#* } "$kb" "$n"
+  done
+fi
 
 # ---- recall on the labelled fixture set (secret family)
 lab="$bench/labelled"

@@ -552,6 +552,96 @@ fn history_covers_other_branches() {
 }
 
 #[test]
+fn history_counts_the_git_objects_it_cannot_read() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "notes.txt", "first version\n");
+    commit_all(d.path(), "first");
+    write(d.path(), "notes.txt", "second version\n");
+    commit_all(d.path(), "second");
+    // Remove the loose object of the first version: history can no longer read it.
+    let repo = git2::Repository::open(d.path()).unwrap();
+    let old = repo
+        .revparse_single("HEAD~1:notes.txt")
+        .unwrap()
+        .id()
+        .to_string();
+    let obj = d
+        .path()
+        .join(".git/objects")
+        .join(&old[..2])
+        .join(&old[2..]);
+    std::fs::remove_file(&obj).unwrap();
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout,
+    );
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.starts_with("1 git object(s) could not be read")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn history_reports_a_value_once_per_file_with_its_commits() {
+    let d = tempfile::tempdir().unwrap();
+    let key = aws_key();
+    let kept = fake_alnum("ghp_", 36);
+    // `creds.py`: the key stays through three edits, then goes. `live.py`: the token is still
+    // there at HEAD (the tree scan reports it; history must not say it is gone).
+    write(d.path(), "creds.py", &format!("AWS = \"{key}\"\n"));
+    write(d.path(), "live.py", &format!("GH = \"{kept}\"\n"));
+    let first = commit_all(d.path(), "add");
+    for i in 0..3 {
+        write(d.path(), "creds.py", &format!("AWS = \"{key}\"\nN = {i}\n"));
+        write(d.path(), "live.py", &format!("GH = \"{kept}\"\nN = {i}\n"));
+        commit_all(d.path(), &format!("edit {i}"));
+    }
+    write(d.path(), "creds.py", "AWS = None\n");
+    commit_all(d.path(), "remove");
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let findings = v["findings"].as_array().unwrap();
+    let history: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "git.history-secret")
+        .collect();
+    assert_eq!(history.len(), 1, "{history:#?}");
+    let h = history[0];
+    assert_eq!(h["path"], "creds.py");
+    assert_eq!(h["commit"].as_str().unwrap(), first);
+    let msg = h["message"].as_str().unwrap();
+    assert!(msg.contains("4 commits"), "{msg}");
+    assert!(!msg.contains("not in the current version"), "{msg}");
+    // live.py: one finding, from the tree scan.
+    let live: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["path"] == "live.py")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, ["secret.github-token"]);
+}
+
+#[test]
 fn history_outside_a_repository_is_a_warning_not_a_failure() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "a.txt", "a\n");
@@ -561,6 +651,135 @@ fn history_outside_a_repository_is_a_warning_not_a_failure() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("not inside a git repository"));
+}
+
+#[test]
+fn a_loopback_database_url_with_a_dev_password_is_low() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "CONTRIBUTING.md",
+        "Run `DATABASE_URL=postgresql://plugin:plugin@localhost:5432/app make dev`.\n", // plugsmith:allow
+    );
+    let pw = fake_alnum("", 20);
+    write(
+        d.path(),
+        "docker/dev.env.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@127.0.0.1:5432/svc\n"),
+    );
+    write(
+        d.path(),
+        "deploy/prod.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let sev = |path: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(sev("CONTRIBUTING.md").as_deref(), Some("low"));
+    assert_eq!(sev("docker/dev.env.txt").as_deref(), Some("medium"));
+    assert_eq!(sev("deploy/prod.txt").as_deref(), Some("high"));
+}
+
+#[test]
+fn manifests_under_examples_weigh_less() {
+    let d = tempfile::tempdir().unwrap();
+    let manifest = r#"{"schema_version": "v1", "name_for_model": "todo",
+      "name_for_human": "A todo list plugin with a long name", "description_for_model": "Todos.",
+      "description_for_human": "Todos.", "auth": {"type": "none"},
+      "api": {"type": "openapi", "url": "https://todo.acme.dev/openapi.yaml"},
+      "logo_url": "https://todo.acme.dev/logo.png", "contact_email": "hi@acme.dev",
+      "legal_info_url": "https://todo.acme.dev/legal"}"#;
+    write(d.path(), ".well-known/ai-plugin.json", manifest);
+    write(
+        d.path(),
+        "examples/todo/.well-known/ai-plugin.json",
+        manifest,
+    );
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let field = |path: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path && f["rule"] == "manifest.field")
+            .cloned()
+            .unwrap_or_else(|| panic!("no manifest.field finding for {path}: {v:#}"))
+    };
+    assert_eq!(field(".well-known/ai-plugin.json")["severity"], "medium");
+    let ex = field("examples/todo/.well-known/ai-plugin.json");
+    assert_eq!(ex["severity"], "low");
+    assert!(ex["message"].as_str().unwrap().contains("example"), "{ex}");
+}
+
+#[test]
+fn findings_are_capped_per_file_and_rule_with_one_summary() {
+    let d = tempfile::tempdir().unwrap();
+    // 3000 distinct values that pass the generic checks (numbered, not random: a random one
+    // may spell a placeholder word such as `here` now and then).
+    let dense = |prefix: &str| {
+        let mut s = String::new();
+        for i in 0..3000 {
+            s.push_str(&format!("api_token={prefix}Zq8Rt{i:05}LpWc9KdN\n"));
+        }
+        s
+    };
+    write(d.path(), "dump/live.txt", &dense("L"));
+    write(d.path(), "dump/dense.txt", &dense(""));
+    commit_all(d.path(), "add");
+    write(d.path(), "dump/dense.txt", &dense("X"));
+    commit_all(d.path(), "change");
+    std::fs::remove_file(d.path().join("dump/dense.txt")).unwrap();
+    commit_all(d.path(), "remove");
+    let v = json_of(
+        &audit()
+            .arg(d.path())
+            .args(["--format", "json", "--history"])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout,
+    );
+    let fs = v["findings"].as_array().unwrap();
+    for (path, rule, more) in [
+        ("dump/live.txt", "secret.generic", "2900 more"),
+        ("dump/dense.txt", "git.history-secret", "5900 more"),
+    ] {
+        let of: Vec<&serde_json::Value> = fs
+            .iter()
+            .filter(|f| f["path"] == path && f["rule"] == rule)
+            .collect();
+        assert_eq!(of.len(), 101, "{rule}: {} findings", of.len());
+        let summary: Vec<&&serde_json::Value> = of
+            .iter()
+            .filter(|f| f["message"].as_str().unwrap().contains(" more "))
+            .collect();
+        assert_eq!(summary.len(), 1, "{rule}");
+        let msg = summary[0]["message"].as_str().unwrap();
+        assert!(msg.starts_with(more), "{msg}");
+    }
+    assert_eq!(fs.len(), 202, "nothing else: {fs:#?}");
 }
 
 // ---------------------------------------------------------------- suppressions

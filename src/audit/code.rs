@@ -17,7 +17,19 @@ pub fn is_code(path: &str) -> bool {
     )
 }
 
-/// One heuristic hit: rule id, 1-based line and what was seen.
+/// Test code: `tests/`, `test_*.py`, `*_test.go`, `*.test.ts`, `*.spec.js`…
+pub fn is_test_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let name = parts.next_back().unwrap_or(path);
+    parts.any(|c| matches!(c, "tests" | "test" | "__tests__" | "spec" | "testdata"))
+        || name.starts_with("test_")
+        || name.contains("_test.")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains("_spec.")
+}
+
+/// One heuristic hit: rule id, 1-based line and what was seen (also the MCP checks').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeHit {
     pub rule: &'static str,
@@ -38,7 +50,7 @@ fn checks() -> &'static Checks {
             ("code.cors-wildcard", "CORS allows any origin", r#"(?i)(?:allow_origins?|origins?|allow_origin|allowed_origins)\s*[=:]\s*\[?\s*["']\*["']"#),
             ("code.cors-wildcard", "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\]?\s*[,:=]\s*["']\*["']"#),
             ("code.cors-wildcard", "CORS enabled with defaults (all origins)", r"(?:\bCORS\(\s*app\s*\)|\bcors\(\s*app\s*\)|\bcors\(\s*\)|\bCors::permissive\(\)|CorsLayer::(?:very_)?permissive\(\)|allow_any_origin\(\)|AllowOrigin::any\(\)|allow_origin\(\s*(?:cors::)?Any\s*\))"),
-            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|origin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
+            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|\borigin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
             ("code.debug-mode", "debug mode on", r#"(?:\.run\([^\n]*\bdebug\s*=\s*True|\bDEBUG\s*=\s*True\b|\bapp\.debug\s*=\s*True|FastAPI\([^\n]*debug\s*=\s*True|\bFLASK_DEBUG\s*=\s*["']?1)"#),
             ("code.redirect-prefix", "redirect URI checked by prefix/substring", r#"(?i)(?:redirect_?ur[il]\w*\s*\.\s*(?:startswith|startsWith|starts_with|includes|indexOf|contains|__contains__)\s*\(|(?:startswith|startsWith|starts_with)\s*\(\s*["'&]*https://chat(?:gpt)?\.(?:openai\.)?com|["']https://chat(?:gpt)?\.(?:openai\.)?com[^"']*["']\s+in\s+redirect|redirect_?ur[il]\w*\s*=~)"#),
         ];
@@ -46,13 +58,18 @@ fn checks() -> &'static Checks {
             .iter()
             .map(|(id, what, re)| (*id, *what, Regex::new(re).expect("valid code regex")))
             .collect();
+        // One pass for these checks and the MCP ones (a line with either's keyword meets both).
+        let keywords = [
+            "cors", "access-control", "origin", "debug", "startswith", "starts_with", "redirect",
+            "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
+            "credential", "plugsmith:allow",
+        ]
+        .into_iter()
+        .chain(super::mcp::KEYWORDS.iter().copied());
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .build([
-                "cors", "access-control", "origin", "debug", "startswith", "starts_with",
-                "redirect", "token", "secret", "authorization", "passw", "api_key", "apikey", "signature",
-                "credential", "plugsmith:allow",
-            ])
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(keywords)
             .expect("valid keywords");
         let compare = Regex::new(r#"([\w.\[\]"'():]+)\s*(===?|!==?)\s*([\w.\[\]"'():-]+)"#)
             .expect("valid compare regex");
@@ -126,6 +143,86 @@ fn secretish(operand: &str) -> bool {
     secret && !not
 }
 
+/// The last attribute of an operand: `state.service_token` -> `service_token`.
+fn last_attr(operand: &str) -> &str {
+    operand
+        .trim_matches(|c: char| "()[]\"':*&".contains(c))
+        .rsplit(['.', '[', '"', '\''])
+        .find(|s| !s.trim_matches(|c: char| "()[]\"':".contains(c)).is_empty())
+        .unwrap_or(operand)
+        .trim_matches(|c: char| "()[]\"':".contains(c))
+}
+
+/// A name that can only be a credential (not a parser's `token`).
+fn strong(operand: &str) -> bool {
+    if !secretish(operand) {
+        return false;
+    }
+    let l = last_attr(operand).to_ascii_lowercase();
+    [
+        "secret",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "signature",
+        "hmac",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+        || (l.contains("token")
+            && [
+                "access", "auth", "api", "bearer", "service", "session", "refresh",
+            ]
+            .iter()
+            .any(|w| l.contains(w)))
+}
+
+/// Where an expected secret comes from: a constant, the settings, the environment, a header.
+fn authority(operand: &str) -> bool {
+    let last = last_attr(operand);
+    let screaming = last.len() >= 3
+        && last.bytes().any(|b| b.is_ascii_uppercase())
+        && last
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let l = operand.to_ascii_lowercase();
+    screaming
+        || [
+            "settings.",
+            "config.",
+            "cfg.",
+            "conf.",
+            "env.",
+            "environ",
+            "getenv",
+            "expected",
+            "stored",
+            "valid",
+            "header",
+            "request.",
+            "req.",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+}
+
+/// Whether `a <op> b` compares a secret the way an authentication check does. A bare `token`
+/// needs the other side to be a token too, or where an expected secret comes from; the same
+/// attribute on both sides (`self.semi_token == other.semi_token`) is a structural equality.
+fn flags_compare(a: &str, b: &str) -> bool {
+    let (sa, sb) = (secretish(a), secretish(b));
+    if !(sa || sb) {
+        return false;
+    }
+    if a.contains('.') && b.contains('.') && last_attr(a) == last_attr(b) {
+        return false;
+    }
+    strong(a) || strong(b) || (sa && sb) || (sa && authority(b)) || (sb && authority(a))
+}
+
 fn trivial(operand: &str) -> bool {
     let t = operand.trim_matches(['(', ')', ':']);
     if t.contains("::") {
@@ -149,7 +246,14 @@ fn trivial(operand: &str) -> bool {
 }
 
 /// Runs the heuristics over the lines of one code file that contain one of their keywords.
+#[cfg(test)]
 pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    scan_with(text, first_line, true, false, out);
+}
+
+/// One keyword pass over `text`; each line with a hit meets the code checks (`code`) and the
+/// MCP checks (`mcp`).
+pub fn scan_with(text: &str, first_line: usize, code: bool, mcp: bool, out: &mut Vec<CodeHit>) {
     let c = checks();
     let b = text.as_bytes();
     let mut line_no = first_line;
@@ -173,7 +277,17 @@ pub fn scan(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
         line_no += b[counted_to..start].iter().filter(|&&x| x == b'\n').count();
         counted_to = start;
         cur_end = end;
-        check_line(c, text[start..end].trim_end_matches('\r'), line_no, out);
+        let line = text[start..end].trim_end_matches('\r');
+        if code {
+            check_line(c, line, line_no, out);
+        }
+        if mcp {
+            let after = text[end..]
+                .char_indices()
+                .nth(400)
+                .map_or(text.len(), |(i, _)| end + i);
+            super::mcp::check(line, &text[start..after], line_no, out);
+        }
     }
 }
 
@@ -208,7 +322,7 @@ fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
         if trivial(a) || trivial(b) {
             continue;
         }
-        if secretish(a) || secretish(b) {
+        if flags_compare(a, b) {
             out.push(CodeHit {
                 rule: "code.insecure-compare",
                 line: n,

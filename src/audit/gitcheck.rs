@@ -3,13 +3,13 @@
 //! and with `--history` every blob reachable from any ref, scanned for secrets, so a key that was
 //! committed and deleted later is still reported with the commit that introduced it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, Oid, Repository, Sort};
 
 use super::finding::{Finding, ScanError};
-use super::scan::{scan_bytes, FileKind};
+use super::scan::{scan_bytes, FileKind, CAP_PER_FILE_RULE};
 
 /// The repository around the scanned root, if any.
 pub struct RepoView {
@@ -107,7 +107,56 @@ pub fn is_env_file(name: &str) -> bool {
     if templ.iter().any(|t| l.ends_with(t)) {
         return false;
     }
+    // `.env.example.env`, `config.sample.env`: a template saved with an editor-friendly suffix.
+    if let Some(stem) = l.strip_suffix(".env") {
+        if templ.iter().any(|t| stem.ends_with(t)) {
+            return false;
+        }
+    }
     l == ".env" || l.starts_with(".env.") || l.ends_with(".env")
+}
+
+/// Third-party or generated code: installed packages, build output, minified bundles. Its
+/// "secrets" are other people's defaults; history skips it (the tree walk skips it when ignored).
+pub fn is_vendored(rel: &str) -> bool {
+    let mut parts = rel.split('/');
+    let name = parts.next_back().unwrap_or(rel);
+    parts.any(|c| {
+        matches!(
+            c,
+            "node_modules"
+                | "bower_components"
+                | "jspm_packages"
+                | "vendor"
+                | "third_party"
+                | "site-packages"
+                | ".venv"
+                | "venv"
+                | "dist"
+                | "build"
+                | ".next"
+                | ".nuxt"
+                | ".svelte-kit"
+                | "target"
+        )
+    }) || [
+        ".min.js",
+        ".min.css",
+        ".bundle.js",
+        ".chunk.js",
+        ".js.map",
+        ".css.map",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s))
+}
+
+/// SQLite databases by name: `data/app.db`, `tokens.sqlite3`.
+pub fn is_database_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    [".db", ".sqlite", ".sqlite3", ".db3"]
+        .iter()
+        .any(|e| l.ends_with(e))
 }
 
 /// Private keys and key stores by name.
@@ -126,6 +175,14 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let env = is_env_file(name);
     let key = is_key_file(name);
+    if is_database_file(name) && ign.is_tracked(rel) && !is_vendored(rel) {
+        return vec![Finding::new(
+            "git.database-file",
+            rel,
+            None,
+            format!("{name} (a database: tokens, sessions, users) is tracked by git"),
+        )];
+    }
     if !env && !key {
         return Vec::new();
     }
@@ -210,13 +267,33 @@ pub fn history(
             git2::TreeWalkResult::Ok
         });
     }
+    let head_tree = repo.head().and_then(|h| h.peel_to_tree()).ok();
+    // Secrets the tree scan found (same rule, path and value give the same fingerprint).
+    let current: HashSet<String> = findings
+        .iter()
+        .filter(|f| f.family() == "secret")
+        .map(|f| f.fingerprint.clone())
+        .collect();
+    // (path, fingerprint) -> the first finding, up to 4 commits holding it, how many do.
+    let mut seen_values: BTreeMap<(String, String), (Finding, Vec<Oid>, usize)> = BTreeMap::new();
+    // Distinct values kept per file, and findings left out beyond the cap.
+    let mut per_file: BTreeMap<String, usize> = BTreeMap::new();
+    let mut overflow: BTreeMap<String, usize> = BTreeMap::new();
+    // `.env` files ever committed: path -> the first commit that added it.
+    let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
+    // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
+    let mut unreadable = 0u64;
     let mut commits = 0;
     for oid in walk.flatten() {
         let Ok(commit) = repo.find_commit(oid) else {
+            unreadable += 1;
             continue;
         };
         commits += 1;
-        let Ok(tree) = commit.tree() else { continue };
+        let Ok(tree) = commit.tree() else {
+            unreadable += 1;
+            continue;
+        };
         let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
         let mut opts = DiffOptions::new();
         if !view.prefix.is_empty() {
@@ -242,9 +319,6 @@ pub fn history(
             }
             let nf = delta.new_file();
             let id = nf.id();
-            if !seen.insert(id) {
-                continue;
-            }
             let Some(full) = nf.path().map(PathBuf::from) else {
                 continue;
             };
@@ -252,44 +326,138 @@ pub fn history(
             let Some(rel) = full.strip_prefix(&view.prefix) else {
                 continue;
             };
-            if skip_path(rel) {
+            if skip_path(rel) || is_vendored(rel) {
+                continue;
+            }
+            if is_env_file(rel.rsplit('/').next().unwrap_or(rel)) {
+                envs.entry(rel.to_string()).or_insert(oid);
+            }
+            if !seen.insert(id) {
                 continue;
             }
             let Ok(blob) = repo.find_blob(id) else {
+                unreadable += 1;
                 continue;
             };
             if blob.is_binary() {
                 continue;
             }
-            let short = oid.to_string()[..12].to_string();
             let mut local = Vec::new();
             let mut allowed = 0;
-            scan_bytes(
+            let dropped = scan_bytes(
                 blob.content(),
                 rel,
                 FileKind::of(rel),
                 &mut local,
                 &mut allowed,
             );
+            if dropped > 0 {
+                *overflow.entry(rel.to_string()).or_default() += dropped;
+            }
             for f in local.into_iter().filter(|f| f.family() == "secret") {
-                let mut h = Finding::new(
-                    "git.history-secret",
-                    rel,
-                    f.line,
-                    format!(
-                        "{} in commit {short} (not in the current version of the file)",
-                        f.message
-                    ),
-                );
-                h.severity = f.severity;
-                h.secret = f.secret;
-                h.fingerprint =
-                    super::finding::fingerprint("git.history-secret", rel, &f.fingerprint);
-                h.commit = Some(oid.to_string());
-                h.column = f.column;
-                findings.push(h);
+                // Still in the file at HEAD: the tree scan reports it already.
+                if current.contains(&f.fingerprint) {
+                    continue;
+                }
+                let key = (rel.to_string(), f.fingerprint.clone());
+                if !seen_values.contains_key(&key) {
+                    let n = per_file.entry(rel.to_string()).or_default();
+                    if *n >= CAP_PER_FILE_RULE {
+                        *overflow.entry(rel.to_string()).or_default() += 1;
+                        continue;
+                    }
+                    *n += 1;
+                }
+                let e = seen_values
+                    .entry((rel.to_string(), f.fingerprint.clone()))
+                    .or_insert_with(|| (f, Vec::new(), 0));
+                e.2 += 1;
+                if e.1.last() != Some(&oid) && e.1.len() < 4 {
+                    e.1.push(oid);
+                }
             }
         }
+    }
+    // One finding per (file, value), with the commit that introduced it and the count of
+    // commits whose version of the file holds it.
+    for ((rel, _), (f, shown, n)) in seen_values {
+        let first = shown[0];
+        let mut msg = format!("{} in commit {}", f.message, &first.to_string()[..12]);
+        if n > 1 {
+            let later: Vec<String> = shown[1..]
+                .iter()
+                .map(|c| c.to_string()[..12].to_string())
+                .collect();
+            msg = format!(
+                "{} in {n} commits since {}{}",
+                f.message,
+                &first.to_string()[..12],
+                if later.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (also {}{})",
+                        later.join(", "),
+                        if n > shown.len() { ", …" } else { "" }
+                    )
+                }
+            );
+        }
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        msg.push_str(if at_head {
+            "; no longer in the file"
+        } else {
+            "; file deleted since"
+        });
+        let mut h = Finding::new("git.history-secret", &rel, f.line, msg);
+        h.severity = f.severity;
+        h.secret = f.secret;
+        h.fingerprint = super::finding::fingerprint("git.history-secret", &rel, &f.fingerprint);
+        h.commit = Some(first.to_string());
+        h.column = f.column;
+        findings.push(h);
+    }
+    for (rel, n) in overflow {
+        let mut f = Finding::new(
+            "git.history-secret",
+            &rel,
+            None,
+            format!(
+                "{n} more secrets in this file's history are not listed (the first {CAP_PER_FILE_RULE} values are; a value in several commits may count more than once)"
+            ),
+        );
+        f.fingerprint = super::finding::fingerprint("git.history-secret", &rel, "more findings");
+        findings.push(f);
+    }
+    for (rel, oid) in envs {
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        if at_head {
+            continue; // tracked now: `git.env-tracked` reports it
+        }
+        let short = &oid.to_string()[..12];
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let mut f = Finding::new(
+            "git.history-env",
+            &rel,
+            None,
+            format!("{name} was committed in {short} and removed from the repository since: every clone still has its values"),
+        );
+        f.commit = Some(oid.to_string());
+        findings.push(f);
+    }
+    if unreadable > 0 {
+        errors.push(ScanError {
+            path: ".git".into(),
+            message: format!(
+                "{unreadable} git object(s) could not be read: history was scanned only in part"
+            ),
+        });
     }
     commits
 }
@@ -305,6 +473,8 @@ mod tests {
         }
         for n in [
             ".env.example",
+            ".env.example.env",
+            "config.sample.env",
             ".env.sample",
             ".env.template",
             "environment.py",

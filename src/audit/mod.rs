@@ -5,7 +5,7 @@
 //! exit code: 0 clean at `--fail-on`, 1 findings, 2 usage or I/O error).
 //!
 //! Layout: [`scan`](mod@scan) walks and orchestrates; `secrets` and `code` are the line checks;
-//! `manifest` and `openapi` the structural checks; `gitcheck` the git ones; `config` the allow
+//! `mcp` the MCP authorization heuristics; `manifest` and `openapi` the structural checks; `gitcheck` the git ones; `config` the allow
 //! lists and baseline; `output` the text/JSON/SARIF renderings; `finding` the rule catalogue.
 
 mod code;
@@ -13,6 +13,7 @@ mod config;
 mod finding;
 mod gitcheck;
 mod manifest;
+mod mcp;
 mod openapi;
 mod output;
 mod scan;
@@ -102,13 +103,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
     let report = scan(&args.path, &options)?;
     let stdout = std::io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = match args.format {
-        Format::Text => output::text(&report, args.fail_on, color),
-        Format::Json => output::json(&report),
-        Format::Sarif => output::sarif(&report),
+    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match args.format {
+        Format::Text => lock.write_all(output::text(&report, args.fail_on, color).as_bytes()),
+        Format::Json => output::write_json(&report, &mut lock),
+        Format::Sarif => lock.write_all(output::sarif(&report).as_bytes()),
     };
-    let mut lock = stdout.lock();
-    if let Err(e) = lock.write_all(text.as_bytes()).and_then(|()| lock.flush()) {
+    if let Err(e) = written.and_then(|()| lock.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Error::io("write", "<stdout>", e));
         }

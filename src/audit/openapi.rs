@@ -29,6 +29,88 @@ pub fn is_openapi(v: &Value) -> bool {
         || v.get("paths").is_some_and(Value::is_object)
 }
 
+/// Operations that are dangerous to leave unauthenticated whatever the host (a localhost server
+/// is reachable from any web page and from the model's prompt-injected calls): running commands,
+/// deleting files, fetching a URL the caller chooses. `GET /fetch?url= (fetches any URL)`.
+pub fn dangers(path: &str, text: &str) -> Vec<String> {
+    let Ok(v) = parse(path, text) else {
+        return Vec::new();
+    };
+    let words = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        l.split(|c: char| !c.is_ascii_alphanumeric())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    for (p, item) in v
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for m in METHODS {
+            let Some(op) = item.get(*m) else { continue };
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+            // `runCommand` -> `run command`
+            let mut spaced = String::new();
+            for ch in id.chars() {
+                if ch.is_ascii_uppercase() {
+                    spaced.push(' ');
+                }
+                spaced.push(ch);
+            }
+            let mut w = words(p);
+            w.extend(words(&spaced));
+            let has = |xs: &[&str]| w.iter().any(|x| xs.contains(&x.as_str()));
+            let params: Vec<String> = item
+                .get("parameters")
+                .into_iter()
+                .chain(op.get("parameters"))
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(|x| x.get("name").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let why = if has(&[
+                "exec",
+                "execute",
+                "shell",
+                "command",
+                "commands",
+                "cmd",
+                "eval",
+                "terminal",
+                "bash",
+                "powershell",
+                "subprocess",
+            ]) {
+                Some("runs commands")
+            } else if *m == "delete" && has(&["file", "files", "fs", "dir", "directory", "folder"])
+            {
+                Some("deletes files")
+            } else if has(&[
+                "fetch", "proxy", "scrape", "crawl", "download", "browse", "visit", "open", "read",
+                "page", "webpage", "load", "request",
+            ]) && params.iter().any(|n| {
+                matches!(
+                    n.as_str(),
+                    "url" | "uri" | "target_url" | "webhook_url" | "callback_url"
+                )
+            }) {
+                // A `url` parameter of an operation that fetches it (not one that looks it up).
+                Some("fetches any URL")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                out.push(format!("{} {p} ({why})", m.to_ascii_uppercase()));
+            }
+        }
+    }
+    out
+}
+
 /// A write operation: `POST /todos`.
 pub struct WriteOp {
     pub method: String,
@@ -43,9 +125,19 @@ pub fn check(
 ) -> (Vec<Finding>, Vec<WriteOp>) {
     let mut out = Vec::new();
     let mut writes = Vec::new();
+    let yaml = !path.ends_with(".json");
     let v = match parse(path, text) {
         Ok(v) => v,
         Err((msg, line)) => {
+            let indented = yaml && text.starts_with([' ', '\t']);
+            let (msg, line) = if indented {
+                (
+                    "line 1 is indented: top-level keys must start in the first column".to_string(),
+                    Some(1),
+                )
+            } else {
+                (msg, line)
+            };
             out.push(Finding::new(
                 "openapi.parse",
                 path,
@@ -55,6 +147,42 @@ pub fn check(
             return (out, writes);
         }
     };
+    // The YAML parser keeps the last of duplicate keys: a document pasted twice parses silently.
+    if yaml {
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, l) in text.lines().enumerate() {
+            if l.starts_with([' ', '\t', '#', '-']) || l.starts_with("---") || l.starts_with("...")
+            {
+                continue;
+            }
+            let Some((key, _)) = l.split_once(':') else {
+                continue;
+            };
+            let key = key.trim().trim_matches(['"', '\'']);
+            if key.is_empty() || key.contains(' ') && !key.starts_with('/') {
+                continue;
+            }
+            if let Some(prev) = first.insert(key, i + 1) {
+                out.push(Finding::new(
+                    "openapi.parse",
+                    path,
+                    Some(i + 1),
+                    format!("top-level key `{key}` again (first on line {prev}): the document looks pasted twice, and the parser keeps only the last one"),
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(o) = v.as_object() {
+        if let Some(k) = o.keys().find(|k| k.starts_with('/')) {
+            out.push(Finding::new(
+                "openapi.parse",
+                path,
+                line_of(text, &format!("{k}:")),
+                format!("top-level key `{k}` is a path outside `paths`: it is ignored (indent it under `paths`)"),
+            ));
+        }
+    }
     let version = v.get("openapi").map(|x| match x {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -93,11 +221,46 @@ pub fn check(
     let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };
 
     // servers (also accept the common mistake of nesting them under info)
-    let servers = v
-        .get("servers")
-        .or_else(|| v.get("info").and_then(|i| i.get("servers")));
+    let nested = v.get("info").and_then(|i| i.get("servers"));
+    let servers = v.get("servers").or(nested);
+    if v.get("servers").is_none() {
+        // Without `servers` a plugin's spec resolves against the host it is served from (low);
+        // GPT Actions refuse it. Nested under `info`, it is a mistake either way.
+        let (msg, sev) = if nested.is_some() {
+            (
+                "`servers` is nested under `info`: ChatGPT reads only the top-level `servers`",
+                Severity::Medium,
+            )
+        } else {
+            (
+                "no `servers`: GPT Actions need the API's URL (a plugin's spec resolves against the host serving it)",
+                Severity::Low,
+            )
+        };
+        out.push(
+            Finding::new(
+                "openapi.server",
+                path,
+                line_of(text, "servers").or(Some(1)),
+                msg.into(),
+            )
+            .severity(sev),
+        );
+    }
     for s in servers.and_then(Value::as_array).into_iter().flatten() {
         if let Some(u) = s.get("url").and_then(Value::as_str) {
+            let placeholder = match host_of(u) {
+                Some(h) => is_placeholder_host(&h),
+                None => u.contains(['{', '<', '$']),
+            };
+            if placeholder {
+                out.push(Finding::new(
+                    "openapi.server",
+                    path,
+                    line_of(text, u),
+                    format!("server {u} has a placeholder host"),
+                ));
+            }
             if let Some(h) = host_of(u) {
                 if u.to_ascii_lowercase().starts_with("http://")
                     && !is_localhost(&h)
@@ -210,6 +373,26 @@ pub fn check(
                     out.push(Finding::new("openapi.credential-in-url", path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
                 }
             }
+            // `security: []` or `[{}]` on an operation switches authentication off for it.
+            let anonymous = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.is_empty()
+                        || a.iter()
+                            .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+            if crate::model::is_write(m)
+                && anonymous
+                && (v.get("security").is_some() || schemes.is_some())
+            {
+                out.push(Finding::new(
+                    "openapi.anonymous-write",
+                    path,
+                    line_of(text, "security: [").or(line),
+                    format!("{name} changes state with `security` overridden to none: anyone can call it"),
+                ));
+            }
             if crate::model::is_write(m) {
                 writes.push(WriteOp {
                     method: m.to_ascii_uppercase(),
@@ -266,7 +449,6 @@ fn credential_param(name: &str) -> bool {
                 | "access_token"
                 | "token"
                 | "auth"
-                | "code"
                 | "sig"
                 | "signature"
         )
@@ -298,6 +480,16 @@ fn auth_agreement(
                 .to_ascii_lowercase();
             if t == "http" {
                 format!("http:{sch}")
+            } else if t == "apikey" {
+                // ChatGPT sends `Authorization: <type> <token>`: only an apiKey scheme read from
+                // the Authorization header receives it.
+                let inn = s.get("in").and_then(Value::as_str).unwrap_or("");
+                let name = s.get("name").and_then(Value::as_str).unwrap_or("");
+                if inn == "header" && name.eq_ignore_ascii_case("authorization") {
+                    "apikey".into()
+                } else {
+                    format!("apiKey ({inn} {name})")
+                }
             } else {
                 t
             }
@@ -333,6 +525,23 @@ mod tests {
     use super::*;
 
     const SPEC: &str = "openapi: 3.0.1\ninfo: {title: t, version: '1'}\nservers:\n  - url: https://todo.acme.dev\npaths:\n  /todos:\n    get:\n      operationId: listTodos\n      summary: List todos\n    post:\n      operationId: addTodo\n      summary: Add a todo\n      x-openai-isConsequential: true\n";
+
+    #[test]
+    fn an_indented_first_line_is_named_as_such() {
+        let (f, _) = check("openapi.yaml", &format!(" {SPEC}"), None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "openapi.parse");
+        assert!(
+            f[0].message.contains("line 1 is indented"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            !f[0].message.contains("more than one document"),
+            "{}",
+            f[0].message
+        );
+    }
 
     #[test]
     fn a_good_spec_is_clean() {

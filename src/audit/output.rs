@@ -116,16 +116,24 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
     out
 }
 
-/// JSON: the report as is (the `findings` list doubles as a baseline file).
-pub fn json(r: &Report) -> String {
-    let mut v = serde_json::to_value(r).expect("report serialises");
-    if let Value::Object(o) = &mut v {
-        o.insert("tool".into(), json!("plugsmith"));
-        o.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
-    }
-    let mut s = serde_json::to_string_pretty(&v).expect("json");
-    s.push('\n');
-    s
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    tool: &'static str,
+    version: &'static str,
+}
+
+/// JSON: the report as is (the `findings` list doubles as a baseline file), written straight to
+/// `w` (no copy of the report as a JSON value or string in memory).
+pub fn write_json(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let doc = JsonReport {
+        report: r,
+        tool: "plugsmith",
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
 }
 
 fn level(s: Severity) -> &'static str {

@@ -17,6 +17,7 @@ use super::config::Config;
 use super::finding::{Finding, Report, ScanError, Severity};
 use super::gitcheck::{self, Ignores};
 use super::manifest::{self, ManifestInfo};
+use super::mcp;
 use super::openapi;
 use super::secrets;
 use crate::error::Error;
@@ -40,17 +41,82 @@ pub struct ScanOptions {
 
 const CHUNK: usize = 1 << 20;
 const STRUCTURED_MAX: u64 = 8 << 20;
+/// Findings kept per (file, rule); beyond it one summary finding gives the count. A file dense
+/// with `password=` lines costs bounded memory and output.
+pub const CAP_PER_FILE_RULE: usize = 100;
+
+/// Counts findings per rule for one file and admits the first [`CAP_PER_FILE_RULE`].
+#[derive(Default)]
+pub struct Capper {
+    counts: HashMap<String, (usize, Severity)>,
+}
+
+impl Capper {
+    /// Moves the admitted findings of `new` into `out`.
+    pub fn admit(&mut self, new: Vec<Finding>, out: &mut Vec<Finding>) {
+        for f in new {
+            let e = self
+                .counts
+                .entry(f.rule.clone())
+                .or_insert((0, Severity::Low));
+            e.0 += 1;
+            if e.0 <= CAP_PER_FILE_RULE {
+                out.push(f);
+            } else {
+                e.1 = e.1.max(f.severity);
+            }
+        }
+    }
+
+    /// How many findings were left out, all rules together.
+    pub fn dropped(&self) -> usize {
+        self.counts
+            .values()
+            .map(|(n, _)| n.saturating_sub(CAP_PER_FILE_RULE))
+            .sum()
+    }
+
+    /// One finding per rule that went over the cap.
+    pub fn summaries(self, rel: &str, out: &mut Vec<Finding>) {
+        let mut over: Vec<_> = self
+            .counts
+            .into_iter()
+            .filter(|(_, (n, _))| *n > CAP_PER_FILE_RULE)
+            .collect();
+        over.sort();
+        for (rule, (n, sev)) in over {
+            let Some(r) = super::finding::rule_by_id(&rule) else {
+                continue;
+            };
+            let mut f = Finding::new(
+                r.id,
+                rel,
+                None,
+                format!(
+                    "{} more {rule} findings in this file are not listed (the first {CAP_PER_FILE_RULE} are)",
+                    n - CAP_PER_FILE_RULE
+                ),
+            )
+            .severity(sev);
+            f.fingerprint = super::finding::fingerprint(r.id, rel, "more findings");
+            out.push(f);
+        }
+    }
+}
 
 /// How a file is treated by the line checks.
 #[derive(Debug, Clone, Copy)]
 pub struct FileKind {
     pub code: bool,
+    /// Code or config the MCP authorization heuristics read.
+    pub mcp: bool,
 }
 
 impl FileKind {
     pub fn of(rel: &str) -> FileKind {
         FileKind {
             code: code::is_code(rel),
+            mcp: mcp::applies(rel),
         }
     }
 }
@@ -70,31 +136,55 @@ fn scan_chunk(
         let mut f = Finding::new(h.rule, rel, Some(h.line), h.what.clone())
             .column(h.column)
             .with_secret(&h.value);
-        if h.weaker {
-            f.severity = Severity::Medium;
-            f.message.push_str(" (test mode)");
+        if let Some(sev) = h.severity {
+            f.severity = sev;
         }
         out.push(f);
     }
-    if kind.code {
-        let text = String::from_utf8_lossy(chunk);
-        let mut hits = Vec::new();
-        code::scan(&text, first_line, &mut hits);
-        for h in hits {
-            out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
-        }
+    if !kind.code && !kind.mcp {
+        return;
+    }
+    let text = String::from_utf8_lossy(chunk);
+    let mut hits = Vec::new();
+    code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
+    // Timing of a comparison in test code leaks nothing.
+    let test = code::is_test_path(rel);
+    for h in hits
+        .into_iter()
+        .filter(|h| !(test && h.rule == "code.insecure-compare"))
+    {
+        out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
 }
 
-/// Scans bytes already in memory (git blobs).
+/// Scans bytes already in memory (git blobs) in chunks cut at line ends, keeping at most
+/// [`CAP_PER_FILE_RULE`] findings per rule; returns how many it left out.
 pub fn scan_bytes(
     data: &[u8],
     rel: &str,
     kind: FileKind,
     out: &mut Vec<Finding>,
     allowed: &mut u64,
-) {
-    scan_chunk(data, 1, rel, kind, out, allowed);
+) -> usize {
+    let mut capper = Capper::default();
+    let mut line = 1usize;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= CHUNK {
+            rest.len()
+        } else {
+            rest[..CHUNK]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(CHUNK.min(rest.len()), |i| i + 1)
+        };
+        let mut local = Vec::new();
+        scan_chunk(&rest[..cut], line, rel, kind, &mut local, allowed);
+        capper.admit(local, out);
+        line += rest[..cut].iter().filter(|&&b| b == b'\n').count();
+        rest = &rest[cut..];
+    }
+    capper.dropped()
 }
 
 enum FileOutcome {
@@ -121,6 +211,7 @@ fn scan_file(
     let mut total = 0u64;
     let mut first = true;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut capper = Capper::default();
     data.reserve(usize::try_from(len).unwrap_or(CHUNK).min(CHUNK) + 1);
     loop {
         // `read_to_end` on a `Take` appends without zero-filling a buffer first.
@@ -142,10 +233,13 @@ fn scan_file(
                 None => continue,
             }
         };
-        scan_chunk(&data[..cut], line, rel, kind, out, allowed);
+        let mut local = Vec::new();
+        scan_chunk(&data[..cut], line, rel, kind, &mut local, allowed);
+        capper.admit(local, out);
         line += data[..cut].iter().filter(|&&b| b == b'\n').count();
         data.drain(..cut);
         if eof {
+            capper.summaries(rel, out);
             return Ok(FileOutcome::Text(total));
         }
     }
@@ -161,6 +255,14 @@ fn rel_of(root: &Path, path: &Path) -> String {
     } else {
         s
     }
+}
+
+/// A folder of examples or samples: its manifests and specs are not the deployed ones.
+fn example_dir(rel: &str) -> bool {
+    rel.split('/')
+        .rev()
+        .skip(1)
+        .any(|c| matches!(c, "examples" | "example" | "samples" | "sample"))
 }
 
 /// A path anyone can fetch from a deployed plugin.
@@ -421,6 +523,29 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         let (f, writes) = openapi::check(&rel, &text, m);
         findings.extend(f);
         if let Some(m) = m {
+            let dangers = if m.auth_type.as_deref() == Some("none") {
+                openapi::dangers(&rel, &text)
+            } else {
+                Vec::new()
+            };
+            if !dangers.is_empty() {
+                let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
+                let shown: Vec<&str> = dangers.iter().take(5).map(String::as_str).collect();
+                findings.push(Finding::new(
+                    "manifest.auth-none-dangerous",
+                    &m.path,
+                    manifest::line_of(&text_m, "\"auth\""),
+                    format!(
+                        "auth is none but {rel} has operations anyone can call: {}{}",
+                        shown.join(", "),
+                        if m.localhost {
+                            " (localhost too: any web page and any prompt injection reach it)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
             if m.auth_type.as_deref() == Some("none") && !writes.is_empty() {
                 let list: Vec<String> = writes
                     .iter()
@@ -499,6 +624,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         }
     }
 
+    // Example manifests and specs (under examples/, samples/) weigh one level less.
+    for f in findings
+        .iter_mut()
+        .filter(|f| matches!(f.family(), "manifest" | "openapi") && example_dir(&f.path))
+    {
+        f.severity = f.severity.lower();
+        f.message.push_str(" (in an example)");
+    }
+
     // 5. suppressions, order, duplicates
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));
@@ -542,29 +676,59 @@ fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<
         return None;
     }
     let dir = manifest_rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let mut bases: Vec<String> = vec![dir.to_string()];
+    let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    };
+    // The manifest's own folder (and the one above `.well-known/`) first, with their static/ and
+    // public/, then each folder further up: a spec of another plugin higher up never wins over
+    // the one beside the manifest.
+    let mut home = vec![dir.to_string()];
     if let Some(parent) = dir.strip_suffix(".well-known") {
-        bases.push(parent.trim_end_matches('/').to_string());
+        home.push(parent.trim_end_matches('/').to_string());
     }
-    for b in ["", "static", "public"] {
-        bases.push(b.to_string());
+    let mut bases: Vec<String> = Vec::new();
+    for h in &home {
+        for sub in ["", "static", "public"] {
+            bases.push(join(h, sub));
+        }
+    }
+    let mut up = home.last().cloned().unwrap_or_default();
+    while !up.is_empty() {
+        up = up
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_string());
+        for sub in ["", "static", "public"] {
+            bases.push(join(&up, sub));
+        }
     }
     for b in &bases {
-        let cand = if b.is_empty() {
-            p.to_string()
-        } else {
-            format!("{b}/{p}")
-        };
+        let cand = join(b, p);
         if paths.contains(cand.as_str()) {
             return Some(cand);
         }
     }
+    // By name: the file of that name nearest the manifest (most leading folders in common).
     let name = p.rsplit('/').next().unwrap_or(p);
-    let same: Vec<&&str> = paths
+    let common = |x: &str| {
+        let xd = x.rsplit_once('/').map_or("", |(d, _)| d);
+        xd.split('/')
+            .zip(dir.split('/'))
+            .take_while(|(a, b)| a == b && !a.is_empty())
+            .count()
+    };
+    let mut same: Vec<(usize, &str)> = paths
         .iter()
         .filter(|x| x.rsplit('/').next() == Some(name))
+        .map(|x| (common(x), *x))
         .collect();
-    (same.len() == 1).then(|| same[0].to_string())
+    same.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
+    match same.as_slice() {
+        [only] => Some(only.1.to_string()),
+        [a, b, ..] if a.0 > b.0 => Some(a.1.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -577,6 +741,35 @@ mod tests {
         assert!(public_dir("app/static/x.js"));
         assert!(!public_dir("app/main.py"));
         assert!(!public_dir("public"));
+    }
+
+    #[test]
+    fn the_spec_nearest_the_manifest_wins() {
+        // A root spec of another plugin does not shadow the one under the manifest's own static/.
+        let paths: HashSet<&str> = ["openapi.yaml", "b/ai-plugin.json", "b/static/openapi.yaml"]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            resolve_spec("b/ai-plugin.json", "https://b.dev/openapi.yaml", &paths).as_deref(),
+            Some("b/static/openapi.yaml")
+        );
+        // By name: of several specs with the name, the one in the manifest's own folder.
+        let paths: HashSet<&str> = [
+            "a/spec/openapi.yaml",
+            "b/spec/openapi.yaml",
+            "b/.well-known/ai-plugin.json",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            resolve_spec(
+                "b/.well-known/ai-plugin.json",
+                "https://b.dev/v1/openapi.yaml",
+                &paths
+            )
+            .as_deref(),
+            Some("b/spec/openapi.yaml")
+        );
     }
 
     #[test]

@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use regex::bytes::Regex;
+
+use super::finding::Severity;
 
 /// One credential-looking value in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +22,9 @@ pub struct Hit {
     pub column: usize,
     pub value: String,
     pub what: String,
-    /// A lower severity than the rule's (e.g. Stripe test keys).
-    pub weaker: bool,
+    /// A severity other than the rule's default (Stripe test keys, loopback dev databases,
+    /// secrets in browser-bundled variables).
+    pub severity: Option<Severity>,
 }
 
 /// Rule slots: bit `i` of a keyword's mask selects `FORMATS[i]`.
@@ -31,15 +34,24 @@ struct Format {
     re: Regex,
 }
 
-const GENERIC: u32 = 1 << 30;
-const ALLOW: u32 = 1 << 31;
+const GENERIC: u64 = 1 << 62;
+const ALLOW: u64 = 1 << 63;
 
 struct Scanner {
     ac: AhoCorasick,
-    masks: Vec<u32>,
+    masks: Vec<u64>,
     formats: Vec<Format>,
     generic: Regex,
     bearer: Regex,
+    /// `process.env.X || "literal"`, `X ?? "literal"`: env name in 1, literal in 2.
+    fallback_or: Regex,
+    /// `os.getenv("X", "literal")`, `os.environ.get("X") or "literal"`,
+    /// `env::var("X").unwrap_or("literal")`: env name in 1, literal in 2.
+    fallback_call: Regex,
+    /// The name assigned at the end of a line prefix (`const apiKey = `).
+    lhs: Regex,
+    /// A long base64 run, decoded once and scanned again.
+    b64: Regex,
 }
 
 fn scanner() -> &'static Scanner {
@@ -111,6 +123,12 @@ fn build() -> Scanner {
             &["private key"],
         ),
         (
+            "secret.private-key",
+            "private JSON Web Key (its \"d\" member: a JWT signing key)",
+            r#""d"\s{0,4}:\s{0,4}"([A-Za-z0-9_\-]{40,})""#,
+            &["\"d\""],
+        ),
+        (
             "secret.jwt",
             "JSON Web Token",
             r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})",
@@ -138,16 +156,183 @@ fn build() -> Scanner {
             &["pss_", "psk_", "pcs_", "pat_", "prt_", "pac_"],
         ),
     ];
+    // Formats of other services a plugin backend talks to (after gitleaks' rule set; the ones
+    // that need a vendor name nearby look for it on the same line).
+    let services: &[(&str, &str, &[&str])] = &[
+        ("Mailgun API key", r"\b(key-[0-9a-f]{32})\b", &["key-"]),
+        (
+            "SendGrid API key",
+            r"\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
+            &["sg."],
+        ),
+        (
+            "Twitter/X consumer key or secret",
+            r#"(?i-u)twitter[a-z0-9_.\-]{0,20}?(?:consumer|api|app)[_.\-]?(?:key|secret)(?:[_.\-]?secret)?["']?\s{0,4}(?::=|=>|=|:)\s{0,4}["']?([A-Za-z0-9]{50}|[A-Za-z0-9]{25})\b"#,
+            &["twitter"],
+        ),
+        (
+            "Twitter/X bearer token",
+            r"\b(A{22}[A-Za-z0-9%]{80,110})",
+            &["aaaaaaaaaaaaaaaaaaaaaa"],
+        ),
+        (
+            "Dropbox app secret",
+            r#"(?i-u)dropbox[^\n]{0,80}?(?:app_?secret|client_?secret)["']?\s{0,4}(?::=|=>|=|:)\s{0,4}["']?([a-z0-9]{15})\b"#,
+            &["dropbox"],
+        ),
+        (
+            "Dropbox access token",
+            r"\b(sl\.[A-Za-z0-9_=\-]{130,160}|[a-z0-9]{11}AAAAAAAAAA[A-Za-z0-9_=\-]{43})",
+            &["sl.", "aaaaaaaaaa"],
+        ),
+        (
+            "Twilio API key",
+            r"(?i-u)twilio[^\n]{0,80}?\b(SK[0-9a-fA-F]{32})\b",
+            &["twilio"],
+        ),
+        ("Hugging Face token", r"\b(hf_[A-Za-z]{34})\b", &["hf_"]),
+        ("Groq API key", r"\b(gsk_[A-Za-z0-9]{52})\b", &["gsk_"]),
+        (
+            "Perplexity API key",
+            r"\b(pplx-[A-Za-z0-9]{48})\b",
+            &["pplx-"],
+        ),
+        ("xAI API key", r"\b(xai-[A-Za-z0-9]{80})\b", &["xai-"]),
+        ("Replicate API token", r"\b(r8_[A-Za-z0-9]{37})\b", &["r8_"]),
+        ("npm access token", r"\b(npm_[A-Za-z0-9]{36})\b", &["npm_"]),
+        (
+            "PyPI upload token",
+            r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})",
+            &["pypi-ageichlwas5vcmc"],
+        ),
+        (
+            "Shopify access token",
+            r"\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
+            &["shpat_", "shpca_", "shppa_", "shpss_"],
+        ),
+        (
+            "DigitalOcean token",
+            r"\b(do[opr]_v1_[a-f0-9]{64})\b",
+            &["dop_v1_", "doo_v1_", "dor_v1_"],
+        ),
+        (
+            "Linear API key",
+            r"\b(lin_api_[A-Za-z0-9]{40})\b",
+            &["lin_api_"],
+        ),
+        (
+            "Brevo (Sendinblue) API key",
+            r"\b(xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16})\b",
+            &["xkeysib-"],
+        ),
+        (
+            "Postman API key",
+            r"\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b",
+            &["pmak-"],
+        ),
+        (
+            "Doppler token",
+            r"\b(dp\.(?:pt|st|sa|ct|scim)\.[A-Za-z0-9]{40,44})\b",
+            &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim."],
+        ),
+        (
+            "HashiCorp Vault token",
+            r"\b(hvs\.[A-Za-z0-9_\-]{90,120})",
+            &["hvs."],
+        ),
+        (
+            "Azure AD client secret",
+            r#"(?:^|['"`\s>=:(,)])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:$|['"`\s<),])"#,
+            &["q~"],
+        ),
+        (
+            "age secret key",
+            r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b",
+            &["age-secret-key-1"],
+        ),
+        (
+            "Supabase access token",
+            r"\b(sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_\-]{31,64})",
+            &["sbp_", "sb_secret_"],
+        ),
+        (
+            "Notion integration token",
+            r"\b(ntn_[0-9]{11}[A-Za-z0-9]{35})\b",
+            &["ntn_"],
+        ),
+        (
+            "New Relic user API key",
+            r"\b(NRAK-[A-Z0-9]{27})\b",
+            &["nrak-"],
+        ),
+        (
+            "Databricks token",
+            r"\b(dapi[a-f0-9]{32}(?:-[0-9])?)\b",
+            &["dapi"],
+        ),
+        (
+            "Mailchimp API key",
+            r"\b([0-9a-f]{32}-us[0-9]{1,2})\b",
+            &["-us"],
+        ),
+        (
+            "Grafana token",
+            r"\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2})",
+            &["glsa_", "glc_"],
+        ),
+        (
+            "Square access token",
+            r"\b(sq0(?:atp|csp)-[0-9A-Za-z_\-]{22,43})",
+            &["sq0atp-", "sq0csp-"],
+        ),
+        (
+            "Facebook access token",
+            r"\b(EAA[MC][A-Za-z0-9]{100,})",
+            &["eaam", "eaac"],
+        ),
+        (
+            "Discord webhook URL",
+            r"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,80})",
+            &["discord.com/api/webhooks", "discordapp.com/api/webhooks"],
+        ),
+        (
+            "Telegram bot token",
+            r"\b([0-9]{8,10}:AA[A-Za-z0-9_\-]{33})(?:[^A-Za-z0-9_\-]|$)",
+            &[":aa"],
+        ),
+        (
+            "Heroku API key",
+            r"\b(HRKU-AA[0-9A-Za-z_\-]{58})",
+            &["hrku-"],
+        ),
+        (
+            "Sentry token",
+            r"\b(sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9+/=_\-]{60,})",
+            &["sntryu_", "sntrys_"],
+        ),
+        (
+            "Atlassian API token",
+            r"\b(ATATT3[A-Za-z0-9_\-=]{186})",
+            &["atatt3"],
+        ),
+        ("Pulumi access token", r"\b(pul-[a-f0-9]{40})\b", &["pul-"]),
+    ];
     let mut patterns: Vec<&str> = Vec::new();
-    let mut masks: Vec<u32> = Vec::new();
+    let mut masks: Vec<u64> = Vec::new();
     let mut formats = Vec::new();
-    for (i, (rule, what, re, kws)) in table.iter().enumerate() {
+    let all = table.iter().copied().chain(
+        services
+            .iter()
+            .map(|&(what, re, kws)| ("secret.service-key", what, re, kws)),
+    );
+    for (i, (rule, what, re, kws)) in all.enumerate() {
+        assert!(i < 62, "too many formats for the keyword masks");
         formats.push(Format {
             rule,
             what,
             re: Regex::new(re).expect("valid secret regex"),
         });
-        for k in *kws {
+        for k in kws {
             patterns.push(k);
             masks.push(1 << i);
         }
@@ -171,14 +356,47 @@ fn build() -> Scanner {
         "client_key",
         "master_key",
         "bearer ",
+        // names without a keyword above: `DB_PASS`, `SERVICE_ACCOUNT`, `CONSUMER_KEY`, `appKey`
+        "_pass",
+        "-pass",
+        "pass_",
+        "pass=",
+        "pass:",
+        "pass ",
+        "pass\"",
+        "pass'",
+        "service_account",
+        "serviceaccount",
+        "service-account",
+        "consumer_key",
+        "consumerkey",
+        "app_key",
+        "appkey",
+        "session_key",
+        "sessionkey",
+        "jwt_key",
+        "jwtkey",
+        "hmac_key",
+        "hmackey",
+        "encryption_key",
+        "encryptionkey",
+        "license_key",
+        "licensekey",
+        "webhook_key",
+        "webhookkey",
+        // base64 values are decoded once and scanned again
+        "_b64",
+        "base64",
     ] {
         patterns.push(k);
         masks.push(GENERIC);
     }
     patterns.push("plugsmith:allow");
     masks.push(ALLOW);
+    // A DFA: with ~170 keywords the default (an NFA) made the prefilter a third slower.
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
         .match_kind(MatchKind::Standard)
         .build(&patterns)
         .expect("valid keywords");
@@ -189,18 +407,40 @@ fn build() -> Scanner {
     .expect("valid generic regex");
     let bearer =
         Regex::new(r"(?i-u)\bbearer\s+([A-Za-z0-9._~+/\-]{20,512}=*)").expect("valid bearer regex");
+    let fallback_or = Regex::new(
+        r#"(?i-u)(?:process\.env\.|import\.meta\.env\.|\b)([a-z_][a-z0-9_]{0,80})\s{0,4}(?:\|\||\?\?)\s{0,4}["'`]([^\s"'`]{8,512})["'`]"#,
+    )
+    .expect("valid fallback regex");
+    let fallback_call = Regex::new(
+        r#"(?i-u)(?:getenv|environ\.get|env\.get|env::var|env\.str|config)\(\s{0,4}["']([a-z_][a-z0-9_]{0,80})["']\s{0,4}(?:,\s{0,4}(?:default\s{0,2}=\s{0,2})?|\)\s{0,4}(?:or|\|\||\?\?)\s{0,4}|\)\.unwrap_or(?:_else)?\(\s{0,4}(?:\|_\|\s{0,4})?)["']([^\s"']{8,512})["']"#,
+    )
+    .expect("valid fallback call regex");
+    let lhs = Regex::new(
+        r#"(?i-u)([a-z_][a-z0-9_]{0,80})["']?\s{0,4}(?::\s{0,4}[a-z_][a-z0-9_<>\[\]|]{0,40}\s{0,4})?(?:=|:)\s{0,4}$"#,
+    )
+    .expect("valid lhs regex");
+    let b64 = Regex::new(r"[A-Za-z0-9+/_\-]{64,}={0,2}").expect("valid base64 regex");
     Scanner {
         ac,
         masks,
         formats,
         generic,
         bearer,
+        fallback_or,
+        fallback_call,
+        lhs,
+        b64,
     }
 }
 
 /// Scans `text` (one chunk of a file; `first_line` is the number of its first line) and appends
 /// every hit. Lines containing `plugsmith:allow` are skipped and counted in `allowed`.
 pub fn scan_chunk(text: &[u8], first_line: usize, hits: &mut Vec<Hit>, allowed: &mut u64) {
+    scan_text(text, first_line, hits, allowed, 0);
+}
+
+/// `depth` 1 is the text decoded from a base64 value (not decoded again).
+fn scan_text(text: &[u8], first_line: usize, hits: &mut Vec<Hit>, allowed: &mut u64, depth: u8) {
     let s = scanner();
     // Windows (whole lines, or 4 KiB around each hit on very long lines) with at least one
     // keyword, and the union of their keywords' masks.
@@ -254,7 +494,7 @@ pub fn scan_chunk(text: &[u8], first_line: usize, hits: &mut Vec<Hit>, allowed: 
             *allowed += 1;
             continue;
         }
-        scan_line(s, text, &w, hits);
+        scan_line(s, text, &w, hits, depth);
     }
 }
 
@@ -266,21 +506,23 @@ struct Window {
     end: usize,
     line_start: usize,
     line_no: usize,
-    mask: u32,
+    mask: u64,
 }
 
-fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
+fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u8) {
     let (start, line_no, mask) = (w.start, w.line_no, w.mask);
     let col0 = w.start - w.line_start + 1;
     let line = &text[w.start..w.end];
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut seen = HashSet::new();
+    let overlaps =
+        |spans: &[(usize, usize)], a: usize, b: usize| spans.iter().any(|&(x, y)| a < y && x < b);
     for (i, f) in s.formats.iter().enumerate() {
         if mask & (1 << i) == 0 {
             continue;
         }
         // A PEM body starts on the next line: give that rule a few lines more.
-        let hay = if f.rule == "secret.private-key" {
+        let hay = if f.rule == "secret.private-key" && f.what == "private key" {
             &text[start..text.len().min(start + 400)]
         } else {
             line
@@ -288,17 +530,30 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
         for c in f.re.captures_iter(hay) {
             let g = c.get(1).expect("group 1");
             let value = String::from_utf8_lossy(g.as_bytes()).into_owned();
-            let mut weaker = false;
+            let mut severity = None;
+            let mut what = f.what.to_string();
             let ok = match f.rule {
                 "secret.database-url" => {
                     let pw = c
                         .get(2)
                         .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
-                    pw.is_some_and(|p| !weak_or_placeholder_password(&p))
+                    match pw {
+                        Some(p) if !weak_or_placeholder_password(&p) => {
+                            if let Some((sev, note)) = loopback_database(&value, &p) {
+                                severity = Some(sev);
+                                what.push_str(note);
+                            }
+                            true
+                        }
+                        _ => false,
+                    }
                 }
                 "secret.jwt" => !example_jwt(&value),
                 "secret.stripe-key" => {
-                    weaker = value.contains("_test_");
+                    if value.contains("_test_") {
+                        severity = Some(Severity::Medium);
+                        what.push_str(" (test mode)");
+                    }
                     !looks_placeholder(&value)
                 }
                 "secret.private-key" => true,
@@ -315,9 +570,38 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
                     line: line_no,
                     column: col0 + g.start(),
                     value,
-                    what: f.what.to_string(),
-                    weaker,
+                    what,
+                    severity,
                 });
+            }
+        }
+    }
+    // A long base64 value (a service-account JSON under `*_B64`): decoded once, scanned again.
+    if depth == 0 && has_long_run(line, 64) {
+        for m in s.b64.find_iter(line) {
+            // A JWT segment is not a base64 document.
+            let before = m.start().checked_sub(1).map(|i| line[i]);
+            if before == Some(b'.') || line.get(m.end()) == Some(&b'.') {
+                continue;
+            }
+            if m.len() > 64 * 1024 || overlaps(&spans, m.start(), m.end()) {
+                continue;
+            }
+            let Some(decoded) = decode_base64_text(m.as_bytes()) else {
+                continue;
+            };
+            let mut inner = Vec::new();
+            let mut ignored = 0;
+            scan_text(&decoded, 1, &mut inner, &mut ignored, 1);
+            if inner.is_empty() {
+                continue;
+            }
+            spans.push((m.start(), m.end()));
+            for mut h in inner {
+                h.line = line_no;
+                h.column = col0 + m.start();
+                h.what.push_str(" (inside a base64-encoded value)");
+                hits.push(h);
             }
         }
     }
@@ -327,8 +611,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
     for c in s.bearer.captures_iter(line) {
         let Some(v) = c.get(1) else { continue };
         let value = String::from_utf8_lossy(v.as_bytes());
-        if spans.iter().any(|&(a, b)| v.start() < b && a < v.end())
-            || !generic_value_is_secret(NameKind::Token, &value)
+        if overlaps(&spans, v.start(), v.end()) || !generic_value_is_secret(NameKind::Token, &value)
         {
             continue;
         }
@@ -339,45 +622,219 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>) {
             column: col0 + v.start(),
             value: value.into_owned(),
             what: "hard-coded bearer token".to_string(),
-            weaker: false,
+            severity: None,
         });
     }
-    for c in s.generic.captures_iter(line) {
+    // A literal beside an environment reference is the value used when the variable is unset.
+    for re in [&s.fallback_or, &s.fallback_call] {
+        for c in re.captures_iter(line) {
+            let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            if overlaps(&spans, v.start(), v.end()) {
+                continue;
+            }
+            let env = String::from_utf8_lossy(n.as_bytes()).into_owned();
+            let whole = c.get(0).expect("match");
+            let lhs = s
+                .lhs
+                .captures(&line[..whole.start()])
+                .and_then(|l| l.get(1))
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+            let Some((name, kind)) = secret_name(&env)
+                .map(|k| (env.clone(), k))
+                .or_else(|| lhs.and_then(|l| secret_name(&l).map(|k| (l, k))))
+            else {
+                continue;
+            };
+            let value = String::from_utf8_lossy(v.as_bytes());
+            if !generic_value_is_secret(kind, &value) {
+                continue;
+            }
+            spans.push((v.start(), v.end()));
+            hits.push(Hit {
+                rule: "secret.generic",
+                line: line_no,
+                column: col0 + v.start(),
+                value: value.into_owned(),
+                what: format!("high-entropy default for `{name}` beside its environment lookup"),
+                severity: None,
+            });
+        }
+    }
+    let mut at = 0;
+    while let Some(c) = s.generic.captures_at(line, at) {
         let (Some(n), Some(v)) = (c.get(1), c.get(3)) else {
-            continue;
+            break;
         };
+        // The next match may start inside this value (`client_id=x&client_secret=y`).
+        at = n.end();
         // A quoted value ends at its closing quote; anything else is prose ("Enter password").
         if let Some(q) = c.get(2) {
             if line.get(v.end()) != Some(&q.as_bytes()[0]) {
                 continue;
             }
         }
-        if spans.iter().any(|&(a, b)| v.start() < b && a < v.end()) {
+        let mut vb = v.as_bytes();
+        // A query string: the value ends before the next `&name=`.
+        if let Some(i) = query_cut(vb) {
+            vb = &vb[..i];
+        }
+        let v_end = v.start() + vb.len();
+        if overlaps(&spans, v.start(), v_end) {
             continue;
         }
         let name = String::from_utf8_lossy(n.as_bytes());
-        let value = String::from_utf8_lossy(v.as_bytes());
+        let value = String::from_utf8_lossy(vb);
         let value = value.trim_end_matches(['.', ':']);
         if let Some(kind) = secret_name(&name) {
-            if generic_value_is_secret(kind, value) {
-                spans.push((v.start(), v.end()));
+            if generic_value_is_secret(kind, value) && !public_key_value(value) {
+                spans.push((v.start(), v_end));
+                at = v_end;
+                let mut what = format!("high-entropy value assigned to `{name}`");
+                let mut severity = None;
+                if browser_bundled(&name) {
+                    what.push_str(" (a browser-bundled variable: shipped to every visitor)");
+                    severity = Some(Severity::High);
+                }
                 hits.push(Hit {
                     rule: "secret.generic",
                     line: line_no,
                     column: col0 + v.start(),
                     value: value.to_string(),
-                    what: format!("high-entropy value assigned to `{name}`"),
-                    weaker: false,
+                    what,
+                    severity,
                 });
             }
         }
     }
 }
 
+/// Whether `line` holds `n` base64 characters in a row (cheaper than the regex).
+fn has_long_run(line: &[u8], n: usize) -> bool {
+    let mut run = 0;
+    for &b in line {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-') {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// Where `&name=` starts inside a value taken from a query string, if it does.
+fn query_cut(v: &[u8]) -> Option<usize> {
+    v.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'&' {
+            return None;
+        }
+        let rest = &v[i + 1..];
+        let n = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        (n > 0 && rest.get(n) == Some(&b'=')).then_some(i)
+    })
+}
+
+/// Decodes a base64 run when what it holds is text (JSON, a PEM, a config file).
+fn decode_base64_text(run: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let url = run.iter().any(|&b| b == b'-' || b == b'_');
+    let std = run.iter().any(|&b| b == b'+' || b == b'/');
+    if url && std {
+        return None;
+    }
+    let engine = if url {
+        GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg)
+    } else {
+        GeneralPurpose::new(&base64::alphabet::STANDARD, cfg)
+    };
+    let out = engine.decode(run).ok()?;
+    let printable = out
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
+        .count();
+    (out.len() >= 32 && printable * 100 >= out.len() * 95).then_some(out)
+}
+
+/// `NEXT_PUBLIC_…`, `VITE_…`, `REACT_APP_…`: bundled into the browser build.
+fn browser_bundled(name: &str) -> bool {
+    let u = name.rsplit('.').next().unwrap_or(name).to_ascii_uppercase();
+    [
+        "NEXT_PUBLIC_",
+        "NUXT_PUBLIC_",
+        "EXPO_PUBLIC_",
+        "VITE_",
+        "REACT_APP_",
+        "GATSBY_",
+        "PUBLIC_",
+    ]
+    .iter()
+    .any(|p| u.starts_with(p))
+}
+
+/// Public keys assigned to key-like names: a Stellar account id (`SIGNING_KEY` in stellar.toml).
+fn public_key_value(v: &str) -> bool {
+    v.len() == 56
+        && v.starts_with('G')
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// A database on the loopback interface: a dev default password is low, any other medium.
+fn loopback_database(url: &str, pw: &str) -> Option<(Severity, &'static str)> {
+    let after = url.rsplit_once('@')?.1;
+    let host = if let Some(rest) = after.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        after.split([':', '/', '?', ',']).next().unwrap_or("")
+    };
+    let h = host.to_ascii_lowercase();
+    let loopback = h == "localhost"
+        || h.starts_with("127.")
+        || h == "::1"
+        || h == "0.0.0.0"
+        || h == "host.docker.internal";
+    if !loopback {
+        return None;
+    }
+    let user = url
+        .split_once("://")
+        .map(|(_, r)| r.split([':', '@']).next().unwrap_or(""))
+        .unwrap_or("");
+    let obvious = pw.eq_ignore_ascii_case(user)
+        || pw.len() <= 10
+            && pw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && shannon(pw) < 3.0
+        || ["dev", "local", "app", "docker", "default"]
+            .iter()
+            .any(|w| pw.to_ascii_lowercase().starts_with(w));
+    Some(if obvious {
+        (
+            Severity::Low,
+            " (loopback host, development default password)",
+        )
+    } else {
+        (Severity::Medium, " (loopback host)")
+    })
+}
+
 /// What a secret-like name names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameKind {
+    /// `password`, `*_pass`, `*pwd*`: 8 characters at least.
     Password,
+    /// `*secret*`, `api_key`, `*_consumer_key`, `*service_account*`: 12 at least.
+    Secret,
+    /// `*_token` and bearer tokens: 16 at least.
     Token,
 }
 
@@ -410,7 +867,21 @@ fn words(name: &str) -> Vec<String> {
 pub fn secret_name(name: &str) -> Option<NameKind> {
     // Only the last dotted segment counts: `settings.api_key`, `os.environ`.
     let last = name.rsplit('.').next().unwrap_or(name);
-    let w = words(last);
+    let mut w = words(last);
+    // Framework prefixes for browser-bundled variables are not part of the name.
+    for p in [
+        &["next", "public"][..],
+        &["nuxt", "public"],
+        &["expo", "public"],
+        &["react", "app"],
+        &["vite"],
+        &["gatsby"],
+    ] {
+        if w.len() > p.len() && w.iter().zip(p.iter()).all(|(a, b)| a == b) {
+            w.drain(..p.len());
+            break;
+        }
+    }
     const STOP: &[&str] = &[
         "url",
         "uri",
@@ -470,8 +941,6 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
         "provider",
         "kind",
         "size",
-        "public",
-        "publishable",
         "template",
         "var",
         "variable",
@@ -525,14 +994,34 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
     if w.is_empty() || w.iter().any(|x| STOP.contains(&x.as_str())) {
         return None;
     }
+    let lastw = w.last().map(String::as_str).unwrap_or("");
+    // Only a name that *ends* in a public or publishable key is public: `NEXT_PUBLIC_CLIENT_SECRET`
+    // is a secret (and a worse one: it is bundled into the browser).
+    let public = |x: &str| matches!(x, "public" | "publishable" | "pub");
+    if public(lastw)
+        || w.len() >= 2 && matches!(lastw, "key" | "keys" | "token") && public(&w[w.len() - 2])
+    {
+        return None;
+    }
     let has = |s: &str| w.iter().any(|x| x == s);
-    if has("password") || has("passwd") || has("pwd") || has("passphrase") || has("pass") {
+    if has("password")
+        || has("passwd")
+        || has("passphrase")
+        || has("pass")
+        || w.iter().any(|x| x.contains("pwd"))
+    {
         return Some(NameKind::Password);
     }
-    if has("secret") || has("secrets") || has("apikey") || has("credential") || has("credentials") {
-        return Some(NameKind::Token);
+    if has("secret")
+        || has("secrets")
+        || has("apikey")
+        || has("credential")
+        || has("credentials")
+        || has("serviceaccount")
+        || w.windows(2).any(|p| p[0] == "service" && p[1] == "account")
+    {
+        return Some(NameKind::Secret);
     }
-    let lastw = w.last().map(String::as_str).unwrap_or("");
     if lastw == "token" {
         return Some(NameKind::Token);
     }
@@ -556,10 +1045,13 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
             "webhook",
             "openai",
             "stripe",
+            "consumer",
+            "secret",
+            "service",
         ]
         .contains(&prev)
         {
-            return Some(NameKind::Token);
+            return Some(NameKind::Secret);
         }
     }
     None
@@ -623,6 +1115,8 @@ pub fn looks_placeholder(v: &str) -> bool {
         "_secret_key",
         "enter_",
         "hunter2",
+        // Supabase's local-development JWT secret, printed by `supabase start`
+        "super-secret-jwt-token-with-at-least-32-characters-long",
     ];
     if MARKERS.iter().any(|m| l.contains(m)) {
         return true;
@@ -657,7 +1151,11 @@ fn example_jwt(tok: &str) -> bool {
     let (Some(h), Some(p)) = (dec(h), dec(p)) else {
         return true;
     };
-    !h.contains("\"alg\"") || p.contains("John Doe") || p.contains("\"1234567890\"")
+    // jwt.io's sample; Supabase's local-development anon and service_role keys (iss supabase-demo)
+    !h.contains("\"alg\"")
+        || p.contains("John Doe")
+        || p.contains("\"1234567890\"")
+        || p.contains("\"supabase-demo\"")
 }
 
 fn is_identifier_like(v: &str) -> bool {
@@ -680,14 +1178,115 @@ fn is_identifier_like(v: &str) -> bool {
     ident(v) && v.contains('_') && !b.iter().any(u8::is_ascii_lowercase)
 }
 
+/// `_bindgen_ty_3`, `max_len_2`: `_`-separated segments that are each a word or a number.
+fn snake_identifier(v: &str) -> bool {
+    v.contains('_')
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && v.split('_').all(|seg| {
+            seg.bytes().all(|b| b.is_ascii_alphabetic()) || seg.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+/// `X509RequestInheritOptions`, `HttpServerConfig`: a type name made of capitalised words.
+fn camel_type_name(v: &str) -> bool {
+    // Shorter names without digits fail the generic checks anyway. A random letters-and-digits
+    // value passes this test about once in 1,400 at 16 characters, once in 8,000 at 24 and
+    // once in 75,000 at 32 (sampled).
+    if v.len() < 16
+        || !v.bytes().all(|b| b.is_ascii_alphanumeric())
+        || !v.starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        return false;
+    }
+    // Segments: digit runs, capitalised words, upper-case runs (acronyms).
+    let b = v.as_bytes();
+    let mut segs: Vec<&[u8]> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        if b[i].is_ascii_digit() {
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        } else if b[i].is_ascii_uppercase() {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_uppercase() {
+                j += 1;
+            }
+            let followed_by_lower = j < b.len() && b[j].is_ascii_lowercase();
+            if followed_by_lower && j - i > 1 {
+                j -= 1; // `HTTPServer`: the last capital starts the next word
+            } else if followed_by_lower {
+                while j < b.len() && b[j].is_ascii_lowercase() {
+                    j += 1;
+                }
+            }
+            i = j;
+        } else {
+            return false; // a lower-case run not led by a capital
+        }
+        segs.push(&b[start..i]);
+    }
+    let words = segs
+        .iter()
+        .filter(|s| s.iter().any(u8::is_ascii_lowercase))
+        .count();
+    let long_word = segs
+        .iter()
+        .any(|s| s.iter().filter(|c| c.is_ascii_lowercase()).count() >= 5);
+    words >= 2
+        && long_word
+        && segs.iter().all(|s| {
+            let lower = s.iter().filter(|c| c.is_ascii_lowercase()).count();
+            if s[0].is_ascii_digit() {
+                s.len() <= 4
+            } else if lower == 0 {
+                s.len() <= 5
+            } else {
+                // a word: three lower-case letters or more, a vowel among them unless it is
+                // short (`Http`, `Xml`); random strings almost never consist of such runs only
+                lower >= 3 && (s.len() <= 4 || s.iter().any(|c| b"aeiouy".contains(c)))
+            }
+        })
+}
+
+/// `secret123`, `password1!`: a stock word with digits, a documentation value.
+fn common_word_and_digits(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    let word = l.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    word.len() < l.len()
+        && [
+            "secret", "password", "passw0rd", "pass", "admin", "test", "changeme", "letmein",
+            "qwerty", "welcome", "token",
+        ]
+        .contains(&word)
+}
+
+/// `true/false`, `read/write`: alternatives in documentation.
+fn word_choice(v: &str) -> bool {
+    v.contains('/')
+        && v.split('/')
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
 /// Whether a value assigned to a secret-like name looks like a real credential.
 pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
     let len = v.chars().count();
     let min = match kind {
         NameKind::Password => 8,
+        NameKind::Secret => 12,
         NameKind::Token => 16,
     };
     if len < min || looks_placeholder(v) {
+        return false;
+    }
+    // References with TypeScript's non-null assertion or optional chaining:
+    // `process.env.KEY!`, `options?.apiKey`, `config!.secret`.
+    let reference = v
+        .trim_end_matches('!')
+        .replace("?.", ".")
+        .replace("!.", ".");
+    if reference != v && is_identifier_like(&reference) {
         return false;
     }
     let lower = v.to_ascii_lowercase();
@@ -702,6 +1301,17 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
         "basic",
     ]
     .contains(&lower.as_str())
+    {
+        return false;
+    }
+    // Rust paths and type annotations (`windows_sys::core::PCWSTR`, `: _bindgen_ty_3`), and
+    // word alternatives (`true/false`).
+    if v.contains("::")
+        || v.starts_with(':')
+        || snake_identifier(v)
+        || word_choice(v)
+        || camel_type_name(v)
+        || common_word_and_digits(v)
     {
         return false;
     }
@@ -739,7 +1349,7 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
         NameKind::Password => {
             has_alpha && (has_digit || !v.bytes().all(|b| b.is_ascii_alphanumeric())) && e >= 2.5
         }
-        NameKind::Token => {
+        NameKind::Token | NameKind::Secret => {
             (has_digit || (has_upper && has_lower && len >= 20)) && has_alpha && e >= 3.0
         }
     }
@@ -800,9 +1410,92 @@ mod tests {
     }
 
     #[test]
+    fn service_key_formats_are_found_by_shape() {
+        // (what, prefix, body): joined at run time, so no whole credential is stored here.
+        let cases: &[(&str, &str, &str)] = &[
+            ("Mailgun", "key-", "b28a4ffcb0344da3f888f78bb7b46411"), // plugsmith:allow
+            ("SendGrid", "SG.", "4SfOIUBC94NB43pUCxfwoe.nduNhxP2QrOTCynDZp2LNdgsr_amWj4IL-o5FDAOeHq"), // plugsmith:allow
+            ("Twitter/X bearer", "AAAAAAAAAAAAAAAAAAAAAA", "U3vSycGNPHb5R1CvJ1PLqX6X3xwhdAWGeaTUqaNwSuDZ0GtmPsXjzH3a5NHeLLhqVc82fpBVKhMFgJam1EUP1zNr6f"), // plugsmith:allow
+            ("Dropbox access", "sl.", "IhqonQChl2EOQS1fVHCvrNt14gHAY8axRDGytSYmKsUXfi9nQte5PHgph_IoEGvggmx7ktOARjkTbsH2fmMYy0zAI7Ou-8YI_y2CbTVLGnAGnyvDtQma1qFT44Tvt6-RobcJiDb40g"), // plugsmith:allow
+            ("Hugging Face", "hf_", "GyavWFrALiAIhQVXCKDpGykSkzODXpbokj"), // plugsmith:allow
+            ("Groq", "gsk_", "76G8M0O17XK2izWtymPhxHlLRv7DONkgEZE3GbZM8KzpUPBBfRIp"), // plugsmith:allow
+            ("Perplexity", "pplx-", "wcXSgOCzHihlMg2esv0BUosywKXWgK0tLjcn9sSNea2oyllr"), // plugsmith:allow
+            ("xAI", "xai-", "fVqNAppYZpGxCsQQPgclcRy17dYTQW27zChJ5wWGd4TJTdhPJTuty1gsCquzMrGB8VgPWsSiyaJ3d5mT"), // plugsmith:allow
+            ("Replicate", "r8_", "BaIZGItSQ9KsksDviGyATHCVQrgYQRDf8a9mV"), // plugsmith:allow
+            ("npm", "npm_", "UFPLrKmDUJRKbIfdBmtDA0M1TjGqX9eNiBCL"), // plugsmith:allow
+            ("PyPI", "pypi-AgEIcHlwaS5vcmc", "4VD18IhaPQJypKuZBTSdOUF3Af1We1wUufwDolGoKOh-90DgC2q0mng3ClEq"), // plugsmith:allow
+            ("Shopify", "shpat_", "7e61e29d7ac28d52ffbde32c4aba5675"), // plugsmith:allow
+            ("DigitalOcean", "dop_v1_", "70f7727d2791f8cb44792db76cbd1a77deb2c07d26de32252ce697cf7aa7dbec"), // plugsmith:allow
+            ("Linear", "lin_api_", "MIxf97YbiOrVvWDn0VWoUhZNnqD7cD3wBXQTYwHG"), // plugsmith:allow
+            ("Brevo", "xkeysib-", "bf42e35731ed22c827117700fb7d82ce32adf8a39b00b6a7e2613a3aa77c98ce-cp7C42irh5eUyWn0"), // plugsmith:allow
+            ("Postman", "PMAK-", "256a78ce8acd32214db007ca-c43415ce464fa32a252001837f661b7ce2"), // plugsmith:allow
+            ("Doppler", "dp.pt.", "dzkaExOZrWlCWJfOTLdeFHmCXU6kpjHGtZ50HL9eNrL"), // plugsmith:allow
+            ("Vault", "hvs.", "Ym-Ol8ldQvRlImKyAljtdKOAUxQ1MBnTW2A2ztiXoa8dzugInwRQ7CHITNEkXPu1nv9OAPzFJTS2mttEFK6EZnElmfGs4FI"), // plugsmith:allow
+            ("Azure", "ktk8Q~", "cp1ySR81ao3bZViuAL~JM2GhTa2xKef40e"), // plugsmith:allow
+            ("age", "AGE-SECRET-KEY-1", "7M9KLRHS7TV8WH0AFZW5ARW4WPF5NQKL5ZQQ06Q62HTK6LRFVJN0E9CU7Z"), // plugsmith:allow
+            ("Supabase", "sbp_", "4d2dabd539805a17d8439933f4c718c780913630"), // plugsmith:allow
+            ("Notion", "ntn_", "95792059765cM9RMeBYRLIl3R3Jgk2nL7kFM1jSaCsI4L9"), // plugsmith:allow
+            ("New Relic", "NRAK-", "RCE7UZFZWE4C2908DX4CFA75L00"), // plugsmith:allow
+            ("Databricks", "dapi", "5ad8099c4b726682a7ace065aa9a59cd"), // plugsmith:allow
+            ("Mailchimp", "44d5e0d38a54d6b857ce49b60cc48e0d", "-us14"), // plugsmith:allow
+            ("Grafana", "glsa_", "Q2vdLdI37GSCUVrOzz15O4yzaMogxe0B_dc5aea3e"), // plugsmith:allow
+            ("Square", "sq0atp-", "Az8Kxt81qEu-f3TIQcmLpL"), // plugsmith:allow
+            ("Facebook", "EAAC", "ZYjp75BjsIKXKcn7gdtDdpxKlxMwmx8C7iQqWu767Wmkfg15OzQl7ybRNB5ZqS7310JgXVu0DZ3uFSxevxO09tSsEwHsXAvrkCqNlaLd1gBPBRmLAggrMfNm"), // plugsmith:allow
+            ("Discord", "https://discord.com/api/webhooks/", "375062023606601086/nWSBhN7nOQvdFt0_U_LvrC6QO0JRmn2JN6ttdtAPAeU9zBX_w_N1aepaRa_ZHj2dE-_C"), // plugsmith:allow
+            ("Telegram", "943784529:AA", "sH2vjNDkHagPqYFaBGVrsTvlZOrnMFNIt"), // plugsmith:allow
+            ("Heroku", "HRKU-AA", "ZvqcmXqwcvEzX_QW4wV1X5FAnF2MtnJsQt1qi5LhhIIgavICjLVEYhshNy"), // plugsmith:allow
+            ("Sentry", "sntryu_", "e05b994978e79eb048f10365ee7387301f26610f2823925eb646b162a612e4c5"), // plugsmith:allow
+            ("Atlassian", "ATATT3", "3xPR4NaTvdyeDYsemdeEA-Whsapk4j25c6-CvCFuSaHpiQUveuwlQs2bkYB3mBCIebT1aehasqjbV2u4xSHbl6_IQVaVofijtIKVH--25kRZeG50y7GScrWnDoJEVlDDu0pBUrr07E9ciVdyEMdH-MbS8j78wP_l76flvzguGXPMLA0VMAf3vUlVss"), // plugsmith:allow
+            ("Pulumi", "pul-", "37b8e20c42586f8432617f5f7b5731c8db9910e9"), // plugsmith:allow
+            ("Twilio", "TWILIO_API_KEY=SK", "6d428550f28d75aec8f65cf35bd9f63c"), // plugsmith:allow
+        ];
+        for (what, prefix, body) in cases {
+            let v = join(&[prefix, body]);
+            let line = if v.contains('=') {
+                v.clone()
+            } else {
+                format!("x = \"{v}\"")
+            };
+            let hits = scan(&line);
+            assert!(
+                hits.iter()
+                    .any(|h| h.rule == "secret.service-key" && h.what.contains(what)),
+                "{what}: {hits:?}"
+            );
+        }
+        // Placeholders in those shapes are not reported.
+        assert!(scan(&join(&[
+            "x = \"pubkey-",
+            "6d428550f28d75aec8f65cf35bd9f63c\""
+        ]))
+        .is_empty());
+    }
+
+    #[test]
+    fn type_names_and_stock_words_are_not_secrets() {
+        for v in [
+            "X509RequestInheritOptions",
+            "HttpServerConfig",
+            "HTTPServerOptions2",
+        ] {
+            assert!(camel_type_name(v), "{v}");
+        }
+        for v in [
+            "G5a0kvnKk9kTdoHu7Oi0NQsco",
+            "k9jGPXPuAu6E31mshMxpdLBR",
+            "QwErTyUiOp",
+        ] {
+            assert!(!camel_type_name(v), "{v}");
+        }
+        assert!(common_word_and_digits("secret123"));
+        assert!(!common_word_and_digits("secret"));
+        assert!(!common_word_and_digits("s3cr3tXq9"));
+    }
+
+    #[test]
     fn names_split_on_case_and_separators() {
-        assert_eq!(secret_name("clientSecret"), Some(NameKind::Token));
-        assert_eq!(secret_name("OPENAI_API_KEY"), Some(NameKind::Token));
+        assert_eq!(secret_name("clientSecret"), Some(NameKind::Secret));
+        assert_eq!(secret_name("OPENAI_API_KEY"), Some(NameKind::Secret));
         assert_eq!(secret_name("db_password"), Some(NameKind::Password));
         assert_eq!(secret_name("token_url"), None);
         assert_eq!(secret_name("max_tokens"), None);
