@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod render;
 pub mod secrets;
 pub mod stack;
+pub mod surface;
 pub mod validate;
 pub mod writer;
 

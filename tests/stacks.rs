@@ -124,7 +124,11 @@ fn list_says_where_each_stack_comes_from() {
             "from {}",
             tiny().display()
         )))
-        .stdout(predicate::str::contains("built in"));
+        .stdout(predicate::str::contains("built in"))
+        .stdout(predicate::str::contains(
+            "surfaces: plugin, action; built in",
+        ))
+        .stdout(predicate::str::contains("Surfaces (default: action):"));
 }
 
 #[test]
@@ -147,16 +151,6 @@ fn a_broken_stack_folder_gets_a_clear_error() {
         ),
         (
             broken(|d| {
-                fs::write(
-                    d.join("files/broken.txt.tera"),
-                    "one\ntwo {{ name_for_human \n",
-                )
-                .unwrap()
-            }),
-            "broken.txt.tera",
-        ),
-        (
-            broken(|d| {
                 let text = fs::read_to_string(d.join("stack.toml")).unwrap();
                 fs::write(
                     d.join("stack.toml"),
@@ -176,6 +170,28 @@ fn a_broken_stack_folder_gets_a_clear_error() {
                 .unwrap();
             }),
             "auth_modes: `saml`",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    text.replace("surfaces = [\"action\"]", "surfaces = [\"skill\"]"),
+                )
+                .unwrap();
+            }),
+            "surfaces: `skill` must be one of plugin, action",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    format!("{text}\n[[only]]\npath = \"server.mjs\"\nsurfaces = [\"plugin\"]\n"),
+                )
+                .unwrap();
+            }),
+            "only `server.mjs`: surface `plugin` is not one of the stack's surfaces (action)",
         ),
         (
             broken(|d| std::os::unix::fs::symlink("/etc/passwd", d.join("files/passwd")).unwrap()),
@@ -203,6 +219,12 @@ fn a_broken_stack_folder_gets_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains(
             "the `tiny` stack does not offer it",
+        ));
+    // A surface the stack does not serve.
+    new_with(&tiny(), &["--surface", "plugin,action"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid answer `surfaces` = \"plugin\" (from `--surface`): the `tiny` stack does not serve it (it serves action)",
         ));
 }
 
