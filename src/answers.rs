@@ -282,6 +282,14 @@ impl Given {
                 Source::Flag("--stack-dir".into()),
             );
         }
+        if let Some(url) = &args.stack_git {
+            let s = stack::use_git(url, args.stack_commit.as_deref())?;
+            given.offer(
+                "stack",
+                Raw::Text(s.name.clone()),
+                Source::Flag("--stack-git".into()),
+            );
+        }
         for item in &args.set {
             given.offer_all(&parse_set(item)?, |_| Source::Set);
         }

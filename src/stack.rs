@@ -135,6 +135,8 @@ pub enum Origin {
     BuiltIn,
     /// A folder given with `--stack-dir`.
     Dir(PathBuf),
+    /// A commit of a repository given with `--stack-git` (the full commit id).
+    Git { url: String, commit: String },
 }
 
 /// A stack's manifest, `stack.toml`, with its files.
@@ -255,6 +257,7 @@ impl Stack {
         match &self.origin {
             Origin::BuiltIn => "built in".to_string(),
             Origin::Dir(d) => format!("from {}", d.display()),
+            Origin::Git { url, commit } => format!("from {url} at {}", &commit[..12]),
         }
     }
 
@@ -457,6 +460,28 @@ pub fn use_dir(dir: &Path) -> Result<&'static str> {
     let stack = load_dir(dir)?;
     let stack = EXTRA.get_or_init(|| stack);
     Ok(&stack.name)
+}
+
+/// Adds the stack of a repository's commit (`rev`: a commit, branch or tag; its HEAD when
+/// `None`) to the registry (once per run) and returns it.
+pub fn use_git(url: &str, rev: Option<&str>) -> Result<&'static Stack> {
+    let checkout = crate::stack_git::checkout(url, rev)?;
+    let mut stack = load_dir(&checkout.dir).map_err(|e| match e {
+        // The folder is plugsmith's cache: name the repository and commit instead.
+        Error::Usage { message, hint } => Error::Usage {
+            message: message.replace(
+                &format!("stack folder `{}`", checkout.dir.display()),
+                &format!("stack repository `{url}` at {}", &checkout.commit[..12]),
+            ),
+            hint,
+        },
+        other => other,
+    })?;
+    stack.origin = Origin::Git {
+        url: url.to_string(),
+        commit: checkout.commit,
+    };
+    Ok(EXTRA.get_or_init(|| stack))
 }
 
 /// Every stack: the `--stack-dir` one first, then the built-in ones.

@@ -121,6 +121,10 @@ fn stack_error(stack: &Stack, msg: String) -> Error {
     match &stack.origin {
         stack::Origin::BuiltIn => Error::Internal(format!("stack `{}`: {msg}", stack.name)),
         stack::Origin::Dir(dir) => Error::usage(format!("stack folder `{}`: {msg}", dir.display())),
+        stack::Origin::Git { url, commit } => Error::usage(format!(
+            "stack repository `{url}` at {}: {msg}",
+            &commit[..12]
+        )),
     }
 }
 
