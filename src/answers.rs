@@ -879,6 +879,13 @@ impl<'a> Resolver<'a> {
         }
         let Some(asker) = self.asker.as_deref_mut() else {
             self.miss("surfaces");
+            if let Some(m) = self.missing.last_mut() {
+                // plugsmith.toml files written before surfaces existed lack the key.
+                m.how.push_str(
+                    "; a plugsmith.toml older than surfaces belongs to a project that served \
+                     `plugin` and `action`",
+                );
+            }
             return Ok(None);
         };
         asker.asking("surfaces");

@@ -570,6 +570,31 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 }
 
 #[test]
+fn an_answers_file_without_surfaces_names_the_key_and_what_older_projects_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    // What plugsmith.toml held before surfaces existed.
+    fs::write(
+        tmp.path().join("old.toml"),
+        "name_for_human = \"Todo\"\nname_for_model = \"todo\"\ndescription_for_human = \"Todo.\"\n\
+         description_for_model = \"Todo.\"\nbase_url = \"https://todo.acme.dev\"\n\
+         contact_email = \"a@acme.dev\"\nlegal_info_url = \"https://todo.acme.dev/legal\"\n\
+         auth = \"none\"\nstack = \"python\"\ngit = false\n\
+         [[endpoints]]\nmethod = \"GET\"\npath = \"/todos\"\nsummary = \"List\"\n",
+    )
+    .unwrap();
+    new_in(tmp.path(), &["p", "--answers", "old.toml"])
+        .code(2)
+        .stderr(predicate::str::contains("missing answers: `surfaces`"))
+        .stderr(predicate::str::contains("served `plugin` and `action`"));
+    new_in(
+        tmp.path(),
+        &["p", "--answers", "old.toml", "--surface", "plugin,action"],
+    )
+    .success();
+    assert!(tmp.path().join("p/.well-known/ai-plugin.json").is_file());
+}
+
+#[test]
 fn domain_rules_note_but_do_not_fail() {
     let tmp = tempfile::tempdir().unwrap();
     new_in(
