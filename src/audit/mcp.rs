@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::code::CodeHit;
+use super::finding::RuleId;
 
 /// Code these checks read, and the config files where OAuth metadata is written down.
 pub fn applies(path: &str) -> bool {
@@ -70,7 +71,7 @@ fn checks() -> &'static Checks {
     })
 }
 
-fn hit(out: &mut Vec<CodeHit>, rule: &'static str, line: usize, what: &str, src: &str) {
+fn hit(out: &mut Vec<CodeHit>, rule: RuleId, line: usize, what: &str, src: &str) {
     let s = src.trim();
     let shown: String = s.chars().take(100).collect();
     out.push(CodeHit {
@@ -103,7 +104,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
     if c.query.is_match(line) {
         hit(
             out,
-            "mcp.token-in-query",
+            RuleId::McpTokenInQuery,
             n,
             "token read from the query string",
             line,
@@ -112,7 +113,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
     if c.passthrough.is_match(line) {
         hit(
             out,
-            "mcp.token-passthrough",
+            RuleId::McpTokenPassthrough,
             n,
             "the client's Authorization header passed on",
             line,
@@ -122,7 +123,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
         if !m[1].contains("S256") {
             hit(
                 out,
-                "mcp.pkce-without-s256",
+                RuleId::McpPkceWithoutS256,
                 n,
                 "code_challenge_methods_supported without S256",
                 line,
@@ -131,12 +132,12 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
     }
     if let Some(m) = c.uri.captures(line) {
         let what = format!("`{}` ends in `/` (compared exactly by clients)", &m[1]);
-        hit(out, "mcp.metadata-uri", n, &what, line);
+        hit(out, RuleId::McpMetadataUri, n, &what, line);
     }
     if c.verify_aud_off.is_match(line) {
         hit(
             out,
-            "mcp.no-audience-check",
+            RuleId::McpNoAudienceCheck,
             n,
             "audience check switched off",
             line,
@@ -152,7 +153,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
         if !args.contains("audience") && !args.contains("aud") && !args.contains("**") {
             hit(
                 out,
-                "mcp.no-audience-check",
+                RuleId::McpNoAudienceCheck,
                 n,
                 "token verified without an audience",
                 line,
@@ -162,7 +163,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
     if c.wildcard.is_match(line) {
         hit(
             out,
-            "mcp.redirect-wildcard",
+            RuleId::McpRedirectWildcard,
             n,
             "redirect URI accepted by pattern",
             line,
@@ -174,7 +175,7 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
 mod tests {
     use super::*;
 
-    fn rules(src: &str) -> Vec<&'static str> {
+    fn rules(src: &str) -> Vec<RuleId> {
         let mut out = Vec::new();
         scan(src, 1, &mut out);
         out.into_iter().map(|h| h.rule).collect()
@@ -185,6 +186,6 @@ mod tests {
         let src = "claims = jwt.decode(\n    token, key,\n    audience=RESOURCE,\n)\n";
         assert!(rules(src).is_empty(), "{:?}", rules(src));
         let bare = "claims = jwt.decode(token, key, algorithms=[\"RS256\"])\nx = 1\n"; // plugsmith:allow
-        assert_eq!(rules(bare), ["mcp.no-audience-check"]);
+        assert_eq!(rules(bare), [RuleId::McpNoAudienceCheck]);
     }
 }

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-pub use finding::{redact, Finding, Report, Rule, ScanError, Severity, RULES};
+pub use finding::{redact, Finding, Report, Rule, RuleId, ScanError, Severity, RULES};
 pub use scan::{scan, ScanOptions};
 
 use crate::error::Error;

@@ -187,7 +187,7 @@ pub fn sarif(r: &Report) -> String {
         .findings
         .iter()
         .map(|f| {
-            let idx = RULES.iter().position(|x| x.id == f.rule).unwrap_or(0);
+            let idx = f.rule as usize;
             let mut region = json!({"startLine": f.line.unwrap_or(1)});
             if let Some(c) = f.column {
                 region["startColumn"] = json!(c);

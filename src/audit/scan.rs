@@ -14,7 +14,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::code;
 use super::config::Config;
-use super::finding::{Finding, Report, ScanError, Severity};
+use super::finding::{Finding, Report, RuleId, ScanError, Severity};
 use super::gitcheck::{self, Ignores};
 use super::manifest::{self, ManifestInfo};
 use super::mcp;
@@ -48,17 +48,14 @@ pub const CAP_PER_FILE_RULE: usize = 100;
 /// Counts findings per rule for one file and admits the first [`CAP_PER_FILE_RULE`].
 #[derive(Default)]
 pub struct Capper {
-    counts: HashMap<String, (usize, Severity)>,
+    counts: HashMap<RuleId, (usize, Severity)>,
 }
 
 impl Capper {
     /// Moves the admitted findings of `new` into `out`.
     pub fn admit(&mut self, new: Vec<Finding>, out: &mut Vec<Finding>) {
         for f in new {
-            let e = self
-                .counts
-                .entry(f.rule.clone())
-                .or_insert((0, Severity::Low));
+            let e = self.counts.entry(f.rule).or_insert((0, Severity::Low));
             e.0 += 1;
             if e.0 <= CAP_PER_FILE_RULE {
                 out.push(f);
@@ -85,11 +82,8 @@ impl Capper {
             .collect();
         over.sort();
         for (rule, (n, sev)) in over {
-            let Some(r) = super::finding::rule_by_id(&rule) else {
-                continue;
-            };
             let mut f = Finding::new(
-                r.id,
+                rule,
                 rel,
                 None,
                 format!(
@@ -98,7 +92,7 @@ impl Capper {
                 ),
             )
             .severity(sev);
-            f.fingerprint = super::finding::fingerprint(r.id, rel, "more findings");
+            f.key_on("more findings");
             out.push(f);
         }
     }
@@ -151,7 +145,7 @@ fn scan_chunk(
     let test = code::is_test_path(rel);
     for h in hits
         .into_iter()
-        .filter(|h| !(test && h.rule == "code.insecure-compare"))
+        .filter(|h| !(test && h.rule == RuleId::CodeInsecureCompare))
     {
         out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
@@ -532,7 +526,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
                 let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
                 let shown: Vec<&str> = dangers.iter().take(5).map(String::as_str).collect();
                 findings.push(Finding::new(
-                    "manifest.auth-none-dangerous",
+                    RuleId::ManifestAuthNoneDangerous,
                     &m.path,
                     manifest::line_of(&text_m, "\"auth\""),
                     format!(
@@ -559,7 +553,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
                 };
                 let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
                 let mut f = Finding::new(
-                    "manifest.auth-none-writes",
+                    RuleId::ManifestAuthNoneWrites,
                     &m.path,
                     manifest::line_of(&text_m, "\"auth\""),
                     format!(
@@ -604,7 +598,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     let mut ignored_cache: BTreeMap<String, bool> = BTreeMap::new();
     let secret_lines: HashSet<(String, Option<usize>)> = findings
         .iter()
-        .filter(|f| f.rule == "manifest.secret-in-auth")
+        .filter(|f| f.rule == RuleId::ManifestSecretInAuth)
         .map(|f| (f.path.clone(), f.line))
         .collect();
     findings

@@ -11,12 +11,12 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use regex::bytes::Regex;
 
-use super::finding::Severity;
+use super::finding::{RuleId, Severity};
 
 /// One credential-looking value in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// 1-based line and column (column in bytes).
     pub line: usize,
     pub column: usize,
@@ -29,7 +29,7 @@ pub struct Hit {
 
 /// Rule slots: bit `i` of a keyword's mask selects `FORMATS[i]`.
 struct Format {
-    rule: &'static str,
+    rule: RuleId,
     what: &'static str,
     re: Regex,
 }
@@ -61,81 +61,81 @@ fn scanner() -> &'static Scanner {
 
 fn build() -> Scanner {
     // (rule, what, regex with the secret in group 1, keywords)
-    let table: &[(&str, &str, &str, &[&str])] = &[
+    let table: &[(RuleId, &str, &str, &[&str])] = &[
         (
-            "secret.aws-access-key",
+            RuleId::SecretAwsAccessKey,
             "AWS access key id",
             r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b",
             &["akia", "asia", "abia", "acca", "a3t"],
         ),
         (
-            "secret.github-token",
+            RuleId::SecretGithubToken,
             "GitHub token",
             r"\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
             &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         ),
         (
-            "secret.gitlab-token",
+            RuleId::SecretGitlabToken,
             "GitLab token",
             r"\b(glpat-[A-Za-z0-9_\-]{20,64})",
             &["glpat-"],
         ),
         (
-            "secret.slack-token",
+            RuleId::SecretSlackToken,
             "Slack token",
             r"\b(xox[baprs]-[0-9A-Za-z]{6,}-[0-9A-Za-z-]{6,})",
             &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
         ),
         (
-            "secret.slack-webhook",
+            RuleId::SecretSlackWebhook,
             "Slack webhook URL",
             r"(https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,})",
             &["hooks.slack.com"],
         ),
         (
-            "secret.stripe-key",
+            RuleId::SecretStripeKey,
             "Stripe key",
             r"\b((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,247})\b",
             &["sk_live_", "rk_live_", "sk_test_", "rk_test_"],
         ),
         (
-            "secret.anthropic-key",
+            RuleId::SecretAnthropicKey,
             "Anthropic API key",
             r"\b(sk-ant-[a-z0-9]{2,8}-[A-Za-z0-9_\-]{40,})",
             &["sk-ant-"],
         ),
         (
-            "secret.openai-key",
+            RuleId::SecretOpenaiKey,
             "OpenAI API key",
             r"\b(sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48})\b",
             &["sk-"],
         ),
         (
-            "secret.google-key",
+            RuleId::SecretGoogleKey,
             "Google API key",
             r"\b(AIza[0-9A-Za-z_\-]{35}|GOCSPX-[0-9A-Za-z_\-]{28})",
             &["aiza", "gocspx-"],
         ),
         (
-            "secret.private-key",
+            RuleId::SecretPrivateKey,
             "private key",
             r"(-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----)(?:\\[rn]|\s){1,4}(?:[A-Za-z-]+:[^\n]*(?:\\[rn]|\s)+)*[A-Za-z0-9+/=]{40,}",
             &["private key"],
         ),
         (
-            "secret.private-key",
+            RuleId::SecretPrivateKey,
             "private JSON Web Key (its \"d\" member: a JWT signing key)",
             r#""d"\s{0,4}:\s{0,4}"([A-Za-z0-9_\-]{40,})""#,
             &["\"d\""],
         ),
         (
-            "secret.jwt",
+            RuleId::SecretJwt,
             "JSON Web Token",
             r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})",
             &["eyj"],
         ),
         (
-            "secret.database-url",
+            RuleId::SecretDatabaseUrl,
             "database URL with a password",
             r"\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'\x22]{0,64}:([^\s@'\x22/]{1,128})@[^\s'\x22<>]+)",
             &[
@@ -150,7 +150,7 @@ fn build() -> Scanner {
             ],
         ),
         (
-            "secret.plugsmith-token",
+            RuleId::SecretPlugsmithToken,
             "plugsmith token",
             r"\b((?:pss|psk|pcs|pat|prt|pac)_[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
             &["pss_", "psk_", "pcs_", "pat_", "prt_", "pac_"],
@@ -323,7 +323,7 @@ fn build() -> Scanner {
     let all = table.iter().copied().chain(
         services
             .iter()
-            .map(|&(what, re, kws)| ("secret.service-key", what, re, kws)),
+            .map(|&(what, re, kws)| (RuleId::SecretServiceKey, what, re, kws)),
     );
     for (i, (rule, what, re, kws)) in all.enumerate() {
         assert!(i < 62, "too many formats for the keyword masks");
@@ -522,7 +522,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             continue;
         }
         // A PEM body starts on the next line: give that rule a few lines more.
-        let hay = if f.rule == "secret.private-key" && f.what == "private key" {
+        let hay = if f.rule == RuleId::SecretPrivateKey && f.what == "private key" {
             &text[start..text.len().min(start + 400)]
         } else {
             line
@@ -533,7 +533,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             let mut severity = None;
             let mut what = f.what.to_string();
             let ok = match f.rule {
-                "secret.database-url" => {
+                RuleId::SecretDatabaseUrl => {
                     let pw = c
                         .get(2)
                         .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
@@ -548,16 +548,16 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                         _ => false,
                     }
                 }
-                "secret.jwt" => !example_jwt(&value),
-                "secret.stripe-key" => {
+                RuleId::SecretJwt => !example_jwt(&value),
+                RuleId::SecretStripeKey => {
                     if value.contains("_test_") {
                         severity = Some(Severity::Medium);
                         what.push_str(" (test mode)");
                     }
                     !looks_placeholder(&value)
                 }
-                "secret.private-key" => true,
-                "secret.plugsmith-token" => {
+                RuleId::SecretPrivateKey => true,
+                RuleId::SecretPlugsmithToken => {
                     let body = &value[4..];
                     !looks_placeholder(body) && shannon(body) >= 3.5
                 }
@@ -617,7 +617,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
         }
         spans.push((v.start(), v.end()));
         hits.push(Hit {
-            rule: "secret.generic",
+            rule: RuleId::SecretGeneric,
             line: line_no,
             column: col0 + v.start(),
             value: value.into_owned(),
@@ -653,7 +653,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             }
             spans.push((v.start(), v.end()));
             hits.push(Hit {
-                rule: "secret.generic",
+                rule: RuleId::SecretGeneric,
                 line: line_no,
                 column: col0 + v.start(),
                 value: value.into_owned(),
@@ -698,7 +698,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                     severity = Some(Severity::High);
                 }
                 hits.push(Hit {
-                    rule: "secret.generic",
+                    rule: RuleId::SecretGeneric,
                     line: line_no,
                     column: col0 + v.start(),
                     value: value.to_string(),
@@ -1375,7 +1375,7 @@ mod tests {
         let k = join(&["AKIA", "Z7QW3RT5YU2PLK4M"]);
         let hits = scan(&format!("x = 1\naws_access_key_id = {k}\n"));
         assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].rule, "secret.aws-access-key");
+        assert_eq!(hits[0].rule, RuleId::SecretAwsAccessKey);
         assert_eq!((hits[0].line, hits[0].column), (2, 21));
         assert!(scan(&join(&["key = AKIA", "IOSFODNN7EXAMPLE"])).is_empty());
     }
@@ -1383,7 +1383,7 @@ mod tests {
     #[test]
     fn generic_needs_name_and_entropy() {
         let v = join(&["q8Zr", "T2xLm9Vb4NwPk7Hs"]);
-        assert_eq!(scan(&format!("API_KEY={v}"))[0].rule, "secret.generic");
+        assert_eq!(scan(&format!("API_KEY={v}"))[0].rule, RuleId::SecretGeneric);
         assert!(scan(&format!("request_id = \"{v}\"")).is_empty());
         assert!(scan("API_KEY=change-me").is_empty());
         assert!(scan("token = settings.SERVICE_TOKEN").is_empty());
@@ -1406,7 +1406,7 @@ mod tests {
         assert_eq!(body.len(), 43);
         let hits = scan(&format!("SERVICE_TOKEN={}", join(&["pss_", body])));
         assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].rule, "secret.plugsmith-token");
+        assert_eq!(hits[0].rule, RuleId::SecretPlugsmithToken);
     }
 
     #[test]
@@ -1459,7 +1459,7 @@ mod tests {
             let hits = scan(&line);
             assert!(
                 hits.iter()
-                    .any(|h| h.rule == "secret.service-key" && h.what.contains(what)),
+                    .any(|h| h.rule == RuleId::SecretServiceKey && h.what.contains(what)),
                 "{what}: {hits:?}"
             );
         }
