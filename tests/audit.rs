@@ -145,6 +145,134 @@ fn bad_format_is_a_usage_error() {
         .code(2);
 }
 
+// ---------------------------------------------------------------- --list-rules
+
+/// `(id, severity)` of every rule `--list-rules --format json` prints, in its order.
+fn listed_rules() -> Vec<(String, String)> {
+    let out = audit()
+        .args(["--list-rules", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["tool"], "plugsmith");
+    v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            for key in ["title", "fix"] {
+                assert!(!r[key].as_str().unwrap().is_empty(), "{r}: {key}");
+            }
+            let id = r["id"].as_str().unwrap();
+            assert_eq!(Some(r["family"].as_str().unwrap()), id.split('.').next());
+            assert!(r["heuristic"].is_boolean());
+            (id.to_string(), r["severity"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn list_rules_prints_every_rule_as_text_and_json() {
+    let listed = listed_rules();
+    let ids: std::collections::BTreeSet<_> = listed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), listed.len(), "an id listed twice");
+    for id in [
+        "secret.aws-access-key",
+        "git.history-env",
+        "mcp.redirect-wildcard",
+    ] {
+        assert!(ids.contains(id), "{id}");
+    }
+    // Text: per rule, `id  severity  title` then an indented `fix:` line; nothing is scanned
+    // (the path argument is not read).
+    let out = audit()
+        .args(["/nonexistent/plugsmith-audit", "--list-rules"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 * listed.len() + 1, "{text}");
+    for (pair, (id, sev)) in lines.chunks(2).zip(&listed) {
+        let words: Vec<&str> = pair[0].split_whitespace().collect();
+        assert_eq!(
+            (words[0], words[1]),
+            (id.as_str(), sev.as_str()),
+            "{}",
+            pair[0]
+        );
+        assert!(pair[1].trim_start().starts_with("fix: "), "{}", pair[1]);
+    }
+    assert_eq!(
+        *lines.last().unwrap(),
+        format!(
+            "{} rules (11 heuristics: worth a look, not proof)",
+            listed.len()
+        )
+    );
+    // The help names the flag and the audit's own exit codes.
+    let help = audit().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for s in [
+        "--list-rules",
+        "plugsmith audit --list-rules",
+        "findings at or above --fail-on",
+    ] {
+        assert!(help.contains(s), "{s}:\n{help}");
+    }
+    audit()
+        .args(["--list-rules", "--format", "sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("text or json"));
+}
+
+#[test]
+fn the_rule_table_in_docs_matches_the_registry() {
+    // Rows of the `## Rules` table: | `id` | severity | finds | fix hint |
+    let doc = std::fs::read_to_string(repo_root().join("docs/audit.md")).unwrap();
+    let section = doc
+        .split("\n## Rules\n")
+        .nth(1)
+        .expect("a ## Rules section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let id = cells[0].strip_suffix('`').expect("an id cell");
+            (id.to_string(), cells[1].trim().to_string())
+        })
+        .collect();
+    let documented: std::collections::BTreeMap<String, String> = rows.iter().cloned().collect();
+    assert_eq!(documented.len(), rows.len(), "a rule documented twice");
+    let listed: std::collections::BTreeMap<String, String> = listed_rules().into_iter().collect();
+    let undocumented: Vec<_> = listed
+        .keys()
+        .filter(|k| !documented.contains_key(*k))
+        .collect();
+    let unknown: Vec<_> = documented
+        .keys()
+        .filter(|k| !listed.contains_key(*k))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "rules missing from docs/audit.md: {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/audit.md documents rules that do not exist: {unknown:?}"
+    );
+    for (id, sev) in &listed {
+        assert_eq!(
+            &documented[id], sev,
+            "default severity of {id} in docs/audit.md"
+        );
+    }
+}
+
 #[test]
 fn missing_path_is_an_io_error() {
     audit()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::finding::{Report, Severity, RULES};
+use super::finding::{Report, RuleId, Severity, RULES};
 
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
@@ -114,6 +114,65 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         ));
     }
     out
+}
+
+/// `--list-rules` as text: one block per rule, id, default severity and title on the first line,
+/// the fix below, then the rule count.
+pub fn rules_text() -> String {
+    let width = RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in RULES {
+        out.push_str(&format!(
+            "{:<width$}  {:<6}  {}\n{:width$}  fix: {}\n",
+            r.id,
+            r.severity.as_str(),
+            r.summary,
+            "",
+            r.hint
+        ));
+    }
+    out.push_str(&format!(
+        "{} rules ({} heuristics: worth a look, not proof)\n",
+        RULES.len(),
+        RULES.iter().filter(|r| r.heuristic).count()
+    ));
+    out
+}
+
+#[derive(serde::Serialize)]
+struct JsonRule {
+    id: &'static str,
+    family: &'static str,
+    severity: Severity,
+    title: &'static str,
+    fix: &'static str,
+    heuristic: bool,
+}
+
+/// `--list-rules --format json`: `{"rules": [{id, family, severity, title, fix, heuristic}],
+/// "tool", "version"}`, in the registry's order.
+pub fn write_rules_json(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let rules: Vec<JsonRule> = RuleId::ALL
+        .iter()
+        .map(|&id| {
+            let r = id.rule();
+            JsonRule {
+                id: r.id,
+                family: id.family(),
+                severity: r.severity,
+                title: r.summary,
+                fix: r.hint,
+                heuristic: r.heuristic,
+            }
+        })
+        .collect();
+    let doc = json!({
+        "rules": rules,
+        "tool": "plugsmith",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
 }
 
 #[derive(serde::Serialize)]
