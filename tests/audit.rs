@@ -15,7 +15,11 @@ fn repo_root() -> PathBuf {
 
 fn audit() -> Command {
     let mut c = Command::cargo_bin("plugsmith").unwrap();
-    c.arg("audit").env_remove("NO_COLOR");
+    // Colour is decided by these alone (stdout is a pipe here): none of the caller's.
+    c.arg("audit")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE");
     c
 }
 
@@ -357,6 +361,70 @@ fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
     assert!(text.contains("fix: "), "{text}");
     assert!(text.contains("heuristic"), "{text}");
     assert!(text.contains("3 findings"), "{text}");
+}
+
+#[test]
+fn colour_follows_clicolor_force_and_no_color_and_never_reaches_json() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "b.py", BAD_SERVER);
+    let run = |format: &str, env: &[(&str, &str)]| {
+        let mut c = audit();
+        c.arg(d.path()).args(["--format", format]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = run("text", &[]);
+    assert!(
+        !plain.contains('\x1b'),
+        "piped output has escape codes: {plain}"
+    );
+    // CLICOLOR_FORCE colours a pipe: the path bold, severities coloured, the hint dimmed.
+    let forced = run("text", &[("CLICOLOR_FORCE", "1")]);
+    for code in ["\x1b[1mb.py\x1b[0m", "\x1b[33mmedium", "\x1b[2mfix: "] {
+        assert!(forced.contains(code), "{code:?} in {forced:?}");
+    }
+    // Colour changes nothing but the escape codes.
+    let stripped = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&forced, "");
+    assert_eq!(stripped, plain);
+    // NO_COLOR (non-empty) wins over CLICOLOR_FORCE; CLICOLOR=0 does not colour either.
+    for env in [
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")][..],
+        &[("CLICOLOR", "0")][..],
+    ] {
+        assert_eq!(run("text", env), plain, "{env:?}");
+    }
+    // On a terminal (a pseudo-terminal here): colour, unless NO_COLOR says no.
+    let on_terminal = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("plugsmith"));
+        cmd.arg("audit")
+            .arg(d.path())
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+        p.exp_eof().unwrap()
+    };
+    assert!(on_terminal(None).contains("\x1b[1mb.py"));
+    assert!(!on_terminal(Some("1")).contains('\x1b'));
+    // An empty NO_COLOR is unset (no-color.org).
+    assert!(on_terminal(Some("")).contains("\x1b[1mb.py"));
+    // Machine formats never carry colour, forced or not.
+    for format in ["json", "sarif"] {
+        assert!(
+            !run(format, &[("CLICOLOR_FORCE", "1")]).contains('\x1b'),
+            "{format}"
+        );
+    }
 }
 
 #[test]

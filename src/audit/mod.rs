@@ -19,7 +19,7 @@ mod output;
 mod scan;
 mod secrets;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -110,15 +110,25 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
         threads: 0,
     };
     let report = scan(&args.path, &options)?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = match args.format {
-        Format::Text => lock.write_all(output::text(&report, args.fail_on, color).as_bytes()),
-        Format::Json => output::write_json(&report, &mut lock),
-        Format::Sarif => lock.write_all(output::sarif(&report).as_bytes()),
+        Format::Text => {
+            let choice = output::color_choice();
+            let color = choice != anstream::ColorChoice::Never;
+            let mut out = output::text_stdout(choice);
+            out.write_all(output::text(&report, args.fail_on, color).as_bytes())
+                .and_then(|()| out.flush())
+        }
+        Format::Json => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            output::write_json(&report, &mut out).and_then(|()| out.flush())
+        }
+        Format::Sarif => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(output::sarif(&report).as_bytes())
+                .and_then(|()| out.flush())
+        }
     };
-    if let Err(e) = written.and_then(|()| lock.flush()) {
+    if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Error::io("write", "<stdout>", e));
         }

@@ -1,26 +1,52 @@
 //! The three renderings of a report: text for people (grouped by file, one line per finding and
-//! its fix hint, colour only on a terminal without `NO_COLOR`), JSON for scripts and baselines,
-//! and SARIF 2.1.0 for GitHub code scanning. Secrets appear only redacted in all three.
+//! its fix hint, in colour when [`color_choice`] says so), JSON for scripts and baselines, and
+//! SARIF 2.1.0 for GitHub code scanning. Secrets appear only redacted in all three.
 
 use std::collections::BTreeMap;
 
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
 use serde_json::{json, Value};
 
 use super::finding::{Report, RuleId, Severity, RULES};
 
-fn paint(color: bool, code: &str, s: &str) -> String {
+/// Whether text on stdout gets colour, as anstream decides it: never with `NO_COLOR` set (and not
+/// empty), always with `CLICOLOR_FORCE`, never with `CLICOLOR=0`, otherwise only on a terminal
+/// that supports colour. `Never` also for every stream that is not a terminal.
+pub fn color_choice() -> ColorChoice {
+    AutoStream::choice(&std::io::stdout())
+}
+
+/// Stdout for the text rendering: escape codes pass as they are (or become console calls on an
+/// old Windows console) when `choice` colours, plain stdout otherwise.
+pub fn text_stdout(choice: ColorChoice) -> Box<dyn std::io::Write> {
+    let out = std::io::stdout().lock();
+    if choice == ColorChoice::Never {
+        Box::new(out)
+    } else {
+        Box::new(AutoStream::new(out, choice))
+    }
+}
+
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+const FAILS: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+
+fn paint(color: bool, style: Style, s: &str) -> String {
     if color {
-        format!("\x1b[{code}m{s}\x1b[0m")
+        format!("{style}{s}{style:#}")
     } else {
         s.to_string()
     }
 }
 
-fn sev_code(s: Severity) -> &'static str {
+fn sev_style(s: Severity) -> Style {
     match s {
-        Severity::High => "1;31",
-        Severity::Medium => "33",
-        Severity::Low => "36",
+        Severity::High => FAILS,
+        Severity::Medium => Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow))),
+        Severity::Low => Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan))),
     }
 }
 
@@ -32,7 +58,7 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         by_file.entry(f.path.as_str()).or_default().push(f);
     }
     for (path, fs) in &by_file {
-        out.push_str(&paint(color, "1", path));
+        out.push_str(&paint(color, BOLD, path));
         out.push('\n');
         for f in fs {
             let loc = match (f.line, f.column) {
@@ -42,7 +68,7 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
             };
             let sev = paint(
                 color,
-                sev_code(f.severity),
+                sev_style(f.severity),
                 &format!("{:<6}", f.severity.as_str()),
             );
             let secret = f
@@ -61,7 +87,7 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
             ));
             out.push_str(&format!(
                 "           {}\n",
-                paint(color, "2", &format!("fix: {}", f.hint))
+                paint(color, DIM, &format!("fix: {}", f.hint))
             ));
         }
     }
@@ -100,7 +126,7 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         let verdict = if r.fails(fail_on) {
             paint(
                 color,
-                "1;31",
+                FAILS,
                 &format!("fails at --fail-on {}", fail_on.as_str()),
             )
         } else {
