@@ -509,14 +509,69 @@ struct Window {
     mask: u64,
 }
 
+/// The hits of one window and the byte spans of the window they cover: a value one pattern
+/// reported is not reported again by a later, looser one.
+struct LineHits<'h> {
+    hits: &'h mut Vec<Hit>,
+    spans: Vec<(usize, usize)>,
+    line_no: usize,
+    /// The 1-based column of the window's first byte.
+    col0: usize,
+}
+
+impl LineHits<'_> {
+    fn overlaps(&self, a: usize, b: usize) -> bool {
+        self.spans.iter().any(|&(x, y)| a < y && x < b)
+    }
+
+    /// Marks `start..end` of the window as reported.
+    fn claim(&mut self, start: usize, end: usize) {
+        self.spans.push((start, end));
+    }
+
+    /// A hit of `rule` for the value at `start..end` of the window (claimed).
+    fn push(
+        &mut self,
+        rule: RuleId,
+        (start, end): (usize, usize),
+        value: String,
+        what: String,
+        severity: Option<Severity>,
+    ) {
+        self.claim(start, end);
+        self.hits.push(Hit {
+            rule,
+            line: self.line_no,
+            column: self.col0 + start,
+            value,
+            what,
+            severity,
+        });
+    }
+
+    /// A `secret.generic` hit: a secret-like name (or a bearer header) with a random value.
+    fn generic(
+        &mut self,
+        span: (usize, usize),
+        value: String,
+        what: String,
+        severity: Option<Severity>,
+    ) {
+        self.push(RuleId::SecretGeneric, span, value, what, severity);
+    }
+}
+
 fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u8) {
     let (start, line_no, mask) = (w.start, w.line_no, w.mask);
     let col0 = w.start - w.line_start + 1;
     let line = &text[w.start..w.end];
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut out = LineHits {
+        hits,
+        spans: Vec::new(),
+        line_no,
+        col0,
+    };
     let mut seen = HashSet::new();
-    let overlaps =
-        |spans: &[(usize, usize)], a: usize, b: usize| spans.iter().any(|&(x, y)| a < y && x < b);
     for (i, f) in s.formats.iter().enumerate() {
         if mask & (1 << i) == 0 {
             continue;
@@ -564,15 +619,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                 _ => !looks_placeholder(&value) && !value.contains("EXAMPLE"),
             };
             if ok && seen.insert((f.rule, g.start())) {
-                spans.push((g.start(), g.end()));
-                hits.push(Hit {
-                    rule: f.rule,
-                    line: line_no,
-                    column: col0 + g.start(),
-                    value,
-                    what,
-                    severity,
-                });
+                out.push(f.rule, (g.start(), g.end()), value, what, severity);
             }
         }
     }
@@ -584,7 +631,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if before == Some(b'.') || line.get(m.end()) == Some(&b'.') {
                 continue;
             }
-            if m.len() > 64 * 1024 || overlaps(&spans, m.start(), m.end()) {
+            if m.len() > 64 * 1024 || out.overlaps(m.start(), m.end()) {
                 continue;
             }
             let Some(decoded) = decode_base64_text(m.as_bytes()) else {
@@ -596,12 +643,12 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if inner.is_empty() {
                 continue;
             }
-            spans.push((m.start(), m.end()));
+            out.claim(m.start(), m.end());
             for mut h in inner {
                 h.line = line_no;
                 h.column = col0 + m.start();
                 h.what.push_str(" (inside a base64-encoded value)");
-                hits.push(h);
+                out.hits.push(h);
             }
         }
     }
@@ -611,19 +658,15 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
     for c in s.bearer.captures_iter(line) {
         let Some(v) = c.get(1) else { continue };
         let value = String::from_utf8_lossy(v.as_bytes());
-        if overlaps(&spans, v.start(), v.end()) || !generic_value_is_secret(NameKind::Token, &value)
-        {
+        if out.overlaps(v.start(), v.end()) || !generic_value_is_secret(NameKind::Token, &value) {
             continue;
         }
-        spans.push((v.start(), v.end()));
-        hits.push(Hit {
-            rule: RuleId::SecretGeneric,
-            line: line_no,
-            column: col0 + v.start(),
-            value: value.into_owned(),
-            what: "hard-coded bearer token".to_string(),
-            severity: None,
-        });
+        out.generic(
+            (v.start(), v.end()),
+            value.into_owned(),
+            "hard-coded bearer token".to_string(),
+            None,
+        );
     }
     // A literal beside an environment reference is the value used when the variable is unset.
     for re in [&s.fallback_or, &s.fallback_call] {
@@ -631,7 +674,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
                 continue;
             };
-            if overlaps(&spans, v.start(), v.end()) {
+            if out.overlaps(v.start(), v.end()) {
                 continue;
             }
             let env = String::from_utf8_lossy(n.as_bytes()).into_owned();
@@ -651,15 +694,12 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if !generic_value_is_secret(kind, &value) {
                 continue;
             }
-            spans.push((v.start(), v.end()));
-            hits.push(Hit {
-                rule: RuleId::SecretGeneric,
-                line: line_no,
-                column: col0 + v.start(),
-                value: value.into_owned(),
-                what: format!("high-entropy default for `{name}` beside its environment lookup"),
-                severity: None,
-            });
+            out.generic(
+                (v.start(), v.end()),
+                value.into_owned(),
+                format!("high-entropy default for `{name}` beside its environment lookup"),
+                None,
+            );
         }
     }
     let mut at = 0;
@@ -681,7 +721,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             vb = &vb[..i];
         }
         let v_end = v.start() + vb.len();
-        if overlaps(&spans, v.start(), v_end) {
+        if out.overlaps(v.start(), v_end) {
             continue;
         }
         let name = String::from_utf8_lossy(n.as_bytes());
@@ -689,7 +729,6 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
         let value = value.trim_end_matches(['.', ':']);
         if let Some(kind) = secret_name(&name) {
             if generic_value_is_secret(kind, value) && !public_key_value(value) {
-                spans.push((v.start(), v_end));
                 at = v_end;
                 let mut what = format!("high-entropy value assigned to `{name}`");
                 let mut severity = None;
@@ -697,14 +736,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                     what.push_str(" (a browser-bundled variable: shipped to every visitor)");
                     severity = Some(Severity::High);
                 }
-                hits.push(Hit {
-                    rule: RuleId::SecretGeneric,
-                    line: line_no,
-                    column: col0 + v.start(),
-                    value: value.to_string(),
-                    what,
-                    severity,
-                });
+                out.generic((v.start(), v_end), value.to_string(), what, severity);
             }
         }
     }
@@ -1392,6 +1424,40 @@ mod tests {
             "\"verification_tokens\": {\"openai\": \"0123abcd4567ef890123abcd4567ef89\"}"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn generic_hits_of_each_shape_say_what_and_where_once() {
+        let v = join(&["q8Zr", "T2xLm9Vb4NwPk7Hs"]);
+        let one = |line: &str| {
+            let hits = scan(line);
+            assert_eq!(hits.len(), 1, "{line}: {hits:?}");
+            let h = hits.into_iter().next().unwrap();
+            assert_eq!(
+                (h.rule, h.line, h.value.as_str()),
+                (RuleId::SecretGeneric, 1, v.as_str())
+            );
+            assert_eq!(h.column, line.find(v.as_str()).unwrap() + 1, "{line}");
+            (h.what, h.severity)
+        };
+        let (what, sev) = one(&format!("headers = {{\"Authorization\": \"Bearer {v}\"}}"));
+        assert_eq!((what.as_str(), sev), ("hard-coded bearer token", None));
+        let (what, sev) = one(&format!("const key = process.env.API_KEY || \"{v}\""));
+        assert_eq!(
+            (what.as_str(), sev),
+            (
+                "high-entropy default for `API_KEY` beside its environment lookup",
+                None
+            )
+        );
+        let (what, sev) = one(&format!("CLIENT_SECRET = \"{v}\""));
+        assert_eq!(
+            (what.as_str(), sev),
+            ("high-entropy value assigned to `CLIENT_SECRET`", None)
+        );
+        let (what, sev) = one(&format!("NEXT_PUBLIC_CLIENT_SECRET={v}"));
+        assert!(what.ends_with("(a browser-bundled variable: shipped to every visitor)"));
+        assert_eq!(sev, Some(Severity::High));
     }
 
     #[test]
