@@ -86,6 +86,25 @@ fn json_of(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap()
 }
 
+/// `plugsmith audit DIR ARGS…`, run: assert on its exit code and output.
+fn audit_in(dir: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> assert_cmd::assert::Assert {
+    audit().arg(dir).args(args).assert()
+}
+
+/// `plugsmith audit DIR --format json EXTRA…`, which must exit with `code`: its report.
+fn audit_json(dir: &Path, extra: &[&str], code: i32) -> serde_json::Value {
+    let out = audit()
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .assert();
+    json_of(&out.code(code).get_output().stdout)
+}
+
+fn has_rule(v: &serde_json::Value, rule: &str) -> bool {
+    rules_of(v).iter().any(|r| r == rule)
+}
+
 fn rules_of(v: &serde_json::Value) -> Vec<String> {
     v["findings"]
         .as_array()
@@ -104,9 +123,7 @@ const BAD_SERVER: &str = "app.run(debug=True)\nif token != SERVICE_TOKEN:\n    p
 fn clean_directory_exits_0() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "app.py", "print('hello')\n");
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("no findings"));
 }
@@ -119,21 +136,11 @@ fn a_secret_exits_1_and_fail_on_high_decides_for_medium_findings() {
         "config.py",
         &format!("CLIENT_SECRET = \"{}\"\n", fake_alnum("", 32)),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(1)
         .stdout(predicate::str::contains("secret.generic"));
-    audit()
-        .arg(d.path())
-        .args(["--fail-on", "high"])
-        .assert()
-        .code(0);
-    audit()
-        .arg(d.path())
-        .args(["--fail-on", "low"])
-        .assert()
-        .code(1);
+    audit_in(d.path(), &["--fail-on", "high"]).code(0);
+    audit_in(d.path(), &["--fail-on", "low"]).code(1);
 }
 
 #[test]
@@ -279,9 +286,7 @@ fn the_rule_table_in_docs_matches_the_registry() {
 
 #[test]
 fn missing_path_is_an_io_error() {
-    audit()
-        .arg("/nonexistent/plugsmith-audit")
-        .assert()
+    audit_in("/nonexistent/plugsmith-audit", &[])
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/plugsmith-audit"));
 }
@@ -308,24 +313,12 @@ fn bad_config_files_are_usage_errors() {
             .code(2)
             .stderr(predicate::str::contains("error:"));
     }
-    audit()
-        .arg(d.path())
-        .args(["--config", "/nonexistent/c.toml"])
-        .assert()
-        .code(2);
-    audit()
-        .arg(d.path())
-        .args(["--baseline", "/nonexistent/b.json"])
-        .assert()
-        .code(2);
-    audit()
-        .arg(d.path())
-        .args(["--manifest", "/nonexistent/ai-plugin.json"])
-        .assert()
-        .code(2);
+    audit_in(d.path(), &["--config", "/nonexistent/c.toml"]).code(2);
+    audit_in(d.path(), &["--baseline", "/nonexistent/b.json"]).code(2);
+    audit_in(d.path(), &["--manifest", "/nonexistent/ai-plugin.json"]).code(2);
     // the default config file, when present, is read the same way
     write(d.path(), ".plugsmith-audit.toml", "frobnicate = 1\n");
-    audit().arg(d.path()).assert().code(2);
+    audit_in(d.path(), &[]).code(2);
 }
 
 // ---------------------------------------------------------------- output
@@ -344,13 +337,7 @@ fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
         ),
     );
     write(d.path(), "b.py", "app.run(debug=True)\n"); // plugsmith:allow
-    let out = audit()
-        .arg(d.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = audit_in(d.path(), &[]).code(1).get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains('\x1b'), "{text}");
     assert_eq!(
@@ -438,10 +425,7 @@ fn secrets_are_redacted_in_every_format() {
         &format!("AWS_KEY = \"{key}\"\nSERVICE_TOKEN = \"{tok}\"\n"),
     );
     for fmt in ["text", "json", "sarif"] {
-        let out = audit()
-            .arg(d.path())
-            .args(["--format", fmt])
-            .assert()
+        let out = audit_in(d.path(), &["--format", fmt])
             .code(1)
             .get_output()
             .stdout
@@ -483,10 +467,7 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     std::fs::remove_file(d.path().join("old.py")).unwrap();
     commit_all(d.path(), "two");
     write(d.path(), ".env", "X=1\n");
-    let out = audit()
-        .arg(d.path())
-        .args(["--format", "sarif", "--history"])
-        .assert()
+    let out = audit_in(d.path(), &["--format", "sarif", "--history"])
         .code(1)
         .get_output()
         .stdout
@@ -537,15 +518,7 @@ fn json_output_lists_findings_with_stable_fields() {
         "x.js",
         &format!("const key = \"{}\";\n", fake_alnum("ghp_", 36)),
     );
-    let out = audit()
-        .arg(d.path())
-        .args(["--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v = json_of(&out);
+    let v = audit_json(d.path(), &[], 1);
     let f = &v["findings"][0];
     assert_eq!(f["rule"], "secret.github-token");
     assert_eq!(f["severity"], "high");
@@ -564,15 +537,7 @@ fn a_secret_in_a_public_file_is_more_severe() {
     let line = format!("api_secret: \"{}\"\n", fake_alnum("", 30));
     write(d.path(), "config/app.yaml", &line);
     write(d.path(), "static/app.yaml", &line);
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let sev: Vec<(&str, &str)> = v["findings"]
         .as_array()
         .unwrap()
@@ -598,15 +563,7 @@ fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
         ".well-known/ai-plugin.json",
         &m.replace("SECRET", &fake_alnum("", 40)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["manifest.secret-in-auth"]);
     assert_eq!(v["findings"][0]["severity"], "high");
     write(
@@ -614,9 +571,7 @@ fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
         ".well-known/ai-plugin.json",
         &m.replace(", \"client_secret\":\"SECRET\"", ""),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("no findings"));
 }
@@ -631,31 +586,12 @@ fn env_file_not_ignored_is_reported_and_ignored_one_is_not() {
         ".env",
         &format!("SERVICE_TOKEN={}\n", fake("pss_", 43)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
-    assert!(
-        rules_of(&v).contains(&"git.env-not-ignored".to_string()),
-        "{v}"
-    );
+    let v = audit_json(d.path(), &[], 1);
+    assert!(has_rule(&v, "git.env-not-ignored"), "{v}");
     write(d.path(), ".gitignore", ".env*\n!.env.example\n");
-    audit().arg(d.path()).assert().code(0);
+    audit_in(d.path(), &[]).code(0);
     // --no-ignore looks inside, but a secret in an ignored file stays local: low
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--no-ignore"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--no-ignore"], 0);
     assert_eq!(rules_of(&v), ["secret.plugsmith-token"]);
     assert_eq!(v["findings"][0]["severity"], "low");
 }
@@ -667,20 +603,11 @@ fn tracked_env_file_is_reported_even_when_ignored() {
     write(d.path(), "app.py", "print(1)\n");
     commit_all(d.path(), "oops");
     write(d.path(), ".gitignore", ".env\n");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
-    let rules = rules_of(&v);
-    assert!(rules.contains(&"git.env-tracked".to_string()), "{rules:?}");
+    let v = audit_json(d.path(), &[], 1);
+    assert!(has_rule(&v, "git.env-tracked"), "{v}");
     assert!(
-        rules.contains(&"secret.plugsmith-token".to_string()),
-        "ignored but tracked is scanned: {rules:?}"
+        has_rule(&v, "secret.plugsmith-token"),
+        "ignored but tracked is scanned: {v}"
     );
 }
 
@@ -697,16 +624,8 @@ fn history_finds_a_secret_deleted_since_with_its_commit() {
     let bad = commit_all(d.path(), "add creds");
     std::fs::remove_file(d.path().join("deploy/creds.py")).unwrap();
     commit_all(d.path(), "remove creds");
-    audit().arg(d.path()).assert().code(0);
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    audit_in(d.path(), &[]).code(0);
+    let v = audit_json(d.path(), &["--history"], 1);
     assert_eq!(rules_of(&v), ["git.history-secret"]);
     let f = &v["findings"][0];
     assert_eq!(f["commit"].as_str().unwrap(), bad);
@@ -736,15 +655,7 @@ fn history_covers_other_branches() {
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .unwrap();
     assert!(!d.path().join("b.txt").exists());
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     assert_eq!(rules_of(&v), ["git.history-secret"]);
 }
 
@@ -768,15 +679,7 @@ fn history_counts_the_git_objects_it_cannot_read() {
         .join(&old[..2])
         .join(&old[2..]);
     std::fs::remove_file(&obj).unwrap();
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 0);
     let errors: Vec<&str> = v["errors"]
         .as_array()
         .unwrap()
@@ -808,15 +711,7 @@ fn history_reports_a_value_once_per_file_with_its_commits() {
     }
     write(d.path(), "creds.py", "AWS = None\n");
     commit_all(d.path(), "remove");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     let findings = v["findings"].as_array().unwrap();
     let history: Vec<&serde_json::Value> = findings
         .iter()
@@ -869,15 +764,7 @@ fn a_loopback_database_url_with_a_dev_password_is_low() {
         "deploy/prod.txt",
         &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let sev = |path: &str| {
         v["findings"]
             .as_array()
@@ -906,15 +793,7 @@ fn manifests_under_examples_weigh_less() {
         "examples/todo/.well-known/ai-plugin.json",
         manifest,
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let field = |path: &str| {
         v["findings"]
             .as_array()
@@ -949,15 +828,7 @@ fn findings_are_capped_per_file_and_rule_with_one_summary() {
     commit_all(d.path(), "change");
     std::fs::remove_file(d.path().join("dump/dense.txt")).unwrap();
     commit_all(d.path(), "remove");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     let fs = v["findings"].as_array().unwrap();
     for (path, rule, more) in [
         ("dump/live.txt", "secret.generic", "2900 more"),
@@ -992,9 +863,7 @@ fn allow_marker_config_and_baseline_suppress_findings() {
             fake_alnum("", 32)
         ),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("1 suppressed"));
 
@@ -1004,15 +873,12 @@ fn allow_marker_config_and_baseline_suppress_findings() {
         &format!("API_KEY = \"{}\"\n", fake_alnum("", 32)),
     );
     write(d.path(), "c.py", "app.run(debug=True)\n"); // plugsmith:allow
-    audit().arg(d.path()).assert().code(1);
+    audit_in(d.path(), &[]).code(1);
     write(d.path(), ".plugsmith-audit.toml", "disable = [\"code.debug-mode\"]\n[[allow]]\npaths = [\"fixtures/\"]\nreason = \"test data\"\n");
-    audit().arg(d.path()).assert().code(0);
+    audit_in(d.path(), &[]).code(0);
 
     std::fs::remove_file(d.path().join(".plugsmith-audit.toml")).unwrap();
-    let base = audit()
-        .arg(d.path())
-        .args(["--format", "json"])
-        .assert()
+    let base = audit_in(d.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -1048,33 +914,21 @@ fn binary_files_are_skipped_and_huge_lines_are_scanned() {
     let mut bin = vec![0u8, 1, 2, 3];
     bin.extend(format!("KEY={}", aws_key()).as_bytes());
     std::fs::write(d.path().join("blob.bin"), bin).unwrap();
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("1 binary skipped"));
     // a 6 MB single line with a key near its end
     let key = fake_alnum("ghp_", 36);
     let big = format!("var x=\"{}\"; var t=\"{key}\";\n", "a".repeat(6_000_000));
     std::fs::write(d.path().join("bundle.min.js"), big).unwrap();
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["secret.github-token"]);
 }
 
 #[test]
 fn a_single_file_and_an_explicit_manifest_can_be_audited() {
     let corpus = repo_root().join("tests/fixtures/real-plugins/12345612456__Wolfram-Plugin");
-    audit()
-        .arg(corpus.join("ai-plugin.json"))
-        .assert()
+    audit_in(corpus.join("ai-plugin.json"), &[])
         .code(1)
         .stdout(predicate::str::contains("manifest.parse"));
     let d = tempfile::tempdir().unwrap();
@@ -1137,10 +991,7 @@ fn generated_projects_audit_clean_in_every_auth_mode() {
                 .contains(git2::Status::IGNORED),
             "{mode}: .env must be ignored"
         );
-        let out = audit()
-            .arg(d.path())
-            .args(["--history", "--fail-on", "low"])
-            .assert()
+        let out = audit_in(d.path(), &["--history", "--fail-on", "low"])
             .get_output()
             .clone();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -1161,15 +1012,7 @@ fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
         "openapi.yaml",
         &serde_yaml_ng::to_string(&spec).unwrap(),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["manifest.auth-none-writes"]);
     assert_eq!(v["findings"][0]["severity"], "medium");
     let m = std::fs::read_to_string(d.path().join(".well-known/ai-plugin.json")).unwrap();
@@ -1178,15 +1021,7 @@ fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
         ".well-known/ai-plugin.json",
         &m.replace("https://todo.acme.dev", "http://localhost:8000"),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 0);
     assert!(
         v["findings"]
             .as_array()
@@ -1266,15 +1101,7 @@ fn a_file_the_manifest_points_to_is_public() {
         "docs/legal.html",
         &format!("<!-- api_secret: \"{}\" -->\n", fake_alnum("", 30)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["secret.generic"]);
     assert_eq!(v["findings"][0]["severity"], "high");
     assert!(v["findings"][0]["message"]
