@@ -114,18 +114,16 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
         Format::Text => {
             let choice = output::color_choice();
             let color = choice != anstream::ColorChoice::Never;
-            let mut out = output::text_stdout(choice);
-            out.write_all(output::text(&report, args.fail_on, color).as_bytes())
-                .and_then(|()| out.flush())
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, output::text_stdout(choice));
+            output::write_text(&report, args.fail_on, color, &mut out).and_then(|()| out.flush())
         }
         Format::Json => {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             output::write_json(&report, &mut out).and_then(|()| out.flush())
         }
         Format::Sarif => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(output::sarif(&report).as_bytes())
-                .and_then(|()| out.flush())
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            output::write_sarif(&report, &mut out).and_then(|()| out.flush())
         }
     };
     if let Err(e) = written {

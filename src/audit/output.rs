@@ -50,16 +50,20 @@ fn sev_style(s: Severity) -> Style {
     }
 }
 
-/// Text for a terminal or a log.
-pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
-    let mut out = String::new();
+/// Text for a terminal or a log, written finding by finding to `w` (no copy of the rendering in
+/// memory).
+pub fn write_text(
+    r: &Report,
+    fail_on: Severity,
+    color: bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut by_file: BTreeMap<&str, Vec<_>> = BTreeMap::new();
     for f in &r.findings {
         by_file.entry(f.path.as_str()).or_default().push(f);
     }
     for (path, fs) in &by_file {
-        out.push_str(&paint(color, BOLD, path));
-        out.push('\n');
+        writeln!(w, "{}", paint(color, BOLD, path))?;
         for f in fs {
             let loc = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!("{l}:{c}"),
@@ -81,22 +85,25 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
                 .as_deref()
                 .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
                 .unwrap_or_default();
-            out.push_str(&format!(
-                "  {loc:>7}  {sev}  {}  {}{secret}{commit}\n",
+            writeln!(
+                w,
+                "  {loc:>7}  {sev}  {}  {}{secret}{commit}",
                 f.rule, f.message
-            ));
-            out.push_str(&format!(
-                "           {}\n",
+            )?;
+            writeln!(
+                w,
+                "           {}",
                 paint(color, DIM, &format!("fix: {}", f.hint))
-            ));
+            )?;
         }
     }
     for e in &r.errors {
-        out.push_str(&format!(
-            "warning: {}: {}\n",
+        writeln!(
+            w,
+            "warning: {}: {}",
             if e.path.is_empty() { "." } else { &e.path },
             e.message
-        ));
+        )?;
     }
     let (h, m, l) = (
         r.count(Severity::High),
@@ -121,7 +128,7 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         String::new()
     };
     if total == 0 {
-        out.push_str(&format!("no findings; {files_part}{hist}{sup}\n"));
+        writeln!(w, "no findings; {files_part}{hist}{sup}")
     } else {
         let verdict = if r.fails(fail_on) {
             paint(
@@ -132,14 +139,14 @@ pub fn text(r: &Report, fail_on: Severity, color: bool) -> String {
         } else {
             format!("passes at --fail-on {}", fail_on.as_str())
         };
-        out.push_str(&format!(
-            "{total} finding{} ({h} high, {m} medium, {l} low) in {} file{}; {files_part}{hist}{sup}; {verdict}\n",
+        writeln!(
+            w,
+            "{total} finding{} ({h} high, {m} medium, {l} low) in {} file{}; {files_part}{hist}{sup}; {verdict}",
             if total == 1 { "" } else { "s" },
             by_file.len(),
             if by_file.len() == 1 { "" } else { "s" },
-        ));
+        )
     }
-    out
 }
 
 /// `--list-rules` as text: one block per rule, id, default severity and title on the first line,
@@ -248,8 +255,64 @@ fn rule_name(id: &str) -> String {
         .collect()
 }
 
-/// SARIF 2.1.0, as GitHub code scanning reads it.
-pub fn sarif(r: &Report) -> String {
+/// The results of a SARIF run, serialized one finding at a time.
+struct SarifResults<'a>(&'a Report);
+
+impl serde::Serialize for SarifResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.findings.iter().map(sarif_result))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SarifRun<'a> {
+    tool: Value,
+    invocations: Value,
+    results: SarifResults<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct SarifDoc<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [SarifRun<'a>; 1],
+}
+
+fn sarif_result(f: &super::finding::Finding) -> Value {
+    let mut region = json!({"startLine": f.line.unwrap_or(1)});
+    if let Some(c) = f.column {
+        region["startColumn"] = json!(c);
+    }
+    let mut msg = f.message.clone();
+    if let Some(s) = &f.secret {
+        msg.push_str(&format!(" [{s}]"));
+    }
+    let mut props = json!({"severity": f.severity.as_str()});
+    if let Some(c) = &f.commit {
+        props["commit"] = json!(c);
+        msg.push_str(&format!(" (commit {c})"));
+    }
+    msg.push_str(&format!(". Fix: {}", f.hint));
+    json!({
+        "ruleId": f.rule,
+        "ruleIndex": f.rule as usize,
+        "level": level(f.severity),
+        "message": {"text": msg},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "region": region,
+            }
+        }],
+        "partialFingerprints": {"plugsmith/v1": f.fingerprint},
+        "properties": props,
+    })
+}
+
+/// SARIF 2.1.0, as GitHub code scanning reads it, written to `w` one result at a time (no copy of
+/// the whole document in memory).
+pub fn write_sarif(r: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|rule| {
@@ -268,61 +331,100 @@ pub fn sarif(r: &Report) -> String {
             })
         })
         .collect();
-    let results: Vec<Value> = r
-        .findings
-        .iter()
-        .map(|f| {
-            let idx = f.rule as usize;
-            let mut region = json!({"startLine": f.line.unwrap_or(1)});
-            if let Some(c) = f.column {
-                region["startColumn"] = json!(c);
-            }
-            let mut msg = f.message.clone();
-            if let Some(s) = &f.secret {
-                msg.push_str(&format!(" [{s}]"));
-            }
-            let mut props = json!({"severity": f.severity.as_str()});
-            if let Some(c) = &f.commit {
-                props["commit"] = json!(c);
-                msg.push_str(&format!(" (commit {c})"));
-            }
-            msg.push_str(&format!(". Fix: {}", f.hint));
-            json!({
-                "ruleId": f.rule,
-                "ruleIndex": idx,
-                "level": level(f.severity),
-                "message": {"text": msg},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                        "region": region,
-                    }
-                }],
-                "partialFingerprints": {"plugsmith/v1": f.fingerprint},
-                "properties": props,
-            })
-        })
-        .collect();
     let notes: Vec<Value> = r
         .errors
         .iter()
         .map(|e| json!({"level": "warning", "message": {"text": format!("{}: {}", e.path, e.message)}}))
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    let doc = SarifDoc {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [SarifRun {
+            tool: json!({"driver": {
                 "name": "plugsmith",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
-            }},
-            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notes}],
-            "results": results,
-        }]
-    });
-    let mut s = serde_json::to_string_pretty(&doc).expect("sarif");
-    s.push('\n');
-    s
+            }}),
+            invocations: json!([{"executionSuccessful": true, "toolExecutionNotifications": notes}]),
+            results: SarifResults(r),
+        }],
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::finding::{Finding, RuleId};
+    use super::*;
+
+    /// Records the largest single write: a rendering built whole first arrives in one.
+    #[derive(Default)]
+    struct Writes {
+        bytes: Vec<u8>,
+        largest: usize,
+    }
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.largest = self.largest.max(b.len());
+            self.bytes.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn report(n: usize) -> Report {
+        let findings = (0..n)
+            .map(|i| {
+                Finding::new(
+                    RuleId::SecretGeneric,
+                    &format!("f{}.py", i % 50),
+                    Some(i + 1),
+                    format!("high-entropy value assigned to `KEY_{i}`"),
+                )
+                .with_secret(&format!("q8ZrT2xLm9Vb4NwPk7Hs{i}"))
+            })
+            .collect();
+        Report {
+            findings,
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn text_and_sarif_are_written_as_they_are_rendered() {
+        let r = report(5000);
+        let mut text = Writes::default();
+        write_text(&r, Severity::Medium, false, &mut text).unwrap();
+        let mut sarif = Writes::default();
+        write_sarif(&r, &mut sarif).unwrap();
+        for (name, w) in [("text", &text), ("sarif", &sarif)] {
+            assert!(w.bytes.len() > 1 << 20, "{name}: {} bytes", w.bytes.len());
+            assert!(w.largest < 4096, "{name}: a write of {} bytes", w.largest);
+        }
+        let text = String::from_utf8(text.bytes).unwrap();
+        assert_eq!(text.matches("secret.generic").count(), 5000);
+        assert!(text.ends_with(
+            "5000 findings (0 high, 5000 medium, 0 low) in 50 files; 0 files scanned (0 binary skipped); fails at --fail-on medium\n"
+        ));
+        let v: Value = serde_json::from_slice(&sarif.bytes).unwrap();
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 5000);
+        assert_eq!(results[0]["ruleId"], "secret.generic");
+        assert_eq!(
+            results[0]["ruleIndex"].as_u64().unwrap() as usize,
+            RULES.iter().position(|x| x.id == "secret.generic").unwrap()
+        );
+        assert_eq!(
+            v["runs"][0]["tool"]["driver"]["rules"]
+                .as_array()
+                .unwrap()
+                .len(),
+            RULES.len()
+        );
+    }
 }
