@@ -215,10 +215,21 @@ fn list_rules_prints_every_rule_as_text_and_json() {
         );
         assert!(pair[1].trim_start().starts_with("fix: "), "{}", pair[1]);
     }
+    let json = audit()
+        .args(["--list-rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let heuristics = json_of(&json.stdout)["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["heuristic"] == true)
+        .count();
+    assert!(heuristics > 10, "{heuristics}");
     assert_eq!(
         *lines.last().unwrap(),
         format!(
-            "{} rules (11 heuristics: worth a look, not proof)",
+            "{} rules ({heuristics} heuristics: worth a look, not proof)",
             listed.len()
         )
     );
@@ -848,6 +859,48 @@ fn findings_are_capped_per_file_and_rule_with_one_summary() {
         assert!(msg.starts_with(more), "{msg}");
     }
     assert_eq!(fs.len(), 202, "nothing else: {fs:#?}");
+}
+
+// ---------------------------------------------------------------- cross-file MCP metadata
+
+#[test]
+fn an_issuer_disagreeing_across_files_is_reported_once_with_a_stable_fingerprint() {
+    let d = tempfile::tempdir().unwrap();
+    let prm = "PRM = {\"authorization_servers\": [\"https://auth.acme.dev/\"]}\n";
+    write(d.path(), "server/resource.py", prm);
+    write(
+        d.path(),
+        "auth/as.json",
+        "{\"issuer\": \"https://auth.acme.dev\"}\n",
+    );
+    let v = audit_json(d.path(), &[], 1);
+    assert_eq!(rules_of(&v), ["mcp.issuer-mismatch"], "{v}");
+    let f = &v["findings"][0];
+    assert_eq!(f["path"], "server/resource.py");
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["heuristic"], true);
+    assert_eq!(
+        f["message"],
+        "heuristic: authorization_servers names `https://auth.acme.dev/` but the issuer declared \
+         in auth/as.json:1 is `https://auth.acme.dev` (a trailing slash: clients compare exactly)"
+    );
+    // Lines moved: the same finding for a baseline.
+    write(d.path(), "server/resource.py", &format!("\n\n{prm}"));
+    write(
+        d.path(),
+        "auth/as.json",
+        "\n{\"issuer\": \"https://auth.acme.dev\"}\n",
+    );
+    let moved = audit_json(d.path(), &[], 1);
+    assert_eq!(moved["findings"][0]["line"], 3);
+    assert_eq!(moved["findings"][0]["fingerprint"], f["fingerprint"]);
+    // Fixed: nothing.
+    write(
+        d.path(),
+        "server/resource.py",
+        "PRM = {\"authorization_servers\": [\"https://auth.acme.dev\"]}\n",
+    );
+    audit_in(d.path(), &[]).code(0);
 }
 
 // ---------------------------------------------------------------- suppressions

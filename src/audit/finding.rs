@@ -290,6 +290,7 @@ rules! {
     McpMetadataUri: heuristic("mcp.metadata-uri", Medium, "resource or issuer URI with a trailing slash (heuristic)", "give `resource` the exact endpoint URI and `issuer` the exact base URL, without a trailing slash: clients compare them byte for byte"),
     McpNoAudienceCheck: heuristic("mcp.no-audience-check", High, "token verified without an audience check (heuristic)", "verify `aud` against this server's resource URI (RFC 8707): a token issued for another service must be refused"),
     McpRedirectWildcard: heuristic("mcp.redirect-wildcard", High, "redirect URI accepted by wildcard or pattern (heuristic)", "compare redirect URIs exactly against the registered list (loopback: any port, same path)"),
+    McpIssuerMismatch: heuristic("mcp.issuer-mismatch", Medium, "authorization_servers names an issuer the project declares otherwise: a trailing slash, another host (heuristic)", "make each authorization_servers entry the authorization server's issuer byte for byte: clients fetch its metadata from that URL and refuse an issuer that differs"),
 }
 
 impl RuleId {

@@ -198,8 +198,11 @@ fn scan_file(
     rel: &str,
     out: &mut Vec<Finding>,
     allowed: &mut u64,
+    metadata: &mut Vec<mcp::MetadataUri>,
 ) -> std::io::Result<FileOutcome> {
     let kind = FileKind::of(rel);
+    // Issuer URIs for the cross-file check; a test's fixtures are not the server's metadata.
+    let issuers = kind.mcp && !code::is_test_path(rel);
     let mut f = File::open(abs)?;
     let mut data: Vec<u8> = Vec::new();
     let mut line = 1usize;
@@ -231,6 +234,9 @@ fn scan_file(
         let mut local = Vec::new();
         scan_chunk(&data[..cut], line, rel, kind, &mut local, allowed);
         capper.admit(local, out);
+        if issuers {
+            mcp::metadata_uris(&data[..cut], line, metadata);
+        }
         line += data[..cut].iter().filter(|&&b| b == b'\n').count();
         data.drain(..cut);
         if eof {
@@ -280,6 +286,7 @@ fn is_spec_name(name: &str) -> bool {
 
 struct Shared {
     findings: Mutex<Vec<Finding>>,
+    metadata: Mutex<Vec<(String, mcp::MetadataUri)>>,
     errors: Mutex<Vec<ScanError>>,
     paths: Mutex<Vec<String>>,
     files: AtomicU64,
@@ -292,7 +299,8 @@ impl Shared {
     fn scan_one(&self, abs: &Path, rel: String) {
         let mut local = Vec::new();
         let mut allowed = 0;
-        match scan_file(abs, &rel, &mut local, &mut allowed) {
+        let mut metadata = Vec::new();
+        match scan_file(abs, &rel, &mut local, &mut allowed, &mut metadata) {
             Ok(FileOutcome::Text(n)) => {
                 self.files.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(n, Ordering::Relaxed);
@@ -310,6 +318,10 @@ impl Shared {
         }
         if !local.is_empty() {
             self.findings.lock().expect("lock").extend(local);
+        }
+        if !metadata.is_empty() {
+            let mut m = self.metadata.lock().expect("lock");
+            m.extend(metadata.into_iter().map(|u| (rel.clone(), u)));
         }
         self.paths.lock().expect("lock").push(rel);
     }
@@ -343,6 +355,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         &mut walked.errors,
     );
     walked.findings.extend(cross_file(&files, &structure.pairs));
+    walked.findings.extend(issuer_mismatches(&walked.metadata));
     let commits = git_checks(&files, options, &config, &ign, &mut walked);
     weigh(
         &mut walked.findings,
@@ -409,6 +422,8 @@ struct Walked {
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     paths: Vec<String>,
+    /// Issuer URIs declared or named in the scanned files, with their paths.
+    metadata: Vec<(String, mcp::MetadataUri)>,
     files: u64,
     bytes: u64,
     binary: u64,
@@ -422,6 +437,7 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
     let root = files.root;
     let shared = Shared {
         findings: Mutex::new(Vec::new()),
+        metadata: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         paths: Mutex::new(Vec::new()),
         files: AtomicU64::new(0),
@@ -493,10 +509,13 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
 
     let mut paths = shared.paths.into_inner().expect("lock");
     paths.sort();
+    let mut metadata = shared.metadata.into_inner().expect("lock");
+    metadata.sort_by(|a, b| (&a.0, a.1.line).cmp(&(&b.0, b.1.line)));
     Walked {
         findings: shared.findings.into_inner().expect("lock"),
         errors: shared.errors.into_inner().expect("lock"),
         paths,
+        metadata,
         files: shared.files.into_inner(),
         bytes: shared.bytes.into_inner(),
         binary: shared.binary.into_inner(),
@@ -676,6 +695,35 @@ fn cross_file(files: &Files, pairs: &[Pair]) -> Vec<Finding> {
     out
 }
 
+/// Phase 3 too: each `authorization_servers` entry against the issuers the project declares
+/// (`mcp.issuer-mismatch`), across files.
+fn issuer_mismatches(metadata: &[(String, mcp::MetadataUri)]) -> Vec<Finding> {
+    let issuers: Vec<(&str, &mcp::MetadataUri)> = metadata
+        .iter()
+        .filter(|(_, m)| !m.names_issuer)
+        .map(|(p, m)| (p.as_str(), m))
+        .collect();
+    let mut out = Vec::new();
+    for (path, entry) in metadata.iter().filter(|(_, m)| m.names_issuer) {
+        let Some((ipath, issuer, why)) = mcp::issuer_disagreement(&entry.uri, &issuers) else {
+            continue;
+        };
+        let mut f = Finding::new(
+            RuleId::McpIssuerMismatch,
+            path,
+            Some(entry.line),
+            format!(
+                "heuristic: authorization_servers names `{}` but the issuer declared in {ipath}:{} is `{}` ({why}: clients compare exactly)",
+                entry.uri, issuer.line, issuer.uri
+            ),
+        );
+        // Not the line numbers: moving code must not make a baselined finding new.
+        f.key_on(&format!("{} {}", entry.uri, issuer.uri));
+        out.push(f);
+    }
+    out
+}
+
 /// Phase 4: `.env` and key files among the walked paths, tracked or not ignored, then, with
 /// `--history`, every commit; returns how many commits were read.
 fn git_checks(
@@ -755,6 +803,7 @@ fn finish(walked: Walked, config: &Config, commits: u64) -> Report {
         binary,
         allowed,
         paths: _,
+        metadata: _,
     } = walked;
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));
