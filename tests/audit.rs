@@ -43,6 +43,18 @@ fn fake_alnum(prefix: &str, len: usize) -> String {
     format!("{prefix}{tail}")
 }
 
+/// A fixed high-entropy value of `len` (at most 64) characters for the secret-by-name rules: random
+/// ones are now and then rejected as too regular. Assembled here so that this file holds none whole.
+fn named_secret(len: usize) -> String {
+    let parts = [
+        "q7VzK2mXw9RbT4nL",
+        "c8HsY3jPd6FgA1eU",
+        "Wm4Xk9Qz2Rb7Tn5L",
+        "v3Hs8Yc1Jd6Gf0Pa",
+    ];
+    parts.concat()[..len].to_string()
+}
+
 fn aws_key() -> String {
     let mut b = vec![0u8; 16];
     getrandom::getrandom(&mut b).unwrap();
@@ -134,7 +146,7 @@ fn a_secret_exits_1_and_fail_on_high_decides_for_medium_findings() {
     write(
         d.path(),
         "config.py",
-        &format!("CLIENT_SECRET = \"{}\"\n", fake_alnum("", 32)),
+        &format!("CLIENT_SECRET = \"{}\"\n", named_secret(32)),
     );
     audit_in(d.path(), &[])
         .code(1)
@@ -340,11 +352,10 @@ fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
     write(
         d.path(),
         "a.py",
-        // Fixed high-entropy values (random ones were now and then rejected as too regular),
-        // assembled here so that this file holds none whole.
         &format!(
-            "API_KEY = \"{}{}\"\nTOKEN = \"{}{}\"\n",
-            "q7VzK2mXw9RbT4nL", "c8HsY3jPd6FgA1eU", "Wm4Xk9Qz2Rb7Tn5L", "v3Hs8Yc1Jd6Gf0Pa"
+            "API_KEY = \"{}\"\nTOKEN = \"{}\"\n",
+            &named_secret(64)[..32],
+            &named_secret(64)[32..]
         ),
     );
     write(d.path(), "b.py", "app.run(debug=True)\n"); // plugsmith:allow
@@ -545,7 +556,7 @@ fn json_output_lists_findings_with_stable_fields() {
 #[test]
 fn a_secret_in_a_public_file_is_more_severe() {
     let d = tempfile::tempdir().unwrap();
-    let line = format!("api_secret: \"{}\"\n", fake_alnum("", 30));
+    let line = format!("api_secret: \"{}\"\n", named_secret(30));
     write(d.path(), "config/app.yaml", &line);
     write(d.path(), "static/app.yaml", &line);
     let v = audit_json(d.path(), &[], 1);
@@ -572,7 +583,7 @@ fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
     write(
         d.path(),
         ".well-known/ai-plugin.json",
-        &m.replace("SECRET", &fake_alnum("", 40)),
+        &m.replace("SECRET", &named_secret(40)),
     );
     let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["manifest.secret-in-auth"]);
@@ -923,7 +934,7 @@ fn allow_marker_config_and_baseline_suppress_findings() {
     write(
         d.path(),
         "fixtures/b.py",
-        &format!("API_KEY = \"{}\"\n", fake_alnum("", 32)),
+        &format!("API_KEY = \"{}\"\n", named_secret(32)),
     );
     write(d.path(), "c.py", "app.run(debug=True)\n"); // plugsmith:allow
     audit_in(d.path(), &[]).code(1);
@@ -1152,7 +1163,7 @@ fn a_file_the_manifest_points_to_is_public() {
     write(
         d.path(),
         "docs/legal.html",
-        &format!("<!-- api_secret: \"{}\" -->\n", fake_alnum("", 30)),
+        &format!("<!-- api_secret: \"{}\" -->\n", named_secret(30)),
     );
     let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["secret.generic"]);
