@@ -34,7 +34,7 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Scan a plugin project for exposed secrets and insecure configuration.
-    #[command(after_help = EXIT_CODES)]
+    // The exit codes and notes in its help are `AuditArgs`' own `after_help`.
     Audit(crate::audit::AuditArgs),
 }
 

@@ -15,7 +15,11 @@ fn repo_root() -> PathBuf {
 
 fn audit() -> Command {
     let mut c = Command::cargo_bin("plugsmith").unwrap();
-    c.arg("audit").env_remove("NO_COLOR");
+    // Colour is decided by these alone (stdout is a pipe here): none of the caller's.
+    c.arg("audit")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE");
     c
 }
 
@@ -37,6 +41,18 @@ fn fake_alnum(prefix: &str, len: usize) -> String {
         .map(|x| alpha[(*x as usize) % alpha.len()] as char)
         .collect();
     format!("{prefix}{tail}")
+}
+
+/// A fixed high-entropy value of `len` (at most 64) characters for the secret-by-name rules: random
+/// ones are now and then rejected as too regular. Assembled here so that this file holds none whole.
+fn named_secret(len: usize) -> String {
+    let parts = [
+        "q7VzK2mXw9RbT4nL",
+        "c8HsY3jPd6FgA1eU",
+        "Wm4Xk9Qz2Rb7Tn5L",
+        "v3Hs8Yc1Jd6Gf0Pa",
+    ];
+    parts.concat()[..len].to_string()
 }
 
 fn aws_key() -> String {
@@ -82,6 +98,25 @@ fn json_of(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap()
 }
 
+/// `plugsmith audit DIR ARGS…`, run: assert on its exit code and output.
+fn audit_in(dir: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> assert_cmd::assert::Assert {
+    audit().arg(dir).args(args).assert()
+}
+
+/// `plugsmith audit DIR --format json EXTRA…`, which must exit with `code`: its report.
+fn audit_json(dir: &Path, extra: &[&str], code: i32) -> serde_json::Value {
+    let out = audit()
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .assert();
+    json_of(&out.code(code).get_output().stdout)
+}
+
+fn has_rule(v: &serde_json::Value, rule: &str) -> bool {
+    rules_of(v).iter().any(|r| r == rule)
+}
+
 fn rules_of(v: &serde_json::Value) -> Vec<String> {
     v["findings"]
         .as_array()
@@ -100,9 +135,7 @@ const BAD_SERVER: &str = "app.run(debug=True)\nif token != SERVICE_TOKEN:\n    p
 fn clean_directory_exits_0() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "app.py", "print('hello')\n");
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("no findings"));
 }
@@ -113,23 +146,13 @@ fn a_secret_exits_1_and_fail_on_high_decides_for_medium_findings() {
     write(
         d.path(),
         "config.py",
-        &format!("CLIENT_SECRET = \"{}\"\n", fake_alnum("", 32)),
+        &format!("CLIENT_SECRET = \"{}\"\n", named_secret(32)),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(1)
         .stdout(predicate::str::contains("secret.generic"));
-    audit()
-        .arg(d.path())
-        .args(["--fail-on", "high"])
-        .assert()
-        .code(0);
-    audit()
-        .arg(d.path())
-        .args(["--fail-on", "low"])
-        .assert()
-        .code(1);
+    audit_in(d.path(), &["--fail-on", "high"]).code(0);
+    audit_in(d.path(), &["--fail-on", "low"]).code(1);
 }
 
 #[test]
@@ -145,11 +168,148 @@ fn bad_format_is_a_usage_error() {
         .code(2);
 }
 
+// ---------------------------------------------------------------- --list-rules
+
+/// `(id, severity)` of every rule `--list-rules --format json` prints, in its order.
+fn listed_rules() -> Vec<(String, String)> {
+    let out = audit()
+        .args(["--list-rules", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["tool"], "plugsmith");
+    v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            for key in ["title", "fix"] {
+                assert!(!r[key].as_str().unwrap().is_empty(), "{r}: {key}");
+            }
+            let id = r["id"].as_str().unwrap();
+            assert_eq!(Some(r["family"].as_str().unwrap()), id.split('.').next());
+            assert!(r["heuristic"].is_boolean());
+            (id.to_string(), r["severity"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn list_rules_prints_every_rule_as_text_and_json() {
+    let listed = listed_rules();
+    let ids: std::collections::BTreeSet<_> = listed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), listed.len(), "an id listed twice");
+    for id in [
+        "secret.aws-access-key",
+        "git.history-env",
+        "mcp.redirect-wildcard",
+    ] {
+        assert!(ids.contains(id), "{id}");
+    }
+    // Text: per rule, `id  severity  title` then an indented `fix:` line; nothing is scanned
+    // (the path argument is not read).
+    let out = audit()
+        .args(["/nonexistent/plugsmith-audit", "--list-rules"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 * listed.len() + 1, "{text}");
+    for (pair, (id, sev)) in lines.chunks(2).zip(&listed) {
+        let words: Vec<&str> = pair[0].split_whitespace().collect();
+        assert_eq!(
+            (words[0], words[1]),
+            (id.as_str(), sev.as_str()),
+            "{}",
+            pair[0]
+        );
+        assert!(pair[1].trim_start().starts_with("fix: "), "{}", pair[1]);
+    }
+    let json = audit()
+        .args(["--list-rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let heuristics = json_of(&json.stdout)["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["heuristic"] == true)
+        .count();
+    assert!(heuristics > 10, "{heuristics}");
+    assert_eq!(
+        *lines.last().unwrap(),
+        format!(
+            "{} rules ({heuristics} heuristics: worth a look, not proof)",
+            listed.len()
+        )
+    );
+    // The help names the flag and the audit's own exit codes.
+    let help = audit().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for s in [
+        "--list-rules",
+        "plugsmith audit --list-rules",
+        "findings at or above --fail-on",
+    ] {
+        assert!(help.contains(s), "{s}:\n{help}");
+    }
+    audit()
+        .args(["--list-rules", "--format", "sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("text or json"));
+}
+
+#[test]
+fn the_rule_table_in_docs_matches_the_registry() {
+    // Rows of the `## Rules` table: | `id` | severity | finds | fix hint |
+    let doc = std::fs::read_to_string(repo_root().join("docs/audit.md")).unwrap();
+    let section = doc
+        .split("\n## Rules\n")
+        .nth(1)
+        .expect("a ## Rules section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            let id = cells[0].strip_suffix('`').expect("an id cell");
+            (id.to_string(), cells[1].trim().to_string())
+        })
+        .collect();
+    let documented: std::collections::BTreeMap<String, String> = rows.iter().cloned().collect();
+    assert_eq!(documented.len(), rows.len(), "a rule documented twice");
+    let listed: std::collections::BTreeMap<String, String> = listed_rules().into_iter().collect();
+    let undocumented: Vec<_> = listed
+        .keys()
+        .filter(|k| !documented.contains_key(*k))
+        .collect();
+    let unknown: Vec<_> = documented
+        .keys()
+        .filter(|k| !listed.contains_key(*k))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "rules missing from docs/audit.md: {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/audit.md documents rules that do not exist: {unknown:?}"
+    );
+    for (id, sev) in &listed {
+        assert_eq!(
+            &documented[id], sev,
+            "default severity of {id} in docs/audit.md"
+        );
+    }
+}
+
 #[test]
 fn missing_path_is_an_io_error() {
-    audit()
-        .arg("/nonexistent/plugsmith-audit")
-        .assert()
+    audit_in("/nonexistent/plugsmith-audit", &[])
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/plugsmith-audit"));
 }
@@ -176,24 +336,12 @@ fn bad_config_files_are_usage_errors() {
             .code(2)
             .stderr(predicate::str::contains("error:"));
     }
-    audit()
-        .arg(d.path())
-        .args(["--config", "/nonexistent/c.toml"])
-        .assert()
-        .code(2);
-    audit()
-        .arg(d.path())
-        .args(["--baseline", "/nonexistent/b.json"])
-        .assert()
-        .code(2);
-    audit()
-        .arg(d.path())
-        .args(["--manifest", "/nonexistent/ai-plugin.json"])
-        .assert()
-        .code(2);
+    audit_in(d.path(), &["--config", "/nonexistent/c.toml"]).code(2);
+    audit_in(d.path(), &["--baseline", "/nonexistent/b.json"]).code(2);
+    audit_in(d.path(), &["--manifest", "/nonexistent/ai-plugin.json"]).code(2);
     // the default config file, when present, is read the same way
     write(d.path(), ".plugsmith-audit.toml", "frobnicate = 1\n");
-    audit().arg(d.path()).assert().code(2);
+    audit_in(d.path(), &[]).code(2);
 }
 
 // ---------------------------------------------------------------- output
@@ -204,21 +352,14 @@ fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
     write(
         d.path(),
         "a.py",
-        // Fixed high-entropy values (random ones were now and then rejected as too regular),
-        // assembled here so that this file holds none whole.
         &format!(
-            "API_KEY = \"{}{}\"\nTOKEN = \"{}{}\"\n",
-            "q7VzK2mXw9RbT4nL", "c8HsY3jPd6FgA1eU", "Wm4Xk9Qz2Rb7Tn5L", "v3Hs8Yc1Jd6Gf0Pa"
+            "API_KEY = \"{}\"\nTOKEN = \"{}\"\n",
+            &named_secret(64)[..32],
+            &named_secret(64)[32..]
         ),
     );
     write(d.path(), "b.py", "app.run(debug=True)\n"); // plugsmith:allow
-    let out = audit()
-        .arg(d.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = audit_in(d.path(), &[]).code(1).get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains('\x1b'), "{text}");
     assert_eq!(
@@ -232,6 +373,70 @@ fn text_output_groups_by_file_with_hints_and_no_colour_when_piped() {
 }
 
 #[test]
+fn colour_follows_clicolor_force_and_no_color_and_never_reaches_json() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "b.py", BAD_SERVER);
+    let run = |format: &str, env: &[(&str, &str)]| {
+        let mut c = audit();
+        c.arg(d.path()).args(["--format", format]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = run("text", &[]);
+    assert!(
+        !plain.contains('\x1b'),
+        "piped output has escape codes: {plain}"
+    );
+    // CLICOLOR_FORCE colours a pipe: the path bold, severities coloured, the hint dimmed.
+    let forced = run("text", &[("CLICOLOR_FORCE", "1")]);
+    for code in ["\x1b[1mb.py\x1b[0m", "\x1b[33mmedium", "\x1b[2mfix: "] {
+        assert!(forced.contains(code), "{code:?} in {forced:?}");
+    }
+    // Colour changes nothing but the escape codes.
+    let stripped = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&forced, "");
+    assert_eq!(stripped, plain);
+    // NO_COLOR (non-empty) wins over CLICOLOR_FORCE; CLICOLOR=0 does not colour either.
+    for env in [
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")][..],
+        &[("CLICOLOR", "0")][..],
+    ] {
+        assert_eq!(run("text", env), plain, "{env:?}");
+    }
+    // On a terminal (a pseudo-terminal here): colour, unless NO_COLOR says no.
+    let on_terminal = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("plugsmith"));
+        cmd.arg("audit")
+            .arg(d.path())
+            .env("TERM", "xterm")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+        p.exp_eof().unwrap()
+    };
+    assert!(on_terminal(None).contains("\x1b[1mb.py"));
+    assert!(!on_terminal(Some("1")).contains('\x1b'));
+    // An empty NO_COLOR is unset (no-color.org).
+    assert!(on_terminal(Some("")).contains("\x1b[1mb.py"));
+    // Machine formats never carry colour, forced or not.
+    for format in ["json", "sarif"] {
+        assert!(
+            !run(format, &[("CLICOLOR_FORCE", "1")]).contains('\x1b'),
+            "{format}"
+        );
+    }
+}
+
+#[test]
 fn secrets_are_redacted_in_every_format() {
     let d = tempfile::tempdir().unwrap();
     let key = aws_key();
@@ -242,10 +447,7 @@ fn secrets_are_redacted_in_every_format() {
         &format!("AWS_KEY = \"{key}\"\nSERVICE_TOKEN = \"{tok}\"\n"),
     );
     for fmt in ["text", "json", "sarif"] {
-        let out = audit()
-            .arg(d.path())
-            .args(["--format", fmt])
-            .assert()
+        let out = audit_in(d.path(), &["--format", fmt])
             .code(1)
             .get_output()
             .stdout
@@ -287,10 +489,7 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     std::fs::remove_file(d.path().join("old.py")).unwrap();
     commit_all(d.path(), "two");
     write(d.path(), ".env", "X=1\n");
-    let out = audit()
-        .arg(d.path())
-        .args(["--format", "sarif", "--history"])
-        .assert()
+    let out = audit_in(d.path(), &["--format", "sarif", "--history"])
         .code(1)
         .get_output()
         .stdout
@@ -341,15 +540,7 @@ fn json_output_lists_findings_with_stable_fields() {
         "x.js",
         &format!("const key = \"{}\";\n", fake_alnum("ghp_", 36)),
     );
-    let out = audit()
-        .arg(d.path())
-        .args(["--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v = json_of(&out);
+    let v = audit_json(d.path(), &[], 1);
     let f = &v["findings"][0];
     assert_eq!(f["rule"], "secret.github-token");
     assert_eq!(f["severity"], "high");
@@ -365,18 +556,10 @@ fn json_output_lists_findings_with_stable_fields() {
 #[test]
 fn a_secret_in_a_public_file_is_more_severe() {
     let d = tempfile::tempdir().unwrap();
-    let line = format!("api_secret: \"{}\"\n", fake_alnum("", 30));
+    let line = format!("api_secret: \"{}\"\n", named_secret(30));
     write(d.path(), "config/app.yaml", &line);
     write(d.path(), "static/app.yaml", &line);
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let sev: Vec<(&str, &str)> = v["findings"]
         .as_array()
         .unwrap()
@@ -400,17 +583,9 @@ fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
     write(
         d.path(),
         ".well-known/ai-plugin.json",
-        &m.replace("SECRET", &fake_alnum("", 40)),
+        &m.replace("SECRET", &named_secret(40)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["manifest.secret-in-auth"]);
     assert_eq!(v["findings"][0]["severity"], "high");
     write(
@@ -418,9 +593,7 @@ fn verification_tokens_are_never_flagged_but_auth_secrets_are() {
         ".well-known/ai-plugin.json",
         &m.replace(", \"client_secret\":\"SECRET\"", ""),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("no findings"));
 }
@@ -435,31 +608,12 @@ fn env_file_not_ignored_is_reported_and_ignored_one_is_not() {
         ".env",
         &format!("SERVICE_TOKEN={}\n", fake("pss_", 43)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
-    assert!(
-        rules_of(&v).contains(&"git.env-not-ignored".to_string()),
-        "{v}"
-    );
+    let v = audit_json(d.path(), &[], 1);
+    assert!(has_rule(&v, "git.env-not-ignored"), "{v}");
     write(d.path(), ".gitignore", ".env*\n!.env.example\n");
-    audit().arg(d.path()).assert().code(0);
+    audit_in(d.path(), &[]).code(0);
     // --no-ignore looks inside, but a secret in an ignored file stays local: low
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--no-ignore"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--no-ignore"], 0);
     assert_eq!(rules_of(&v), ["secret.plugsmith-token"]);
     assert_eq!(v["findings"][0]["severity"], "low");
 }
@@ -471,20 +625,11 @@ fn tracked_env_file_is_reported_even_when_ignored() {
     write(d.path(), "app.py", "print(1)\n");
     commit_all(d.path(), "oops");
     write(d.path(), ".gitignore", ".env\n");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
-    let rules = rules_of(&v);
-    assert!(rules.contains(&"git.env-tracked".to_string()), "{rules:?}");
+    let v = audit_json(d.path(), &[], 1);
+    assert!(has_rule(&v, "git.env-tracked"), "{v}");
     assert!(
-        rules.contains(&"secret.plugsmith-token".to_string()),
-        "ignored but tracked is scanned: {rules:?}"
+        has_rule(&v, "secret.plugsmith-token"),
+        "ignored but tracked is scanned: {v}"
     );
 }
 
@@ -501,16 +646,8 @@ fn history_finds_a_secret_deleted_since_with_its_commit() {
     let bad = commit_all(d.path(), "add creds");
     std::fs::remove_file(d.path().join("deploy/creds.py")).unwrap();
     commit_all(d.path(), "remove creds");
-    audit().arg(d.path()).assert().code(0);
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    audit_in(d.path(), &[]).code(0);
+    let v = audit_json(d.path(), &["--history"], 1);
     assert_eq!(rules_of(&v), ["git.history-secret"]);
     let f = &v["findings"][0];
     assert_eq!(f["commit"].as_str().unwrap(), bad);
@@ -540,15 +677,7 @@ fn history_covers_other_branches() {
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .unwrap();
     assert!(!d.path().join("b.txt").exists());
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     assert_eq!(rules_of(&v), ["git.history-secret"]);
 }
 
@@ -572,15 +701,7 @@ fn history_counts_the_git_objects_it_cannot_read() {
         .join(&old[..2])
         .join(&old[2..]);
     std::fs::remove_file(&obj).unwrap();
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 0);
     let errors: Vec<&str> = v["errors"]
         .as_array()
         .unwrap()
@@ -612,15 +733,7 @@ fn history_reports_a_value_once_per_file_with_its_commits() {
     }
     write(d.path(), "creds.py", "AWS = None\n");
     commit_all(d.path(), "remove");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     let findings = v["findings"].as_array().unwrap();
     let history: Vec<&serde_json::Value> = findings
         .iter()
@@ -673,15 +786,7 @@ fn a_loopback_database_url_with_a_dev_password_is_low() {
         "deploy/prod.txt",
         &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let sev = |path: &str| {
         v["findings"]
             .as_array()
@@ -710,15 +815,7 @@ fn manifests_under_examples_weigh_less() {
         "examples/todo/.well-known/ai-plugin.json",
         manifest,
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     let field = |path: &str| {
         v["findings"]
             .as_array()
@@ -753,15 +850,7 @@ fn findings_are_capped_per_file_and_rule_with_one_summary() {
     commit_all(d.path(), "change");
     std::fs::remove_file(d.path().join("dump/dense.txt")).unwrap();
     commit_all(d.path(), "remove");
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json", "--history"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &["--history"], 1);
     let fs = v["findings"].as_array().unwrap();
     for (path, rule, more) in [
         ("dump/live.txt", "secret.generic", "2900 more"),
@@ -783,6 +872,48 @@ fn findings_are_capped_per_file_and_rule_with_one_summary() {
     assert_eq!(fs.len(), 202, "nothing else: {fs:#?}");
 }
 
+// ---------------------------------------------------------------- cross-file MCP metadata
+
+#[test]
+fn an_issuer_disagreeing_across_files_is_reported_once_with_a_stable_fingerprint() {
+    let d = tempfile::tempdir().unwrap();
+    let prm = "PRM = {\"authorization_servers\": [\"https://auth.acme.dev/\"]}\n";
+    write(d.path(), "server/resource.py", prm);
+    write(
+        d.path(),
+        "auth/as.json",
+        "{\"issuer\": \"https://auth.acme.dev\"}\n",
+    );
+    let v = audit_json(d.path(), &[], 1);
+    assert_eq!(rules_of(&v), ["mcp.issuer-mismatch"], "{v}");
+    let f = &v["findings"][0];
+    assert_eq!(f["path"], "server/resource.py");
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["heuristic"], true);
+    assert_eq!(
+        f["message"],
+        "heuristic: authorization_servers names `https://auth.acme.dev/` but the issuer declared \
+         in auth/as.json:1 is `https://auth.acme.dev` (a trailing slash: clients compare exactly)"
+    );
+    // Lines moved: the same finding for a baseline.
+    write(d.path(), "server/resource.py", &format!("\n\n{prm}"));
+    write(
+        d.path(),
+        "auth/as.json",
+        "\n{\"issuer\": \"https://auth.acme.dev\"}\n",
+    );
+    let moved = audit_json(d.path(), &[], 1);
+    assert_eq!(moved["findings"][0]["line"], 3);
+    assert_eq!(moved["findings"][0]["fingerprint"], f["fingerprint"]);
+    // Fixed: nothing.
+    write(
+        d.path(),
+        "server/resource.py",
+        "PRM = {\"authorization_servers\": [\"https://auth.acme.dev\"]}\n",
+    );
+    audit_in(d.path(), &[]).code(0);
+}
+
 // ---------------------------------------------------------------- suppressions
 
 #[test]
@@ -796,27 +927,22 @@ fn allow_marker_config_and_baseline_suppress_findings() {
             fake_alnum("", 32)
         ),
     );
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("1 suppressed"));
 
     write(
         d.path(),
         "fixtures/b.py",
-        &format!("API_KEY = \"{}\"\n", fake_alnum("", 32)),
+        &format!("API_KEY = \"{}\"\n", named_secret(32)),
     );
     write(d.path(), "c.py", "app.run(debug=True)\n"); // plugsmith:allow
-    audit().arg(d.path()).assert().code(1);
+    audit_in(d.path(), &[]).code(1);
     write(d.path(), ".plugsmith-audit.toml", "disable = [\"code.debug-mode\"]\n[[allow]]\npaths = [\"fixtures/\"]\nreason = \"test data\"\n");
-    audit().arg(d.path()).assert().code(0);
+    audit_in(d.path(), &[]).code(0);
 
     std::fs::remove_file(d.path().join(".plugsmith-audit.toml")).unwrap();
-    let base = audit()
-        .arg(d.path())
-        .args(["--format", "json"])
-        .assert()
+    let base = audit_in(d.path(), &["--format", "json"])
         .code(1)
         .get_output()
         .stdout
@@ -852,33 +978,21 @@ fn binary_files_are_skipped_and_huge_lines_are_scanned() {
     let mut bin = vec![0u8, 1, 2, 3];
     bin.extend(format!("KEY={}", aws_key()).as_bytes());
     std::fs::write(d.path().join("blob.bin"), bin).unwrap();
-    audit()
-        .arg(d.path())
-        .assert()
+    audit_in(d.path(), &[])
         .code(0)
         .stdout(predicate::str::contains("1 binary skipped"));
     // a 6 MB single line with a key near its end
     let key = fake_alnum("ghp_", 36);
     let big = format!("var x=\"{}\"; var t=\"{key}\";\n", "a".repeat(6_000_000));
     std::fs::write(d.path().join("bundle.min.js"), big).unwrap();
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["secret.github-token"]);
 }
 
 #[test]
 fn a_single_file_and_an_explicit_manifest_can_be_audited() {
     let corpus = repo_root().join("tests/fixtures/real-plugins/12345612456__Wolfram-Plugin");
-    audit()
-        .arg(corpus.join("ai-plugin.json"))
-        .assert()
+    audit_in(corpus.join("ai-plugin.json"), &[])
         .code(1)
         .stdout(predicate::str::contains("manifest.parse"));
     let d = tempfile::tempdir().unwrap();
@@ -944,10 +1058,7 @@ fn generated_projects_audit_clean_in_every_auth_mode() {
                 .contains(git2::Status::IGNORED),
             "{mode}: .env must be ignored"
         );
-        let out = audit()
-            .arg(d.path())
-            .args(["--history", "--fail-on", "low"])
-            .assert()
+        let out = audit_in(d.path(), &["--history", "--fail-on", "low"])
             .get_output()
             .clone();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -968,15 +1079,7 @@ fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
         "openapi.yaml",
         &serde_yaml_ng::to_string(&spec).unwrap(),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["manifest.auth-none-writes"]);
     assert_eq!(v["findings"][0]["severity"], "medium");
     let m = std::fs::read_to_string(d.path().join(".well-known/ai-plugin.json")).unwrap();
@@ -985,15 +1088,7 @@ fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
         ".well-known/ai-plugin.json",
         &m.replace("https://todo.acme.dev", "http://localhost:8000"),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 0);
     assert!(
         v["findings"]
             .as_array()
@@ -1071,17 +1166,9 @@ fn a_file_the_manifest_points_to_is_public() {
     write(
         d.path(),
         "docs/legal.html",
-        &format!("<!-- api_secret: \"{}\" -->\n", fake_alnum("", 30)),
+        &format!("<!-- api_secret: \"{}\" -->\n", named_secret(30)),
     );
-    let v = json_of(
-        &audit()
-            .arg(d.path())
-            .args(["--format", "json"])
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout,
-    );
+    let v = audit_json(d.path(), &[], 1);
     assert_eq!(rules_of(&v), ["secret.generic"]);
     assert_eq!(v["findings"][0]["severity"], "high");
     assert!(v["findings"][0]["message"]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plugsmith::audit::{scan, ScanOptions};
+use plugsmith::audit::{scan, RuleId, ScanOptions};
 use serde::Deserialize;
 
 const MIN_PRECISION: f64 = 0.90;
@@ -123,9 +123,11 @@ fn classify(case: &Case, dir: &Path) -> (bool, bool, Vec<String>) {
         .iter()
         .filter(|f| f.family() == case.family)
         .collect();
-    let hit = found
-        .iter()
-        .any(|f| case.rule.as_deref().is_none_or(|r| f.rule == r));
+    // A misspelt rule would make a negative case pass whatever the scan finds.
+    let rule = case.rule.as_deref().map(|r| {
+        RuleId::from_id(r).unwrap_or_else(|| panic!("labelled case names an unknown rule {r:?}"))
+    });
+    let hit = found.iter().any(|f| rule.is_none_or(|r| f.rule == r));
     let shown = found
         .iter()
         .map(|f| format!("{} {}:{:?} {}", f.rule, f.path, f.line, f.message))

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use regex::Regex;
 
+use super::finding::RuleId;
+
 /// Whether a path is server code these heuristics understand.
 pub fn is_code(path: &str) -> bool {
     let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
@@ -32,27 +34,27 @@ pub fn is_test_path(path: &str) -> bool {
 /// One heuristic hit: rule id, 1-based line and what was seen (also the MCP checks').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeHit {
-    pub rule: &'static str,
+    pub rule: RuleId,
     pub line: usize,
     pub message: String,
 }
 
 struct Checks {
     prefilter: AhoCorasick,
-    rules: Vec<(&'static str, &'static str, Regex)>,
+    rules: Vec<(RuleId, &'static str, Regex)>,
     compare: Regex,
 }
 
 fn checks() -> &'static Checks {
     static C: OnceLock<Checks> = OnceLock::new();
     C.get_or_init(|| {
-        let table: &[(&str, &str, &str)] = &[
-            ("code.cors-wildcard", "CORS allows any origin", r#"(?i)(?:allow_origins?|origins?|allow_origin|allowed_origins)\s*[=:]\s*\[?\s*["']\*["']"#),
-            ("code.cors-wildcard", "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\]?\s*[,:=]\s*["']\*["']"#),
-            ("code.cors-wildcard", "CORS enabled with defaults (all origins)", r"(?:\bCORS\(\s*app\s*\)|\bcors\(\s*app\s*\)|\bcors\(\s*\)|\bCors::permissive\(\)|CorsLayer::(?:very_)?permissive\(\)|allow_any_origin\(\)|AllowOrigin::any\(\)|allow_origin\(\s*(?:cors::)?Any\s*\))"),
-            ("code.cors-reflected", "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|\borigin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
-            ("code.debug-mode", "debug mode on", r#"(?:\.run\([^\n]*\bdebug\s*=\s*True|\bDEBUG\s*=\s*True\b|\bapp\.debug\s*=\s*True|FastAPI\([^\n]*debug\s*=\s*True|\bFLASK_DEBUG\s*=\s*["']?1)"#),
-            ("code.redirect-prefix", "redirect URI checked by prefix/substring", r#"(?i)(?:redirect_?ur[il]\w*\s*\.\s*(?:startswith|startsWith|starts_with|includes|indexOf|contains|__contains__)\s*\(|(?:startswith|startsWith|starts_with)\s*\(\s*["'&]*https://chat(?:gpt)?\.(?:openai\.)?com|["']https://chat(?:gpt)?\.(?:openai\.)?com[^"']*["']\s+in\s+redirect|redirect_?ur[il]\w*\s*=~)"#),
+        let table: &[(RuleId, &str, &str)] = &[
+            (RuleId::CodeCorsWildcard, "CORS allows any origin", r#"(?i)(?:allow_origins?|origins?|allow_origin|allowed_origins)\s*[=:]\s*\[?\s*["']\*["']"#),
+            (RuleId::CodeCorsWildcard, "Access-Control-Allow-Origin set to *", r#"(?i)access-control-allow-origin["']?\]?\s*[,:=]\s*["']\*["']"#),
+            (RuleId::CodeCorsWildcard, "CORS enabled with defaults (all origins)", r"(?:\bCORS\(\s*app\s*\)|\bcors\(\s*app\s*\)|\bcors\(\s*\)|\bCors::permissive\(\)|CorsLayer::(?:very_)?permissive\(\)|allow_any_origin\(\)|AllowOrigin::any\(\)|allow_origin\(\s*(?:cors::)?Any\s*\))"),
+            (RuleId::CodeCorsReflected, "CORS origin taken from the request", r#"(?i)(?:access-control-allow-origin["']?\]?\s*[,:=]\s*[^\n]*(?:request|req)\.(?:headers|header|get)|\borigin\s*:\s*true\b|allow_origin_regex\s*=\s*["']\.\*|AllowOrigin::mirror_request\(\)|origin\s*:\s*\(\s*origin\s*,\s*(?:callback|cb)\s*\)\s*=>\s*(?:callback|cb)\(\s*null\s*,\s*true)"#),
+            (RuleId::CodeDebugMode, "debug mode on", r#"(?:\.run\([^\n]*\bdebug\s*=\s*True|\bDEBUG\s*=\s*True\b|\bapp\.debug\s*=\s*True|FastAPI\([^\n]*debug\s*=\s*True|\bFLASK_DEBUG\s*=\s*["']?1)"#),
+            (RuleId::CodeRedirectPrefix, "redirect URI checked by prefix/substring", r#"(?i)(?:redirect_?ur[il]\w*\s*\.\s*(?:startswith|startsWith|starts_with|includes|indexOf|contains|__contains__)\s*\(|(?:startswith|startsWith|starts_with)\s*\(\s*["'&]*https://chat(?:gpt)?\.(?:openai\.)?com|["']https://chat(?:gpt)?\.(?:openai\.)?com[^"']*["']\s+in\s+redirect|redirect_?ur[il]\w*\s*=~)"#),
         ];
         let rules = table
             .iter()
@@ -82,7 +84,7 @@ fn checks() -> &'static Checks {
 }
 
 fn secretish(operand: &str) -> bool {
-    // A string literal is a value, not a secret's name (`rule == "secret.jwt"`).
+    // A string literal is a value, not a secret's name (`rule == RuleId::SecretJwt`).
     if operand.starts_with(['"', '\'']) {
         return false;
     }
@@ -302,7 +304,7 @@ fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
     for (id, what, re) in &c.rules {
         if re.is_match(line) {
             out.push(CodeHit {
-                rule: id,
+                rule: *id,
                 line: n,
                 message: format!("heuristic: {what}: `{}`", clip(trimmed)),
             });
@@ -324,7 +326,7 @@ fn check_line(c: &Checks, line: &str, n: usize, out: &mut Vec<CodeHit>) {
         }
         if flags_compare(a, b) {
             out.push(CodeHit {
-                rule: "code.insecure-compare",
+                rule: RuleId::CodeInsecureCompare,
                 line: n,
                 message: format!(
                     "heuristic: secret compared with `{}` (not constant-time): `{}`",
@@ -351,7 +353,7 @@ fn clip(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn rules(src: &str) -> Vec<&'static str> {
+    fn rules(src: &str) -> Vec<RuleId> {
         let mut out = Vec::new();
         scan(src, 1, &mut out);
         out.into_iter().map(|h| h.rule).collect()
@@ -366,21 +368,21 @@ mod tests {
 
     #[test]
     fn flags_wildcard_and_reflected_cors() {
-        assert_eq!(rules(WILDCARD), ["code.cors-wildcard"]);
-        assert_eq!(rules(REFLECTED), ["code.cors-reflected"]);
+        assert_eq!(rules(WILDCARD), [RuleId::CodeCorsWildcard]);
+        assert_eq!(rules(REFLECTED), [RuleId::CodeCorsReflected]);
         assert!(rules("allow_origins=[\"https://chat.openai.com\"]").is_empty());
     }
 
     #[test]
     fn flags_equality_on_tokens_but_not_compare_digest() {
-        assert_eq!(rules(EQUALS), ["code.insecure-compare"]);
+        assert_eq!(rules(EQUALS), [RuleId::CodeInsecureCompare]);
         assert!(rules("    if not hmac.compare_digest(token, SERVICE_TOKEN):").is_empty());
         assert!(rules("    if token is None or token_type != \"bearer\":").is_empty());
     }
 
     #[test]
     fn flags_redirect_prefix_and_debug() {
-        assert_eq!(rules(PREFIX), ["code.redirect-prefix"]);
-        assert_eq!(rules(DEBUG), ["code.debug-mode"]);
+        assert_eq!(rules(PREFIX), [RuleId::CodeRedirectPrefix]);
+        assert_eq!(rules(DEBUG), [RuleId::CodeDebugMode]);
     }
 }

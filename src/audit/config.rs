@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use super::finding::Finding;
+use super::finding::{Finding, RULES};
 use crate::error::Error;
 
 pub const DEFAULT_FILE: &str = ".plugsmith-audit.toml";
@@ -126,7 +126,7 @@ impl Config {
             .iter()
             .chain(file.allow.iter().flat_map(|a| a.rules.iter()))
         {
-            let known = super::finding::RULES.iter().any(|x| rule_matches(r, x.id));
+            let known = RULES.iter().any(|x| rule_matches(r, x.id));
             if !known {
                 return Err(Error::usage(format!(
                     "unknown rule {r:?} in `{}`",
@@ -174,13 +174,16 @@ impl Config {
 
     /// Whether this finding is switched off, allowed or in the baseline.
     pub fn suppresses(&self, f: &Finding) -> bool {
-        if self.disable.iter().any(|d| rule_matches(d, &f.rule))
+        if self
+            .disable
+            .iter()
+            .any(|d| rule_matches(d, f.rule.as_str()))
             || self.baseline.contains(&f.fingerprint)
         {
             return true;
         }
         self.allow.iter().any(|a| {
-            (a.rules.is_empty() || a.rules.iter().any(|r| rule_matches(r, &f.rule)))
+            (a.rules.is_empty() || a.rules.iter().any(|r| rule_matches(r, f.rule.as_str())))
                 && a.paths.as_ref().is_none_or(|g| g.is_match(&f.path))
         })
     }

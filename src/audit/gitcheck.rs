@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, Oid, Repository, Sort};
 
-use super::finding::{Finding, ScanError};
+use super::finding::{Finding, RuleId, ScanError};
 use super::scan::{scan_bytes, FileKind, CAP_PER_FILE_RULE};
 
 /// The repository around the scanned root, if any.
@@ -177,7 +177,7 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     let key = is_key_file(name);
     if is_database_file(name) && ign.is_tracked(rel) && !is_vendored(rel) {
         return vec![Finding::new(
-            "git.database-file",
+            RuleId::GitDatabaseFile,
             rel,
             None,
             format!("{name} (a database: tokens, sessions, users) is tracked by git"),
@@ -191,7 +191,7 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     if env && tracked {
         out.push(Finding::new(
-            "git.env-tracked",
+            RuleId::GitEnvTracked,
             rel,
             None,
             format!("{name} is tracked by git: every clone has its values"),
@@ -203,14 +203,14 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
             "no .gitignore covers it (no repository yet)"
         };
         out.push(Finding::new(
-            "git.env-not-ignored",
+            RuleId::GitEnvNotIgnored,
             rel,
             None,
             format!("{name} would be committed: {why}"),
         ));
     } else if key && tracked {
         out.push(Finding::new(
-            "git.key-file",
+            RuleId::GitKeyFile,
             rel,
             None,
             format!("{name} (a key or key store) is tracked by git"),
@@ -218,7 +218,7 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
     } else if key && !ignored {
         out.push(
             Finding::new(
-                "git.key-file",
+                RuleId::GitKeyFile,
                 rel,
                 None,
                 format!("{name} (a key or key store) is not gitignored"),
@@ -412,24 +412,24 @@ pub fn history(
         } else {
             "; file deleted since"
         });
-        let mut h = Finding::new("git.history-secret", &rel, f.line, msg);
+        let mut h = Finding::new(RuleId::GitHistorySecret, &rel, f.line, msg);
         h.severity = f.severity;
         h.secret = f.secret;
-        h.fingerprint = super::finding::fingerprint("git.history-secret", &rel, &f.fingerprint);
+        h.key_on(&f.fingerprint);
         h.commit = Some(first.to_string());
         h.column = f.column;
         findings.push(h);
     }
     for (rel, n) in overflow {
         let mut f = Finding::new(
-            "git.history-secret",
+            RuleId::GitHistorySecret,
             &rel,
             None,
             format!(
                 "{n} more secrets in this file's history are not listed (the first {CAP_PER_FILE_RULE} values are; a value in several commits may count more than once)"
             ),
         );
-        f.fingerprint = super::finding::fingerprint("git.history-secret", &rel, "more findings");
+        f.key_on("more findings");
         findings.push(f);
     }
     for (rel, oid) in envs {
@@ -443,7 +443,7 @@ pub fn history(
         let short = &oid.to_string()[..12];
         let name = rel.rsplit('/').next().unwrap_or(&rel);
         let mut f = Finding::new(
-            "git.history-env",
+            RuleId::GitHistoryEnv,
             &rel,
             None,
             format!("{name} was committed in {short} and removed from the repository since: every clone still has its values"),

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::finding::{Finding, Severity};
+use super::finding::{Finding, RuleId, Severity};
 use super::secrets;
 
 /// What other checks need to know about a manifest.
@@ -62,7 +62,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         Err(e) => {
             out.push(
                 Finding::new(
-                    "manifest.parse",
+                    RuleId::ManifestParse,
                     path,
                     Some(e.line()),
                     format!("manifest is not valid JSON: {e}"),
@@ -74,7 +74,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
     };
     let Some(obj) = v.as_object() else {
         out.push(Finding::new(
-            "manifest.shape",
+            RuleId::ManifestShape,
             path,
             Some(1),
             "manifest is not a JSON object".into(),
@@ -115,12 +115,12 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         } else {
             (Severity::Low, "not a ChatGPT plugin manifest (no schema_version, name_for_model or auth): not checked further".to_string())
         };
-        out.push(Finding::new("manifest.shape", path, Some(1), msg).severity(sev));
+        out.push(Finding::new(RuleId::ManifestShape, path, Some(1), msg).severity(sev));
         return (out, None);
     }
     let s = |k: &str| obj.get(k).and_then(Value::as_str);
     let field = |out: &mut Vec<Finding>, key: &str, msg: String, sev: Severity| {
-        out.push(Finding::new("manifest.field", path, key_line(text, key), msg).severity(sev));
+        out.push(Finding::new(RuleId::ManifestField, path, key_line(text, key), msg).severity(sev));
     };
 
     match s("schema_version") {
@@ -243,7 +243,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
     // auth
     match obj.get("auth") {
         None => out.push(Finding::new(
-            "manifest.auth",
+            RuleId::ManifestAuth,
             path,
             Some(1),
             "auth block is missing (required, even as {\"type\": \"none\"})".into(),
@@ -287,7 +287,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             if u.contains(['$', '{', '<']) || u.to_ascii_uppercase().contains("HOST") {
                 out.push(
                     Finding::new(
-                        "manifest.placeholder-host",
+                        RuleId::ManifestPlaceholderHost,
                         path,
                         line,
                         format!("{k} {u:?} is a template, not a URL"),
@@ -297,7 +297,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             } else if !u.starts_with('/') {
                 out.push(
                     Finding::new(
-                        "manifest.field",
+                        RuleId::ManifestField,
                         path,
                         line,
                         format!("{k} {u:?} is not an absolute URL"),
@@ -310,7 +310,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         if is_placeholder_host(&host) {
             out.push(
                 Finding::new(
-                    "manifest.placeholder-host",
+                    RuleId::ManifestPlaceholderHost,
                     path,
                     line,
                     format!("{k} has the placeholder host {host:?}"),
@@ -322,7 +322,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         if is_localhost(&host) {
             if !local_noted {
                 out.push(Finding::new(
-                    "manifest.localhost",
+                    RuleId::ManifestLocalhost,
                     path,
                     line,
                     format!("{k} points at {host}: a development manifest"),
@@ -333,7 +333,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
         }
         if u.to_ascii_lowercase().starts_with("http://") {
             out.push(Finding::new(
-                "manifest.http-url",
+                RuleId::ManifestHttpUrl,
                 path,
                 line,
                 format!("{k} uses plain http: {u}"),
@@ -346,7 +346,7 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
                 && root_domain(&host) != root_domain(api)
             {
                 out.push(Finding::new(
-                    "manifest.domain",
+                    RuleId::ManifestDomain,
                     path,
                     line,
                     format!(
@@ -370,7 +370,7 @@ fn check_auth(
     let line = key_line(text, "auth");
     let Some(a) = auth.as_object() else {
         out.push(Finding::new(
-            "manifest.auth",
+            RuleId::ManifestAuth,
             path,
             line,
             "auth is not an object".into(),
@@ -405,7 +405,7 @@ fn check_auth(
         .collect(),
         "" => {
             out.push(Finding::new(
-                "manifest.auth",
+                RuleId::ManifestAuth,
                 path,
                 line,
                 "auth.type is missing".into(),
@@ -414,7 +414,7 @@ fn check_auth(
         }
         other => {
             out.push(Finding::new(
-                "manifest.auth",
+                RuleId::ManifestAuth,
                 path,
                 line,
                 format!("auth.type {other:?} is not one of none, user_http, service_http, oauth"),
@@ -424,7 +424,7 @@ fn check_auth(
     };
     if !missing.is_empty() {
         out.push(Finding::new(
-            "manifest.auth",
+            RuleId::ManifestAuth,
             path,
             line,
             format!("auth {ty} lacks {}", missing.join(", ")),
@@ -435,7 +435,7 @@ fn check_auth(
             info.authorization_type = Some(at.to_ascii_lowercase());
             if !matches!(at.to_ascii_lowercase().as_str(), "bearer" | "basic") {
                 out.push(Finding::new(
-                    "manifest.auth",
+                    RuleId::ManifestAuth,
                     path,
                     key_line(text, "authorization_type"),
                     format!("authorization_type {at:?} is not bearer or basic"),
@@ -447,8 +447,8 @@ fn check_auth(
     if matches!(ty, "service_http" | "oauth") {
         let vt_line = key_line(text, "verification_tokens");
         match a.get("verification_tokens").and_then(Value::as_object) {
-            None => out.push(Finding::new("manifest.auth", path, line, format!("auth {ty} has no verification_tokens (ChatGPT gives one when you register the plugin)")).severity(Severity::Low)),
-            Some(vt) if vt.is_empty() => out.push(Finding::new("manifest.placeholder-verification-token", path, vt_line, "verification_tokens is empty".into())),
+            None => out.push(Finding::new(RuleId::ManifestAuth, path, line, format!("auth {ty} has no verification_tokens (ChatGPT gives one when you register the plugin)")).severity(Severity::Low)),
+            Some(vt) if vt.is_empty() => out.push(Finding::new(RuleId::ManifestPlaceholderVerificationToken, path, vt_line, "verification_tokens is empty".into())),
             Some(vt) => {
                 for (k, v) in vt {
                     let s = v.as_str().unwrap_or("");
@@ -458,7 +458,7 @@ fn check_auth(
                     }
                     if is_placeholder_token(s) {
                         out.push(Finding::new(
-                            "manifest.placeholder-verification-token",
+                            RuleId::ManifestPlaceholderVerificationToken,
                             path,
                             line_of(text, s).or(vt_line),
                             format!("verification_tokens.{k} is the placeholder {s:?}"),
@@ -481,11 +481,11 @@ fn check_auth(
                 continue;
             }
             if secrets::looks_placeholder(s) {
-                out.push(Finding::new("manifest.secret-in-auth", path, kl, format!("auth.{k} is in the public manifest (placeholder now): the real value must never go here")).severity(Severity::Low));
+                out.push(Finding::new(RuleId::ManifestSecretInAuth, path, kl, format!("auth.{k} is in the public manifest (placeholder now): the real value must never go here")).severity(Severity::Low));
             } else {
                 out.push(
                     Finding::new(
-                        "manifest.secret-in-auth",
+                        RuleId::ManifestSecretInAuth,
                         path,
                         kl,
                         format!("auth.{k} holds a value in the public manifest"),
@@ -500,7 +500,7 @@ fn check_auth(
             if let Some(h) = hits.first() {
                 out.push(
                     Finding::new(
-                        "manifest.secret-in-auth",
+                        RuleId::ManifestSecretInAuth,
                         path,
                         kl,
                         format!("auth.{k} looks like a {}", h.what),
@@ -543,7 +543,7 @@ fn is_placeholder_token(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn rules(text: &str) -> Vec<String> {
+    fn rules(text: &str) -> Vec<RuleId> {
         check(".well-known/ai-plugin.json", text)
             .0
             .into_iter()
@@ -564,13 +564,13 @@ mod tests {
             "5f0e3b1c9a2d4e6f8a0b1c2d3e4f5a6b",
             "<YOUR_OPENAI_VERIFICATION_TOKEN>",
         );
-        assert_eq!(rules(&t), ["manifest.placeholder-verification-token"]);
+        assert_eq!(rules(&t), [RuleId::ManifestPlaceholderVerificationToken]);
     }
 
     #[test]
     fn invalid_json_reports_the_line() {
         let f = check("ai-plugin.json", "{\n \"a\": b\n}").0;
-        assert_eq!(f[0].rule, "manifest.parse");
+        assert_eq!(f[0].rule, RuleId::ManifestParse);
         assert_eq!(f[0].line, Some(2));
     }
 

@@ -19,13 +19,13 @@ mod output;
 mod scan;
 mod secrets;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-pub use finding::{redact, Finding, Report, Rule, ScanError, Severity, RULES};
+pub use finding::{redact, Finding, Report, Rule, RuleId, ScanError, Severity, RULES};
 pub use scan::{scan, ScanOptions};
 
 use crate::error::Error;
@@ -50,6 +50,7 @@ pub enum Format {
 }
 
 const AUDIT_HELP: &str = "Exit codes:\n  0  nothing at or above --fail-on\n  1  findings at or above --fail-on\n  2  usage or I/O error\n\n\
+Rules: `plugsmith audit --list-rules` (add `--format json` for scripts).\n\
 Not reported: verification_tokens values (public by design), placeholders, lines marked \
 `plugsmith:allow`, paths/rules allowed in the config file, findings in the baseline.\n\
 Baseline: `plugsmith audit --format json > audit-baseline.json`, then `--baseline audit-baseline.json`.";
@@ -89,9 +90,17 @@ pub struct AuditArgs {
     /// Ignore findings listed in this file (the JSON output of an earlier run).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// List every rule (id, default severity, title, fix) and exit without scanning; text or
+    /// `--format json`.
+    #[arg(long)]
+    pub list_rules: bool,
 }
 
 pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
+    if args.list_rules {
+        return list_rules(args.format);
+    }
     let options = ScanOptions {
         history: args.history,
         no_ignore: args.no_ignore,
@@ -101,15 +110,23 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
         threads: 0,
     };
     let report = scan(&args.path, &options)?;
-    let stdout = std::io::stdout();
-    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = match args.format {
-        Format::Text => lock.write_all(output::text(&report, args.fail_on, color).as_bytes()),
-        Format::Json => output::write_json(&report, &mut lock),
-        Format::Sarif => lock.write_all(output::sarif(&report).as_bytes()),
+        Format::Text => {
+            let choice = output::color_choice();
+            let color = choice != anstream::ColorChoice::Never;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, output::text_stdout(choice));
+            output::write_text(&report, args.fail_on, color, &mut out).and_then(|()| out.flush())
+        }
+        Format::Json => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            output::write_json(&report, &mut out).and_then(|()| out.flush())
+        }
+        Format::Sarif => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            output::write_sarif(&report, &mut out).and_then(|()| out.flush())
+        }
     };
-    if let Err(e) = written.and_then(|()| lock.flush()) {
+    if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Error::io("write", "<stdout>", e));
         }
@@ -119,4 +136,25 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Error> {
     } else {
         0
     }))
+}
+
+/// `--list-rules`: the rule registry as text or JSON, exit 0.
+fn list_rules(format: Format) -> Result<ExitCode, Error> {
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Text => out.write_all(output::rules_text().as_bytes()),
+        Format::Json => output::write_rules_json(&mut out),
+        Format::Sarif => {
+            return Err(Error::usage_hint(
+                "--list-rules prints text or json, not sarif",
+                "the SARIF output of a scan lists every rule under runs[0].tool.driver.rules",
+            ))
+        }
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(Error::io("write", "<stdout>", e));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::finding::{Finding, Severity};
+use super::finding::{Finding, RuleId, Severity};
 use super::manifest::{host_of, is_localhost, is_placeholder_host, line_of, ManifestInfo};
 use super::secrets;
 
@@ -139,7 +139,7 @@ pub fn check(
                 (msg, line)
             };
             out.push(Finding::new(
-                "openapi.parse",
+                RuleId::OpenapiParse,
                 path,
                 line,
                 format!("OpenAPI document does not parse: {msg}"),
@@ -164,7 +164,7 @@ pub fn check(
             }
             if let Some(prev) = first.insert(key, i + 1) {
                 out.push(Finding::new(
-                    "openapi.parse",
+                    RuleId::OpenapiParse,
                     path,
                     Some(i + 1),
                     format!("top-level key `{key}` again (first on line {prev}): the document looks pasted twice, and the parser keeps only the last one"),
@@ -176,7 +176,7 @@ pub fn check(
     if let Some(o) = v.as_object() {
         if let Some(k) = o.keys().find(|k| k.starts_with('/')) {
             out.push(Finding::new(
-                "openapi.parse",
+                RuleId::OpenapiParse,
                 path,
                 line_of(text, &format!("{k}:")),
                 format!("top-level key `{k}` is a path outside `paths`: it is ignored (indent it under `paths`)"),
@@ -190,26 +190,26 @@ pub fn check(
     match (&version, v.get("swagger")) {
         (Some(s), _) if s.starts_with('3') => {}
         (Some(s), _) => out.push(Finding::new(
-            "openapi.version",
+            RuleId::OpenapiVersion,
             path,
             line_of(text, "openapi"),
             format!("openapi version {s:?} is not 3.x"),
         )),
         (None, Some(_)) => out.push(Finding::new(
-            "openapi.version",
+            RuleId::OpenapiVersion,
             path,
             line_of(text, "swagger"),
             "Swagger 2.0 document: ChatGPT needs OpenAPI 3.x".into(),
         )),
         (None, None) if is_openapi(&v) => out.push(Finding::new(
-            "openapi.version",
+            RuleId::OpenapiVersion,
             path,
             Some(1),
             "no `openapi: 3.x` version key".into(),
         )),
         (None, None) => {
             out.push(Finding::new(
-                "openapi.version",
+                RuleId::OpenapiVersion,
                 path,
                 Some(1),
                 "not an OpenAPI document (no `openapi` key, no `paths`)".into(),
@@ -239,7 +239,7 @@ pub fn check(
         };
         out.push(
             Finding::new(
-                "openapi.server",
+                RuleId::OpenapiServer,
                 path,
                 line_of(text, "servers").or(Some(1)),
                 msg.into(),
@@ -255,7 +255,7 @@ pub fn check(
             };
             if placeholder {
                 out.push(Finding::new(
-                    "openapi.server",
+                    RuleId::OpenapiServer,
                     path,
                     line_of(text, u),
                     format!("server {u} has a placeholder host"),
@@ -267,7 +267,7 @@ pub fn check(
                     && !is_placeholder_host(&h)
                 {
                     out.push(Finding::new(
-                        "openapi.http-server",
+                        RuleId::OpenapiHttpServer,
                         path,
                         line_of(text, u),
                         format!("server {u} is plain http"),
@@ -287,7 +287,7 @@ pub fn check(
             && s.get("in").and_then(Value::as_str) == Some("query")
         {
             out.push(Finding::new(
-                "openapi.credential-in-url",
+                RuleId::OpenapiCredentialInUrl,
                 path,
                 line_of(text, name),
                 format!("security scheme {name} sends the API key in the query string"),
@@ -325,7 +325,7 @@ pub fn check(
                 .is_none_or_empty()
             {
                 out.push(Finding::new(
-                    "openapi.operation-id",
+                    RuleId::OpenapiOperationId,
                     path,
                     line,
                     format!("{name} has no operationId"),
@@ -337,7 +337,7 @@ pub fn check(
                     if n > 300 {
                         out.push(
                             Finding::new(
-                                "openapi.description-length",
+                                RuleId::OpenapiDescriptionLength,
                                 path,
                                 line,
                                 format!(
@@ -348,7 +348,7 @@ pub fn check(
                         );
                     } else if n > op_limit {
                         out.push(Finding::new(
-                            "openapi.description-length",
+                            RuleId::OpenapiDescriptionLength,
                             path,
                             line,
                             format!("{name} {k} is {n} characters (plugins show 200)"),
@@ -364,13 +364,13 @@ pub fn check(
                 if let Some(d) = prm.get("description").and_then(Value::as_str) {
                     let n = d.chars().count();
                     if n > 700 {
-                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} parameter {pname} description is {n} characters (700 max)")).severity(Severity::Medium));
+                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters (700 max)")).severity(Severity::Medium));
                     } else if n > param_limit {
-                        out.push(Finding::new("openapi.description-length", path, line, format!("{name} parameter {pname} description is {n} characters (plugins: 200)")));
+                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters (plugins: 200)")));
                     }
                 }
                 if matches!(pin, "query" | "path") && credential_param(pname) {
-                    out.push(Finding::new("openapi.credential-in-url", path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
+                    out.push(Finding::new(RuleId::OpenapiCredentialInUrl, path, line_of(text, &format!("name: {pname}")).or(line), format!("{name} takes the credential `{pname}` in the {pin}: the model fills it in and URLs get logged")));
                 }
             }
             // `security: []` or `[{}]` on an operation switches authentication off for it.
@@ -387,7 +387,7 @@ pub fn check(
                 && (v.get("security").is_some() || schemes.is_some())
             {
                 out.push(Finding::new(
-                    "openapi.anonymous-write",
+                    RuleId::OpenapiAnonymousWrite,
                     path,
                     line_of(text, "security: [").or(line),
                     format!("{name} changes state with `security` overridden to none: anyone can call it"),
@@ -400,7 +400,7 @@ pub fn check(
                 });
                 if op.get("x-openai-isConsequential").is_none() {
                     out.push(Finding::new(
-                        "openapi.consequential",
+                        RuleId::OpenapiConsequential,
                         path,
                         line,
                         format!("{name} changes state but has no x-openai-isConsequential"),
@@ -516,7 +516,7 @@ fn auth_agreement(
         _ => None,
     };
     if let Some(msg) = msg {
-        out.push(Finding::new("openapi.auth-mismatch", path, line, msg));
+        out.push(Finding::new(RuleId::OpenapiAuthMismatch, path, line, msg));
     }
 }
 
@@ -530,7 +530,7 @@ mod tests {
     fn an_indented_first_line_is_named_as_such() {
         let (f, _) = check("openapi.yaml", &format!(" {SPEC}"), None);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].rule, "openapi.parse");
+        assert_eq!(f[0].rule, RuleId::OpenapiParse);
         assert!(
             f[0].message.contains("line 1 is indented"),
             "{}",
@@ -557,8 +557,8 @@ mod tests {
         let (f, _) = check("openapi.yaml", &t, None);
         assert_eq!(f.len(), 1);
         assert_eq!(
-            (f[0].rule.as_str(), f[0].severity),
-            ("openapi.consequential", Severity::Low)
+            (f[0].rule, f[0].severity),
+            (RuleId::OpenapiConsequential, Severity::Low)
         );
     }
 
@@ -566,6 +566,6 @@ mod tests {
     fn api_key_in_query_is_flagged() {
         let t = SPEC.replace("      summary: List todos\n", "      summary: List todos\n      parameters:\n        - name: api_key\n          in: query\n");
         let (f, _) = check("openapi.yaml", &t, None);
-        assert_eq!(f[0].rule, "openapi.credential-in-url");
+        assert_eq!(f[0].rule, RuleId::OpenapiCredentialInUrl);
     }
 }

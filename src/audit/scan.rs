@@ -1,9 +1,10 @@
-//! The scan itself: a parallel, gitignore-aware walk (the `ignore` crate) feeding every text file
-//! through the secret and code checks in bounded chunks (huge files are never read whole), then the
-//! structural checks on the manifest and the OpenAPI documents it points to, the git checks, and
-//! finally severities (public files weigh more) and suppressions (config, baseline).
+//! The scan itself, in phases (see [`scan`]): a parallel, gitignore-aware walk (the `ignore`
+//! crate) feeding every text file through the secret and code checks in bounded chunks (huge files
+//! are never read whole), then the structural checks on each manifest and OpenAPI document, the
+//! cross-file checks of a manifest against its spec, the git checks, and finally severities
+//! (public files weigh more) and suppressions (config, baseline).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::code;
 use super::config::Config;
-use super::finding::{Finding, Report, ScanError, Severity};
+use super::finding::{Finding, Report, RuleId, ScanError, Severity};
 use super::gitcheck::{self, Ignores};
 use super::manifest::{self, ManifestInfo};
 use super::mcp;
@@ -48,17 +49,14 @@ pub const CAP_PER_FILE_RULE: usize = 100;
 /// Counts findings per rule for one file and admits the first [`CAP_PER_FILE_RULE`].
 #[derive(Default)]
 pub struct Capper {
-    counts: HashMap<String, (usize, Severity)>,
+    counts: HashMap<RuleId, (usize, Severity)>,
 }
 
 impl Capper {
     /// Moves the admitted findings of `new` into `out`.
     pub fn admit(&mut self, new: Vec<Finding>, out: &mut Vec<Finding>) {
         for f in new {
-            let e = self
-                .counts
-                .entry(f.rule.clone())
-                .or_insert((0, Severity::Low));
+            let e = self.counts.entry(f.rule).or_insert((0, Severity::Low));
             e.0 += 1;
             if e.0 <= CAP_PER_FILE_RULE {
                 out.push(f);
@@ -85,11 +83,8 @@ impl Capper {
             .collect();
         over.sort();
         for (rule, (n, sev)) in over {
-            let Some(r) = super::finding::rule_by_id(&rule) else {
-                continue;
-            };
             let mut f = Finding::new(
-                r.id,
+                rule,
                 rel,
                 None,
                 format!(
@@ -98,7 +93,7 @@ impl Capper {
                 ),
             )
             .severity(sev);
-            f.fingerprint = super::finding::fingerprint(r.id, rel, "more findings");
+            f.key_on("more findings");
             out.push(f);
         }
     }
@@ -151,7 +146,7 @@ fn scan_chunk(
     let test = code::is_test_path(rel);
     for h in hits
         .into_iter()
-        .filter(|h| !(test && h.rule == "code.insecure-compare"))
+        .filter(|h| !(test && h.rule == RuleId::CodeInsecureCompare))
     {
         out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
@@ -203,8 +198,11 @@ fn scan_file(
     rel: &str,
     out: &mut Vec<Finding>,
     allowed: &mut u64,
+    metadata: &mut Vec<mcp::MetadataUri>,
 ) -> std::io::Result<FileOutcome> {
     let kind = FileKind::of(rel);
+    // Issuer URIs for the cross-file check; a test's fixtures are not the server's metadata.
+    let issuers = kind.mcp && !code::is_test_path(rel);
     let mut f = File::open(abs)?;
     let mut data: Vec<u8> = Vec::new();
     let mut line = 1usize;
@@ -236,6 +234,9 @@ fn scan_file(
         let mut local = Vec::new();
         scan_chunk(&data[..cut], line, rel, kind, &mut local, allowed);
         capper.admit(local, out);
+        if issuers {
+            mcp::metadata_uris(&data[..cut], line, metadata);
+        }
         line += data[..cut].iter().filter(|&&b| b == b'\n').count();
         data.drain(..cut);
         if eof {
@@ -285,6 +286,7 @@ fn is_spec_name(name: &str) -> bool {
 
 struct Shared {
     findings: Mutex<Vec<Finding>>,
+    metadata: Mutex<Vec<(String, mcp::MetadataUri)>>,
     errors: Mutex<Vec<ScanError>>,
     paths: Mutex<Vec<String>>,
     files: AtomicU64,
@@ -297,7 +299,8 @@ impl Shared {
     fn scan_one(&self, abs: &Path, rel: String) {
         let mut local = Vec::new();
         let mut allowed = 0;
-        match scan_file(abs, &rel, &mut local, &mut allowed) {
+        let mut metadata = Vec::new();
+        match scan_file(abs, &rel, &mut local, &mut allowed, &mut metadata) {
             Ok(FileOutcome::Text(n)) => {
                 self.files.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(n, Ordering::Relaxed);
@@ -316,12 +319,21 @@ impl Shared {
         if !local.is_empty() {
             self.findings.lock().expect("lock").extend(local);
         }
+        if !metadata.is_empty() {
+            let mut m = self.metadata.lock().expect("lock");
+            m.extend(metadata.into_iter().map(|u| (rel.clone(), u)));
+        }
         self.paths.lock().expect("lock").push(rel);
     }
 }
 
 /// Scans `root` (a directory or one file). Errors only for what makes the scan impossible (a
 /// missing root, a bad config or baseline); unreadable files are listed in `Report::errors`.
+///
+/// The phases, in order: `walk` (every file through the line checks), `check_structure` (each
+/// manifest and OpenAPI document on its own), `cross_file` (a manifest against the spec it points
+/// to), `git_checks` (tracked `.env` and key files, then `--history`), `weigh` (severities by
+/// where a finding is) and `finish` (suppressions, order, duplicates).
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io("scan", root, e))?;
     let config = Config::load(root, options.config.as_deref(), options.baseline.as_deref())?;
@@ -329,8 +341,103 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         std::fs::metadata(m).map_err(|e| Error::io("read the manifest", m, e))?;
     }
     let ign = Ignores::open(root);
+    let files = Files {
+        root,
+        is_dir: meta.is_dir(),
+    };
+
+    let mut walked = walk(&files, options, &config, &ign);
+    let structure = check_structure(
+        &files,
+        &walked.paths,
+        options.manifest.as_deref(),
+        &mut walked.findings,
+        &mut walked.errors,
+    );
+    walked.findings.extend(cross_file(&files, &structure.pairs));
+    walked.findings.extend(issuer_mismatches(&walked.metadata));
+    let commits = git_checks(&files, options, &config, &ign, &mut walked);
+    weigh(
+        &mut walked.findings,
+        &structure.public,
+        options.no_ignore,
+        &ign,
+    );
+    Ok(finish(walked, &config, commits))
+}
+
+/// The scanned root and how a walked path maps back to a file.
+struct Files<'a> {
+    root: &'a Path,
+    /// `root` is a directory (else the one file scanned).
+    is_dir: bool,
+}
+
+impl Files<'_> {
+    fn abs_of(&self, rel: &str) -> PathBuf {
+        if self.is_dir {
+            self.root.join(rel)
+        } else {
+            self.root.to_path_buf()
+        }
+    }
+
+    /// A manifest or spec read whole for the structural checks (BOM dropped, lossy UTF-8), or
+    /// the reason it cannot be in `errors`.
+    fn read_small(&self, rel: &str, abs: &Path, errors: &mut Vec<ScanError>) -> Option<String> {
+        let cannot_read = |e: std::io::Error| ScanError {
+            path: rel.to_string(),
+            message: format!("cannot read: {e}"),
+        };
+        match std::fs::metadata(abs) {
+            Ok(m) if m.len() > STRUCTURED_MAX => {
+                errors.push(ScanError {
+                    path: rel.to_string(),
+                    message: "too large to check structurally".into(),
+                });
+                None
+            }
+            Ok(_) => match std::fs::read(abs) {
+                Ok(b) => Some(
+                    String::from_utf8_lossy(&b)
+                        .trim_start_matches('\u{feff}')
+                        .to_string(),
+                ),
+                Err(e) => {
+                    errors.push(cannot_read(e));
+                    None
+                }
+            },
+            Err(e) => {
+                errors.push(cannot_read(e));
+                None
+            }
+        }
+    }
+}
+
+/// What the walk saw: the line checks' findings, files it could not read, counts, and every
+/// path it scanned (sorted); the later phases add to `findings` and `errors`.
+struct Walked {
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    paths: Vec<String>,
+    /// Issuer URIs declared or named in the scanned files, with their paths.
+    metadata: Vec<(String, mcp::MetadataUri)>,
+    files: u64,
+    bytes: u64,
+    binary: u64,
+    /// Findings dropped by the allow marker on their line.
+    allowed: u64,
+}
+
+/// Phase 1: a parallel, gitignore-aware walk sending every file through the line checks (secrets,
+/// code and MCP heuristics), then the files an ignore rule hides but git tracks anyway.
+fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) -> Walked {
+    let root = files.root;
     let shared = Shared {
         findings: Mutex::new(Vec::new()),
+        metadata: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         paths: Mutex::new(Vec::new()),
         files: AtomicU64::new(0),
@@ -338,8 +445,6 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         binary: AtomicU64::new(0),
         allowed: AtomicU64::new(0),
     };
-
-    // 1. walk + line checks
     let honour = !options.no_ignore;
     let mut wb = WalkBuilder::new(root);
     wb.hidden(false)
@@ -353,11 +458,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         .threads(options.threads);
     wb.filter_entry(|e| e.file_name() != ".git");
     let walker = wb.build_parallel();
-    let root_buf = root.to_path_buf();
     walker.run(|| {
         let shared = &shared;
-        let config = &config;
-        let root = &root_buf;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -389,7 +491,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
     });
 
     // Files an ignore rule hides but git tracks anyway.
-    if honour && meta.is_dir() {
+    if honour && files.is_dir {
         let seen: HashSet<String> = shared.paths.lock().expect("lock").iter().cloned().collect();
         for t in ign.tracked() {
             if seen.contains(&t)
@@ -405,76 +507,74 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         }
     }
 
-    let mut findings = shared.findings.into_inner().expect("lock");
-    let mut errors = shared.errors.into_inner().expect("lock");
     let mut paths = shared.paths.into_inner().expect("lock");
     paths.sort();
-    let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let mut metadata = shared.metadata.into_inner().expect("lock");
+    metadata.sort_by(|a, b| (&a.0, a.1.line).cmp(&(&b.0, b.1.line)));
+    Walked {
+        findings: shared.findings.into_inner().expect("lock"),
+        errors: shared.errors.into_inner().expect("lock"),
+        paths,
+        metadata,
+        files: shared.files.into_inner(),
+        bytes: shared.bytes.into_inner(),
+        binary: shared.binary.into_inner(),
+        allowed: shared.allowed.into_inner(),
+    }
+}
 
-    // 2. manifests and OpenAPI documents
+/// A manifest and the spec its `api.url` names, for the cross-file checks.
+struct Pair {
+    manifest: ManifestInfo,
+    spec: String,
+    /// The spec's text, kept only when the manifest's auth is `none` (the one case the
+    /// cross-file checks read it).
+    spec_text: Option<String>,
+    /// The spec's write operations.
+    writes: Vec<openapi::WriteOp>,
+}
+
+/// What the structural checks learnt for the later phases.
+struct Structure {
+    /// Files anyone can fetch from a deployed plugin: the manifests and what they point at.
+    public: HashSet<String>,
+    pairs: Vec<Pair>,
+}
+
+/// Phase 2: each manifest (every `ai-plugin.json`, or `--manifest`) and each OpenAPI document
+/// (named like one, or named by a manifest's `api.url`) checked on its own; a spec a manifest
+/// points at is checked against that manifest's auth.
+fn check_structure(
+    files: &Files,
+    paths: &[String],
+    explicit_manifest: Option<&Path>,
+    findings: &mut Vec<Finding>,
+    errors: &mut Vec<ScanError>,
+) -> Structure {
+    let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
     let mut public: HashSet<String> = HashSet::new();
-    let read_small = |rel: &str, abs: &Path, errors: &mut Vec<ScanError>| -> Option<String> {
-        match std::fs::metadata(abs) {
-            Ok(m) if m.len() > STRUCTURED_MAX => {
-                errors.push(ScanError {
-                    path: rel.to_string(),
-                    message: "too large to check structurally".into(),
-                });
-                None
-            }
-            Ok(_) => match std::fs::read(abs) {
-                Ok(b) => Some(
-                    String::from_utf8_lossy(&b)
-                        .trim_start_matches('\u{feff}')
-                        .to_string(),
-                ),
-                Err(e) => {
-                    errors.push(ScanError {
-                        path: rel.to_string(),
-                        message: format!("cannot read: {e}"),
-                    });
-                    None
-                }
-            },
-            Err(e) => {
-                errors.push(ScanError {
-                    path: rel.to_string(),
-                    message: format!("cannot read: {e}"),
-                });
-                None
-            }
-        }
-    };
-    let abs_of = |rel: &str| {
-        if meta.is_dir() {
-            root.join(rel)
-        } else {
-            root.to_path_buf()
-        }
-    };
     let mut manifests: Vec<(String, PathBuf)> = paths
         .iter()
         .filter(|p| is_manifest_name(p.rsplit('/').next().unwrap_or(p)))
-        .map(|p| (p.clone(), abs_of(p)))
+        .map(|p| (p.clone(), files.abs_of(p)))
         .collect();
-    if let Some(m) = &options.manifest {
+    if let Some(m) = explicit_manifest {
         let rel = m
             .canonicalize()
             .ok()
             .and_then(|c| {
-                root.canonicalize().ok().and_then(|r| {
+                files.root.canonicalize().ok().and_then(|r| {
                     c.strip_prefix(r)
                         .ok()
                         .map(|x| x.to_string_lossy().replace('\\', "/"))
                 })
             })
             .unwrap_or_else(|| m.to_string_lossy().into_owned());
-        manifests = vec![(rel, m.clone())];
+        manifests = vec![(rel, m.to_path_buf())];
     }
     let mut paired: HashMap<String, ManifestInfo> = HashMap::new();
-    let mut infos: Vec<ManifestInfo> = Vec::new();
     for (rel, abs) in &manifests {
-        let Some(text) = read_small(rel, abs, &mut errors) else {
+        let Some(text) = files.read_small(rel, abs, errors) else {
             continue;
         };
         public.insert(rel.clone());
@@ -492,24 +592,22 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
                 .as_deref()
                 .and_then(|u| resolve_spec(rel, u, &path_set))
             {
-                paired.insert(spec, info.clone());
+                paired.insert(spec, info);
             }
-            infos.push(info);
         }
     }
-    let specs: Vec<String> = paths
+    let specs: BTreeSet<String> = paths
         .iter()
         .filter(|p| is_spec_name(p.rsplit('/').next().unwrap_or(p)))
         .cloned()
         .chain(paired.keys().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
+    let mut pairs = Vec::new();
     for rel in specs {
-        let Some(text) = read_small(&rel, &abs_of(&rel), &mut errors) else {
+        let Some(text) = files.read_small(&rel, &files.abs_of(&rel), errors) else {
             continue;
         };
-        let m = paired.get(&rel);
+        let m = paired.remove(&rel);
         if m.is_none() {
             // An unreferenced file named like a spec counts only if it is one.
             match openapi::parse(&rel, &text) {
@@ -520,91 +618,152 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
             }
         }
         public.insert(rel.clone());
-        let (f, writes) = openapi::check(&rel, &text, m);
+        let (f, writes) = openapi::check(&rel, &text, m.as_ref());
         findings.extend(f);
-        if let Some(m) = m {
-            let dangers = if m.auth_type.as_deref() == Some("none") {
-                openapi::dangers(&rel, &text)
+        if let Some(manifest) = m {
+            let spec_text = (manifest.auth_type.as_deref() == Some("none")).then_some(text);
+            pairs.push(Pair {
+                manifest,
+                spec: rel,
+                spec_text,
+                writes,
+            });
+        }
+    }
+    Structure { public, pairs }
+}
+
+/// Phase 3: a manifest with auth `none` against the spec it points to: operations anyone can
+/// call that run commands, delete files or fetch URLs (`manifest.auth-none-dangerous`), and
+/// write operations (`manifest.auth-none-writes`, low on a localhost manifest).
+fn cross_file(files: &Files, pairs: &[Pair]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in pairs {
+        let (m, rel) = (&p.manifest, &p.spec);
+        let Some(spec_text) = &p.spec_text else {
+            continue;
+        };
+        let dangers = openapi::dangers(rel, spec_text);
+        if !dangers.is_empty() {
+            let text_m = std::fs::read_to_string(files.abs_of(&m.path)).unwrap_or_default();
+            let shown: Vec<&str> = dangers.iter().take(5).map(String::as_str).collect();
+            out.push(Finding::new(
+                RuleId::ManifestAuthNoneDangerous,
+                &m.path,
+                manifest::line_of(&text_m, "\"auth\""),
+                format!(
+                    "auth is none but {rel} has operations anyone can call: {}{}",
+                    shown.join(", "),
+                    if m.localhost {
+                        " (localhost too: any web page and any prompt injection reach it)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if !p.writes.is_empty() {
+            let list: Vec<String> = p
+                .writes
+                .iter()
+                .take(5)
+                .map(|w| format!("{} {}", w.method, w.path))
+                .collect();
+            let more = if p.writes.len() > 5 {
+                format!(" and {} more", p.writes.len() - 5)
             } else {
-                Vec::new()
+                String::new()
             };
-            if !dangers.is_empty() {
-                let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
-                let shown: Vec<&str> = dangers.iter().take(5).map(String::as_str).collect();
-                findings.push(Finding::new(
-                    "manifest.auth-none-dangerous",
-                    &m.path,
-                    manifest::line_of(&text_m, "\"auth\""),
-                    format!(
-                        "auth is none but {rel} has operations anyone can call: {}{}",
-                        shown.join(", "),
-                        if m.localhost {
-                            " (localhost too: any web page and any prompt injection reach it)"
-                        } else {
-                            ""
-                        }
-                    ),
-                ));
+            let text_m = std::fs::read_to_string(files.abs_of(&m.path)).unwrap_or_default();
+            let mut f = Finding::new(
+                RuleId::ManifestAuthNoneWrites,
+                &m.path,
+                manifest::line_of(&text_m, "\"auth\""),
+                format!(
+                    "auth is none but {} changes state: {}{more}",
+                    rel,
+                    list.join(", ")
+                ),
+            );
+            if m.localhost {
+                f.severity = Severity::Low;
+                f.message.push_str(" (localhost development manifest)");
             }
-            if m.auth_type.as_deref() == Some("none") && !writes.is_empty() {
-                let list: Vec<String> = writes
-                    .iter()
-                    .take(5)
-                    .map(|w| format!("{} {}", w.method, w.path))
-                    .collect();
-                let more = if writes.len() > 5 {
-                    format!(" and {} more", writes.len() - 5)
-                } else {
-                    String::new()
-                };
-                let text_m = std::fs::read_to_string(abs_of(&m.path)).unwrap_or_default();
-                let mut f = Finding::new(
-                    "manifest.auth-none-writes",
-                    &m.path,
-                    manifest::line_of(&text_m, "\"auth\""),
-                    format!(
-                        "auth is none but {} changes state: {}{more}",
-                        rel,
-                        list.join(", ")
-                    ),
-                );
-                if m.localhost {
-                    f.severity = Severity::Low;
-                    f.message.push_str(" (localhost development manifest)");
-                }
-                findings.push(f);
-            }
+            out.push(f);
         }
     }
-    drop(infos);
+    out
+}
 
-    // 3. git: .env and key files, then history
-    for p in &paths {
-        findings.extend(gitcheck::file_findings(&ign, p));
+/// Phase 3 too: each `authorization_servers` entry against the issuers the project declares
+/// (`mcp.issuer-mismatch`), across files.
+fn issuer_mismatches(metadata: &[(String, mcp::MetadataUri)]) -> Vec<Finding> {
+    let issuers: Vec<(&str, &mcp::MetadataUri)> = metadata
+        .iter()
+        .filter(|(_, m)| !m.names_issuer)
+        .map(|(p, m)| (p.as_str(), m))
+        .collect();
+    let mut out = Vec::new();
+    for (path, entry) in metadata.iter().filter(|(_, m)| m.names_issuer) {
+        let Some((ipath, issuer, why)) = mcp::issuer_disagreement(&entry.uri, &issuers) else {
+            continue;
+        };
+        let mut f = Finding::new(
+            RuleId::McpIssuerMismatch,
+            path,
+            Some(entry.line),
+            format!(
+                "heuristic: authorization_servers names `{}` but the issuer declared in {ipath}:{} is `{}` ({why}: clients compare exactly)",
+                entry.uri, issuer.line, issuer.uri
+            ),
+        );
+        // Not the line numbers: moving code must not make a baselined finding new.
+        f.key_on(&format!("{} {}", entry.uri, issuer.uri));
+        out.push(f);
     }
-    let mut commits = 0;
-    if options.history {
-        match ign.repo() {
-            Some(view) => {
-                commits = gitcheck::history(
-                    view,
-                    &|p| config.path_fully_allowed(p),
-                    &mut findings,
-                    &mut errors,
-                );
-            }
-            None => errors.push(ScanError {
-                path: rel_of(root, root),
+    out
+}
+
+/// Phase 4: `.env` and key files among the walked paths, tracked or not ignored, then, with
+/// `--history`, every commit; returns how many commits were read.
+fn git_checks(
+    files: &Files,
+    options: &ScanOptions,
+    config: &Config,
+    ign: &Ignores,
+    walked: &mut Walked,
+) -> u64 {
+    for p in &walked.paths {
+        walked.findings.extend(gitcheck::file_findings(ign, p));
+    }
+    if !options.history {
+        return 0;
+    }
+    match ign.repo() {
+        Some(view) => gitcheck::history(
+            view,
+            &|p| config.path_fully_allowed(p),
+            &mut walked.findings,
+            &mut walked.errors,
+        ),
+        None => {
+            walked.errors.push(ScanError {
+                path: rel_of(files.root, files.root),
                 message: "--history: not inside a git repository".into(),
-            }),
+            });
+            0
         }
     }
+}
 
-    // 4. severities: public files weigh more; ignored, untracked files stay local
+/// Phase 5: severities by where a finding is. A secret the manifest's own check reported
+/// (`manifest.secret-in-auth`) is not reported again; secrets in public files weigh more, in
+/// git-ignored untracked files (seen with `--no-ignore`) less; example manifests and specs less.
+fn weigh(findings: &mut Vec<Finding>, public: &HashSet<String>, no_ignore: bool, ign: &Ignores) {
     let mut ignored_cache: BTreeMap<String, bool> = BTreeMap::new();
     let secret_lines: HashSet<(String, Option<usize>)> = findings
         .iter()
-        .filter(|f| f.rule == "manifest.secret-in-auth")
+        .filter(|f| f.rule == RuleId::ManifestSecretInAuth)
         .map(|f| (f.path.clone(), f.line))
         .collect();
     findings
@@ -613,7 +772,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         if public.contains(&f.path) || public_dir(&f.path) {
             f.severity = f.severity.raise();
             f.message.push_str(" in a public file (served to anyone)");
-        } else if options.no_ignore {
+        } else if no_ignore {
             let ignored = *ignored_cache
                 .entry(f.path.clone())
                 .or_insert_with(|| ign.is_ignored(&f.path) && !ign.is_tracked(&f.path));
@@ -632,11 +791,23 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
         f.severity = f.severity.lower();
         f.message.push_str(" (in an example)");
     }
+}
 
-    // 5. suppressions, order, duplicates
+/// Phase 6: suppressions (config, baseline), order, duplicates; the report.
+fn finish(walked: Walked, config: &Config, commits: u64) -> Report {
+    let Walked {
+        mut findings,
+        mut errors,
+        files,
+        bytes,
+        binary,
+        allowed,
+        paths: _,
+        metadata: _,
+    } = walked;
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));
-    let suppressed = before - findings.len() as u64 + shared.allowed.load(Ordering::Relaxed);
+    let suppressed = before - findings.len() as u64 + allowed;
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.rule, &a.commit)
             .cmp(&(&b.path, b.line, b.column, &b.rule, &b.commit))
@@ -649,15 +820,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Report, Error> {
             && a.fingerprint == b.fingerprint
     });
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Report {
+    Report {
         findings,
         errors,
-        files_scanned: shared.files.load(Ordering::Relaxed),
-        bytes_scanned: shared.bytes.load(Ordering::Relaxed),
-        binary_skipped: shared.binary.load(Ordering::Relaxed),
+        files_scanned: files,
+        bytes_scanned: bytes,
+        binary_skipped: binary,
         suppressed,
         commits_scanned: commits,
-    })
+    }
 }
 
 /// The walked file a manifest URL (`api.url`, `logo_url`…) points at, looked up the ways plugins are served: beside the
@@ -734,6 +905,104 @@ fn resolve_spec(manifest_rel: &str, url: &str, paths: &HashSet<&str>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cross_file_reads_the_manifest_line_and_weighs_localhost_writes() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("ai-plugin.json"),
+            "{\n  \"auth\": {\"type\": \"none\"}\n}\n",
+        )
+        .unwrap();
+        let files = Files {
+            root: d.path(),
+            is_dir: true,
+        };
+        let pair = |localhost, spec_text: Option<&str>| Pair {
+            manifest: ManifestInfo {
+                path: "ai-plugin.json".into(),
+                auth_type: Some("none".into()),
+                localhost,
+                ..ManifestInfo::default()
+            },
+            spec: "openapi.yaml".into(),
+            spec_text: spec_text.map(str::to_string),
+            writes: (0..7)
+                .map(|i| openapi::WriteOp {
+                    method: "POST".into(),
+                    path: format!("/todos/{i}"),
+                })
+                .collect(),
+        };
+        let spec = "openapi: 3.0.1\npaths: {}\n";
+        let f = cross_file(&files, &[pair(false, Some(spec)), pair(true, Some(spec))]);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f.iter().all(|f| f.rule == RuleId::ManifestAuthNoneWrites
+            && f.line == Some(2)
+            && f.message.contains("POST /todos/4 and 2 more")));
+        assert_eq!(
+            (f[0].severity, f[1].severity),
+            (Severity::Medium, Severity::Low)
+        );
+        assert!(f[1].message.ends_with("(localhost development manifest)"));
+        // Without the spec's text (auth other than none) there is nothing to compare.
+        assert!(cross_file(&files, &[pair(false, None)]).is_empty());
+    }
+
+    #[test]
+    fn weigh_raises_public_secrets_and_drops_those_the_manifest_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let ign = Ignores::open(d.path());
+        let secret = |path: &str, line| {
+            Finding::new(RuleId::SecretGeneric, path, Some(line), "a secret".into())
+        };
+        let mut findings = vec![
+            secret("ai-plugin.json", 3),
+            Finding::new(
+                RuleId::ManifestSecretInAuth,
+                "ai-plugin.json",
+                Some(3),
+                "in auth".into(),
+            ),
+            secret("openapi.yaml", 1),
+            secret("app/static/x.js", 1),
+            secret("app/main.py", 1),
+            Finding::new(
+                RuleId::ManifestField,
+                "examples/ai-plugin.json",
+                Some(1),
+                "x".into(),
+            ),
+        ];
+        let public: HashSet<String> = ["openapi.yaml".to_string()].into();
+        weigh(&mut findings, &public, false, &ign);
+        let got: Vec<_> = findings
+            .iter()
+            .map(|f| (f.rule, f.path.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    RuleId::ManifestSecretInAuth,
+                    "ai-plugin.json",
+                    Severity::High
+                ),
+                (RuleId::SecretGeneric, "openapi.yaml", Severity::High),
+                (RuleId::SecretGeneric, "app/static/x.js", Severity::High),
+                (RuleId::SecretGeneric, "app/main.py", Severity::Medium),
+                (
+                    RuleId::ManifestField,
+                    "examples/ai-plugin.json",
+                    Severity::Low
+                ),
+            ]
+        );
+        assert!(findings[1]
+            .message
+            .ends_with("in a public file (served to anyone)"));
+        assert!(findings[4].message.ends_with("(in an example)"));
+    }
 
     #[test]
     fn public_dirs_are_detected() {

@@ -11,12 +11,12 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use regex::bytes::Regex;
 
-use super::finding::Severity;
+use super::finding::{RuleId, Severity};
 
 /// One credential-looking value in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
-    pub rule: &'static str,
+    pub rule: RuleId,
     /// 1-based line and column (column in bytes).
     pub line: usize,
     pub column: usize,
@@ -29,7 +29,7 @@ pub struct Hit {
 
 /// Rule slots: bit `i` of a keyword's mask selects `FORMATS[i]`.
 struct Format {
-    rule: &'static str,
+    rule: RuleId,
     what: &'static str,
     re: Regex,
 }
@@ -61,81 +61,81 @@ fn scanner() -> &'static Scanner {
 
 fn build() -> Scanner {
     // (rule, what, regex with the secret in group 1, keywords)
-    let table: &[(&str, &str, &str, &[&str])] = &[
+    let table: &[(RuleId, &str, &str, &[&str])] = &[
         (
-            "secret.aws-access-key",
+            RuleId::SecretAwsAccessKey,
             "AWS access key id",
             r"\b((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b",
             &["akia", "asia", "abia", "acca", "a3t"],
         ),
         (
-            "secret.github-token",
+            RuleId::SecretGithubToken,
             "GitHub token",
             r"\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
             &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         ),
         (
-            "secret.gitlab-token",
+            RuleId::SecretGitlabToken,
             "GitLab token",
             r"\b(glpat-[A-Za-z0-9_\-]{20,64})",
             &["glpat-"],
         ),
         (
-            "secret.slack-token",
+            RuleId::SecretSlackToken,
             "Slack token",
             r"\b(xox[baprs]-[0-9A-Za-z]{6,}-[0-9A-Za-z-]{6,})",
             &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
         ),
         (
-            "secret.slack-webhook",
+            RuleId::SecretSlackWebhook,
             "Slack webhook URL",
             r"(https://hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,})",
             &["hooks.slack.com"],
         ),
         (
-            "secret.stripe-key",
+            RuleId::SecretStripeKey,
             "Stripe key",
             r"\b((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,247})\b",
             &["sk_live_", "rk_live_", "sk_test_", "rk_test_"],
         ),
         (
-            "secret.anthropic-key",
+            RuleId::SecretAnthropicKey,
             "Anthropic API key",
             r"\b(sk-ant-[a-z0-9]{2,8}-[A-Za-z0-9_\-]{40,})",
             &["sk-ant-"],
         ),
         (
-            "secret.openai-key",
+            RuleId::SecretOpenaiKey,
             "OpenAI API key",
             r"\b(sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48})\b",
             &["sk-"],
         ),
         (
-            "secret.google-key",
+            RuleId::SecretGoogleKey,
             "Google API key",
             r"\b(AIza[0-9A-Za-z_\-]{35}|GOCSPX-[0-9A-Za-z_\-]{28})",
             &["aiza", "gocspx-"],
         ),
         (
-            "secret.private-key",
+            RuleId::SecretPrivateKey,
             "private key",
             r"(-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----)(?:\\[rn]|\s){1,4}(?:[A-Za-z-]+:[^\n]*(?:\\[rn]|\s)+)*[A-Za-z0-9+/=]{40,}",
             &["private key"],
         ),
         (
-            "secret.private-key",
+            RuleId::SecretPrivateKey,
             "private JSON Web Key (its \"d\" member: a JWT signing key)",
             r#""d"\s{0,4}:\s{0,4}"([A-Za-z0-9_\-]{40,})""#,
             &["\"d\""],
         ),
         (
-            "secret.jwt",
+            RuleId::SecretJwt,
             "JSON Web Token",
             r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})",
             &["eyj"],
         ),
         (
-            "secret.database-url",
+            RuleId::SecretDatabaseUrl,
             "database URL with a password",
             r"\b((?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:/@'\x22]{0,64}:([^\s@'\x22/]{1,128})@[^\s'\x22<>]+)",
             &[
@@ -150,7 +150,7 @@ fn build() -> Scanner {
             ],
         ),
         (
-            "secret.plugsmith-token",
+            RuleId::SecretPlugsmithToken,
             "plugsmith token",
             r"\b((?:pss|psk|pcs|pat|prt|pac)_[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
             &["pss_", "psk_", "pcs_", "pat_", "prt_", "pac_"],
@@ -323,7 +323,7 @@ fn build() -> Scanner {
     let all = table.iter().copied().chain(
         services
             .iter()
-            .map(|&(what, re, kws)| ("secret.service-key", what, re, kws)),
+            .map(|&(what, re, kws)| (RuleId::SecretServiceKey, what, re, kws)),
     );
     for (i, (rule, what, re, kws)) in all.enumerate() {
         assert!(i < 62, "too many formats for the keyword masks");
@@ -509,20 +509,75 @@ struct Window {
     mask: u64,
 }
 
+/// The hits of one window and the byte spans of the window they cover: a value one pattern
+/// reported is not reported again by a later, looser one.
+struct LineHits<'h> {
+    hits: &'h mut Vec<Hit>,
+    spans: Vec<(usize, usize)>,
+    line_no: usize,
+    /// The 1-based column of the window's first byte.
+    col0: usize,
+}
+
+impl LineHits<'_> {
+    fn overlaps(&self, a: usize, b: usize) -> bool {
+        self.spans.iter().any(|&(x, y)| a < y && x < b)
+    }
+
+    /// Marks `start..end` of the window as reported.
+    fn claim(&mut self, start: usize, end: usize) {
+        self.spans.push((start, end));
+    }
+
+    /// A hit of `rule` for the value at `start..end` of the window (claimed).
+    fn push(
+        &mut self,
+        rule: RuleId,
+        (start, end): (usize, usize),
+        value: String,
+        what: String,
+        severity: Option<Severity>,
+    ) {
+        self.claim(start, end);
+        self.hits.push(Hit {
+            rule,
+            line: self.line_no,
+            column: self.col0 + start,
+            value,
+            what,
+            severity,
+        });
+    }
+
+    /// A `secret.generic` hit: a secret-like name (or a bearer header) with a random value.
+    fn generic(
+        &mut self,
+        span: (usize, usize),
+        value: String,
+        what: String,
+        severity: Option<Severity>,
+    ) {
+        self.push(RuleId::SecretGeneric, span, value, what, severity);
+    }
+}
+
 fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u8) {
     let (start, line_no, mask) = (w.start, w.line_no, w.mask);
     let col0 = w.start - w.line_start + 1;
     let line = &text[w.start..w.end];
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut out = LineHits {
+        hits,
+        spans: Vec::new(),
+        line_no,
+        col0,
+    };
     let mut seen = HashSet::new();
-    let overlaps =
-        |spans: &[(usize, usize)], a: usize, b: usize| spans.iter().any(|&(x, y)| a < y && x < b);
     for (i, f) in s.formats.iter().enumerate() {
         if mask & (1 << i) == 0 {
             continue;
         }
         // A PEM body starts on the next line: give that rule a few lines more.
-        let hay = if f.rule == "secret.private-key" && f.what == "private key" {
+        let hay = if f.rule == RuleId::SecretPrivateKey && f.what == "private key" {
             &text[start..text.len().min(start + 400)]
         } else {
             line
@@ -533,7 +588,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             let mut severity = None;
             let mut what = f.what.to_string();
             let ok = match f.rule {
-                "secret.database-url" => {
+                RuleId::SecretDatabaseUrl => {
                     let pw = c
                         .get(2)
                         .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
@@ -548,31 +603,23 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                         _ => false,
                     }
                 }
-                "secret.jwt" => !example_jwt(&value),
-                "secret.stripe-key" => {
+                RuleId::SecretJwt => !example_jwt(&value),
+                RuleId::SecretStripeKey => {
                     if value.contains("_test_") {
                         severity = Some(Severity::Medium);
                         what.push_str(" (test mode)");
                     }
                     !looks_placeholder(&value)
                 }
-                "secret.private-key" => true,
-                "secret.plugsmith-token" => {
+                RuleId::SecretPrivateKey => true,
+                RuleId::SecretPlugsmithToken => {
                     let body = &value[4..];
                     !looks_placeholder(body) && shannon(body) >= 3.5
                 }
                 _ => !looks_placeholder(&value) && !value.contains("EXAMPLE"),
             };
             if ok && seen.insert((f.rule, g.start())) {
-                spans.push((g.start(), g.end()));
-                hits.push(Hit {
-                    rule: f.rule,
-                    line: line_no,
-                    column: col0 + g.start(),
-                    value,
-                    what,
-                    severity,
-                });
+                out.push(f.rule, (g.start(), g.end()), value, what, severity);
             }
         }
     }
@@ -584,7 +631,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if before == Some(b'.') || line.get(m.end()) == Some(&b'.') {
                 continue;
             }
-            if m.len() > 64 * 1024 || overlaps(&spans, m.start(), m.end()) {
+            if m.len() > 64 * 1024 || out.overlaps(m.start(), m.end()) {
                 continue;
             }
             let Some(decoded) = decode_base64_text(m.as_bytes()) else {
@@ -596,12 +643,12 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if inner.is_empty() {
                 continue;
             }
-            spans.push((m.start(), m.end()));
+            out.claim(m.start(), m.end());
             for mut h in inner {
                 h.line = line_no;
                 h.column = col0 + m.start();
                 h.what.push_str(" (inside a base64-encoded value)");
-                hits.push(h);
+                out.hits.push(h);
             }
         }
     }
@@ -611,19 +658,15 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
     for c in s.bearer.captures_iter(line) {
         let Some(v) = c.get(1) else { continue };
         let value = String::from_utf8_lossy(v.as_bytes());
-        if overlaps(&spans, v.start(), v.end()) || !generic_value_is_secret(NameKind::Token, &value)
-        {
+        if out.overlaps(v.start(), v.end()) || !generic_value_is_secret(NameKind::Token, &value) {
             continue;
         }
-        spans.push((v.start(), v.end()));
-        hits.push(Hit {
-            rule: "secret.generic",
-            line: line_no,
-            column: col0 + v.start(),
-            value: value.into_owned(),
-            what: "hard-coded bearer token".to_string(),
-            severity: None,
-        });
+        out.generic(
+            (v.start(), v.end()),
+            value.into_owned(),
+            "hard-coded bearer token".to_string(),
+            None,
+        );
     }
     // A literal beside an environment reference is the value used when the variable is unset.
     for re in [&s.fallback_or, &s.fallback_call] {
@@ -631,7 +674,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             let (Some(n), Some(v)) = (c.get(1), c.get(2)) else {
                 continue;
             };
-            if overlaps(&spans, v.start(), v.end()) {
+            if out.overlaps(v.start(), v.end()) {
                 continue;
             }
             let env = String::from_utf8_lossy(n.as_bytes()).into_owned();
@@ -651,15 +694,12 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             if !generic_value_is_secret(kind, &value) {
                 continue;
             }
-            spans.push((v.start(), v.end()));
-            hits.push(Hit {
-                rule: "secret.generic",
-                line: line_no,
-                column: col0 + v.start(),
-                value: value.into_owned(),
-                what: format!("high-entropy default for `{name}` beside its environment lookup"),
-                severity: None,
-            });
+            out.generic(
+                (v.start(), v.end()),
+                value.into_owned(),
+                format!("high-entropy default for `{name}` beside its environment lookup"),
+                None,
+            );
         }
     }
     let mut at = 0;
@@ -681,7 +721,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
             vb = &vb[..i];
         }
         let v_end = v.start() + vb.len();
-        if overlaps(&spans, v.start(), v_end) {
+        if out.overlaps(v.start(), v_end) {
             continue;
         }
         let name = String::from_utf8_lossy(n.as_bytes());
@@ -689,7 +729,6 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
         let value = value.trim_end_matches(['.', ':']);
         if let Some(kind) = secret_name(&name) {
             if generic_value_is_secret(kind, value) && !public_key_value(value) {
-                spans.push((v.start(), v_end));
                 at = v_end;
                 let mut what = format!("high-entropy value assigned to `{name}`");
                 let mut severity = None;
@@ -697,14 +736,7 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                     what.push_str(" (a browser-bundled variable: shipped to every visitor)");
                     severity = Some(Severity::High);
                 }
-                hits.push(Hit {
-                    rule: "secret.generic",
-                    line: line_no,
-                    column: col0 + v.start(),
-                    value: value.to_string(),
-                    what,
-                    severity,
-                });
+                out.generic((v.start(), v_end), value.to_string(), what, severity);
             }
         }
     }
@@ -1375,7 +1407,7 @@ mod tests {
         let k = join(&["AKIA", "Z7QW3RT5YU2PLK4M"]);
         let hits = scan(&format!("x = 1\naws_access_key_id = {k}\n"));
         assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].rule, "secret.aws-access-key");
+        assert_eq!(hits[0].rule, RuleId::SecretAwsAccessKey);
         assert_eq!((hits[0].line, hits[0].column), (2, 21));
         assert!(scan(&join(&["key = AKIA", "IOSFODNN7EXAMPLE"])).is_empty());
     }
@@ -1383,7 +1415,7 @@ mod tests {
     #[test]
     fn generic_needs_name_and_entropy() {
         let v = join(&["q8Zr", "T2xLm9Vb4NwPk7Hs"]);
-        assert_eq!(scan(&format!("API_KEY={v}"))[0].rule, "secret.generic");
+        assert_eq!(scan(&format!("API_KEY={v}"))[0].rule, RuleId::SecretGeneric);
         assert!(scan(&format!("request_id = \"{v}\"")).is_empty());
         assert!(scan("API_KEY=change-me").is_empty());
         assert!(scan("token = settings.SERVICE_TOKEN").is_empty());
@@ -1392,6 +1424,40 @@ mod tests {
             "\"verification_tokens\": {\"openai\": \"0123abcd4567ef890123abcd4567ef89\"}"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn generic_hits_of_each_shape_say_what_and_where_once() {
+        let v = join(&["q8Zr", "T2xLm9Vb4NwPk7Hs"]);
+        let one = |line: &str| {
+            let hits = scan(line);
+            assert_eq!(hits.len(), 1, "{line}: {hits:?}");
+            let h = hits.into_iter().next().unwrap();
+            assert_eq!(
+                (h.rule, h.line, h.value.as_str()),
+                (RuleId::SecretGeneric, 1, v.as_str())
+            );
+            assert_eq!(h.column, line.find(v.as_str()).unwrap() + 1, "{line}");
+            (h.what, h.severity)
+        };
+        let (what, sev) = one(&format!("headers = {{\"Authorization\": \"Bearer {v}\"}}"));
+        assert_eq!((what.as_str(), sev), ("hard-coded bearer token", None));
+        let (what, sev) = one(&format!("const key = process.env.API_KEY || \"{v}\""));
+        assert_eq!(
+            (what.as_str(), sev),
+            (
+                "high-entropy default for `API_KEY` beside its environment lookup",
+                None
+            )
+        );
+        let (what, sev) = one(&format!("CLIENT_SECRET = \"{v}\""));
+        assert_eq!(
+            (what.as_str(), sev),
+            ("high-entropy value assigned to `CLIENT_SECRET`", None)
+        );
+        let (what, sev) = one(&format!("NEXT_PUBLIC_CLIENT_SECRET={v}"));
+        assert!(what.ends_with("(a browser-bundled variable: shipped to every visitor)"));
+        assert_eq!(sev, Some(Severity::High));
     }
 
     #[test]
@@ -1406,7 +1472,7 @@ mod tests {
         assert_eq!(body.len(), 43);
         let hits = scan(&format!("SERVICE_TOKEN={}", join(&["pss_", body])));
         assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].rule, "secret.plugsmith-token");
+        assert_eq!(hits[0].rule, RuleId::SecretPlugsmithToken);
     }
 
     #[test]
@@ -1459,7 +1525,7 @@ mod tests {
             let hits = scan(&line);
             assert!(
                 hits.iter()
-                    .any(|h| h.rule == "secret.service-key" && h.what.contains(what)),
+                    .any(|h| h.rule == RuleId::SecretServiceKey && h.what.contains(what)),
                 "{what}: {hits:?}"
             );
         }
