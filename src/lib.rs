@@ -5,6 +5,7 @@
 
 pub mod answers;
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod error;
 pub mod git;
