@@ -17,6 +17,7 @@ pub mod prompt;
 pub mod render;
 pub mod secrets;
 pub mod stack;
+pub mod update;
 pub mod validate;
 pub mod writer;
 
@@ -70,5 +71,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(args) => audit::run(&args),
+        Command::Update(args) => update::run(&args),
+        Command::Add(args) => update::run_add(&args),
     }
 }
