@@ -336,7 +336,11 @@ pub fn baseline_commit(
         "plugsmith {VERSION}: the project as generated (the baseline `plugsmith update` merges from)"
     );
     let commit = commit_tree(repo, tree, parent, &message, shown)?;
-    crate::git::check_commit(repo, shown, commit, secrets)?;
+    // The tree HEAD already holds was checked when it was committed (`new`'s first commit).
+    let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    if head_tree.map(|t| t.id()) != Some(tree) {
+        crate::git::check_commit(repo, shown, commit, secrets)?;
+    }
     Ok(commit)
 }
 
