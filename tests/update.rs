@@ -252,6 +252,17 @@ fn conflict_rej_keeps_your_side_and_writes_the_rejected_change_beside_it() {
         rej.starts_with("diff --git") || rej.starts_with("---"),
         "{rej}"
     );
+    // Resolved by dropping the rejected change: the next update completes.
+    let before = reference(&p, "refs/plugsmith/baseline");
+    commit_all(&p, "with the .rej");
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("app/routes.py"));
+    fs::remove_file(p.join("app/routes.py.rej")).unwrap();
+    commit_all(&p, "mine wins");
+    run(&p, &["update"]).success();
+    assert_ne!(reference(&p, "refs/plugsmith/baseline"), before);
+    assert!(read(&p, "app/routes.py").contains("My own wording"));
 }
 
 #[test]
