@@ -117,7 +117,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server {self.name} exited at start-up:\n{self.log_tail()}")
             try:
-                if httpx.get(self.url + "/.well-known/ai-plugin.json", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/openapi.yaml", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -16,6 +16,7 @@ use crate::cli::NewArgs;
 use crate::error::{Error, Invalid, Missing, Result};
 use crate::model::{self, AuthMode, Endpoint, OAuth, Plugin};
 use crate::stack::{self, Stack};
+use crate::surface::{self, Limits, Surface};
 use crate::validate::{self, Rule};
 
 /// Where an answer came from.
@@ -46,7 +47,13 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, Default, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
-    /// The plugin's name shown to people (at most 20 characters).
+    /// What the project serves: action (GPT Action: the OpenAPI document, the default) and/or
+    /// plugin (the ChatGPT plugin manifest); comma-separated or repeated.
+    #[arg(long = "surface", value_name = "SURFACE", value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub surfaces: Option<Vec<String>>,
+
+    /// The name shown to people (at most 20 characters for a plugin, 100 otherwise).
     #[arg(long, value_name = "TEXT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_for_human: Option<String>,
@@ -56,7 +63,7 @@ pub struct Answers {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_for_model: Option<String>,
 
-    /// One sentence for people (at most 100 characters).
+    /// One sentence for people (at most 100 characters for a plugin, 300 otherwise).
     #[arg(long, value_name = "TEXT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description_for_human: Option<String>,
@@ -135,6 +142,7 @@ impl From<&Plugin> for Answers {
     /// The answers a plugin was resolved from, every key set: what `plugsmith.toml` holds.
     fn from(p: &Plugin) -> Answers {
         Answers {
+            surfaces: Some(p.surfaces.iter().map(|s| s.as_str().to_string()).collect()),
             name_for_human: Some(p.name_for_human.clone()),
             name_for_model: Some(p.name_for_model.clone()),
             description_for_human: Some(p.description_for_human.clone()),
@@ -216,6 +224,13 @@ pub trait Asker {
     ) -> Result<String>;
     /// Picks one of `items` (each a label); returns its index.
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize>;
+    /// Picks any of `items`, those marked in `chosen` picked to begin with; returns the indices.
+    fn multi_select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        chosen: &[bool],
+    ) -> Result<Vec<usize>>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
     /// Says something that is not a question (a warning, a heading).
     fn say(&mut self, text: &str);
@@ -272,6 +287,14 @@ impl Given {
                 "stack",
                 Raw::Text(name.to_string()),
                 Source::Flag("--stack-dir".into()),
+            );
+        }
+        if let Some(url) = &args.stack_git {
+            let s = stack::use_git(url, args.stack_commit.as_deref())?;
+            given.offer(
+                "stack",
+                Raw::Text(s.name.clone()),
+                Source::Flag("--stack-git".into()),
             );
         }
         for item in &args.set {
@@ -471,7 +494,7 @@ impl Defaults {
     }
 
     /// What the model is told, true of the auth mode: who the caller is and whose data it is.
-    fn description_for_model(auth: Option<AuthMode>, shown: &str) -> String {
+    fn description_for_model(auth: Option<AuthMode>, shown: &str, plugin: bool) -> String {
         let (what, whose) = match auth {
             Some(AuthMode::None) => (
                 "to see the todos it lists",
@@ -490,7 +513,8 @@ impl Defaults {
                 "Every call acts on the signed-in user's own todos.",
             ),
         };
-        format!("Plugin for {shown}. Use it when the user asks {what}. {whose}")
+        let kind = if plugin { "Plugin" } else { "API" };
+        format!("{kind} for {shown}. Use it when the user asks {what}. {whose}")
     }
 
     fn contact_email(base_url: &str) -> String {
@@ -512,6 +536,8 @@ pub struct Resolver<'a> {
     asker: Option<&'a mut dyn Asker>,
     invalid: Vec<Invalid>,
     missing: Vec<Missing>,
+    /// The limits of the surfaces chosen (the default surfaces' until they are known).
+    limits: Limits,
 }
 
 impl<'a> Resolver<'a> {
@@ -522,6 +548,7 @@ impl<'a> Resolver<'a> {
             asker,
             invalid: Vec::new(),
             missing: Vec::new(),
+            limits: surface::limits(&surface::DEFAULT),
         }
     }
 
@@ -649,11 +676,21 @@ impl<'a> Resolver<'a> {
     /// One pass over every key in order; without an asker nothing is asked, and what is not
     /// given is noted as missing.
     fn resolve_inner(&mut self, dir: &str) -> Result<Option<Plugin>> {
+        // The surfaces first: the limits of every text answer follow from them.
+        let surfaces = self.surfaces()?;
+        let limits = surface::limits(surfaces.as_deref().unwrap_or(&surface::DEFAULT));
+        self.limits = limits;
+        let plugin = surfaces
+            .as_deref()
+            .is_some_and(|s| s.contains(&Surface::Plugin));
         let human = self.text(
             "name_for_human",
-            "Name for humans (at most 20 characters)",
-            validate::derive_name_for_human(dir),
-            &validate::name_for_human,
+            &format!(
+                "Name for humans (at most {} characters)",
+                limits.name_for_human
+            ),
+            validate::derive_name_for_human(dir, limits.name_for_human),
+            &|v| validate::name_for_human(v, &limits),
         )?;
         let model_default = validate::derive_name_for_model(human.as_deref().unwrap_or(dir));
         let model = self.text(
@@ -666,18 +703,22 @@ impl<'a> Resolver<'a> {
         let auth = self.auth()?;
         let shown = human
             .clone()
-            .unwrap_or_else(|| validate::derive_name_for_human(dir));
+            .unwrap_or_else(|| validate::derive_name_for_human(dir, limits.name_for_human));
+        let what = if plugin { "a plugin" } else { "an API" };
         let desc_human = self.text(
             "description_for_human",
-            "Description for humans (at most 100 characters)",
-            format!("{shown}: a plugin for ChatGPT."),
-            &validate::description_for_human,
+            &format!(
+                "Description for humans (at most {} characters)",
+                limits.description_for_human
+            ),
+            format!("{shown}: {what} for ChatGPT."),
+            &|v| validate::description_for_human(v, &limits),
         )?;
         let desc_model = self.text(
             "description_for_model",
-            "Description for the model: when and how to use the plugin",
-            Defaults::description_for_model(auth, &shown),
-            &validate::description_for_model,
+            "Description for the model: when and how to use the API",
+            Defaults::description_for_model(auth, &shown, plugin),
+            &|v| validate::description_for_model(v, &limits),
         )?;
         let base_url = self.text(
             "base_url",
@@ -700,7 +741,7 @@ impl<'a> Resolver<'a> {
             format!("{base_for_defaults}/legal"),
             &validate::legal_info_url,
         )?;
-        let stack_name = self.stack(auth)?;
+        let stack_name = self.stack(auth, surfaces.as_deref())?;
         let endpoints = self.endpoints(auth, stack_name.as_deref().and_then(stack::find))?;
         // The OAuth answers are asked only for `oauth`; other modes keep their defaults.
         let oauth = auth == Some(AuthMode::Oauth);
@@ -755,12 +796,13 @@ impl<'a> Resolver<'a> {
             Some(contact_email),
             Some(legal_info_url),
             Some(auth),
+            Some(surfaces),
             Some(mut endpoints),
             Some(stack),
             Some(git),
         ) = (
-            human, model, desc_human, desc_model, base_url, contact, legal, auth, endpoints,
-            stack_name, git,
+            human, model, desc_human, desc_model, base_url, contact, legal, auth, surfaces,
+            endpoints, stack_name, git,
         )
         else {
             return Ok(None);
@@ -779,6 +821,7 @@ impl<'a> Resolver<'a> {
             contact_email,
             legal_info_url,
             auth,
+            surfaces,
             stack,
             git,
             endpoints,
@@ -816,7 +859,60 @@ impl<'a> Resolver<'a> {
         Ok(None)
     }
 
-    fn stack(&mut self, auth: Option<AuthMode>) -> Result<Option<String>> {
+    /// The surfaces: given (each checked), the default with `--yes`, or picked from a list.
+    fn surfaces(&mut self) -> Result<Option<Vec<Surface>>> {
+        if let Some((Raw::List(values), source)) = self.given.get("surfaces").cloned() {
+            let before = self.invalid.len();
+            let mut out = Vec::new();
+            for v in &values {
+                match Surface::parse(v) {
+                    Ok(s) => out.push(s),
+                    Err(rule) => self.bad("surfaces", v, rule, &source),
+                }
+            }
+            if values.is_empty() {
+                self.bad(
+                    "surfaces",
+                    "[]",
+                    "at least one surface is needed".into(),
+                    &source,
+                );
+            }
+            surface::normalise(&mut out);
+            return Ok((self.invalid.len() == before).then_some(out));
+        }
+        if self.yes {
+            return Ok(Some(surface::DEFAULT.to_vec()));
+        }
+        let Some(asker) = self.asker.as_deref_mut() else {
+            self.miss("surfaces");
+            return Ok(None);
+        };
+        asker.asking("surfaces");
+        let items: Vec<String> = Surface::ALL
+            .iter()
+            .map(|s| format!("{:<7} {}", s.as_str(), s.explanation()))
+            .collect();
+        let chosen: Vec<bool> = Surface::ALL
+            .iter()
+            .map(|s| surface::DEFAULT.contains(s))
+            .collect();
+        loop {
+            let picked = asker.multi_select("Surfaces to serve", &items, &chosen)?;
+            if !picked.is_empty() {
+                let mut out: Vec<Surface> = picked.into_iter().map(|i| Surface::ALL[i]).collect();
+                surface::normalise(&mut out);
+                return Ok(Some(out));
+            }
+            asker.say("Pick at least one surface (space toggles, enter confirms).");
+        }
+    }
+
+    fn stack(
+        &mut self,
+        auth: Option<AuthMode>,
+        surfaces: Option<&[Surface]>,
+    ) -> Result<Option<String>> {
         let name = if let Some((Raw::Text(v), source)) = self.given.get("stack").cloned() {
             match stack::find(v.trim()) {
                 Some(s) => s.name.clone(),
@@ -832,10 +928,11 @@ impl<'a> Resolver<'a> {
                 }
             }
         } else {
-            // Only the stacks that offer the auth mode chosen are offered.
+            // Only the stacks that offer the auth mode and serve the surfaces chosen are offered.
             let mut offered: Vec<&Stack> = stack::all()
                 .into_iter()
                 .filter(|s| auth.is_none_or(|a| s.supports(a)))
+                .filter(|s| surfaces.unwrap_or_default().iter().all(|x| s.serves(*x)))
                 .collect();
             if offered.is_empty() {
                 offered = stack::all();
@@ -867,6 +964,24 @@ impl<'a> Resolver<'a> {
                         stack.auth_modes.join(", ")
                     ),
                     &Source::Default,
+                );
+            }
+        }
+        let stack = stack::find(&name).expect("found above");
+        for s in surfaces.unwrap_or_default() {
+            if !stack.serves(*s) {
+                let source = self
+                    .given
+                    .get("surfaces")
+                    .map_or(Source::Default, |(_, source)| source.clone());
+                self.bad(
+                    "surfaces",
+                    s.as_str(),
+                    format!(
+                        "the `{name}` stack does not serve it (it serves {})",
+                        stack.surfaces.join(", ")
+                    ),
+                    &source,
                 );
             }
         }
@@ -905,9 +1020,10 @@ impl<'a> Resolver<'a> {
             let examples = self
                 .check_endpoints(&Defaults::endpoints(auth), &Source::Default, stack)
                 .unwrap_or_default();
+            let limits = self.limits;
             let asker = self.asker.as_deref_mut().expect("checked above");
             asker.asking("endpoints");
-            return ask_endpoints(asker, examples, stack).map(Some);
+            return ask_endpoints(asker, examples, stack, &limits).map(Some);
         }
         self.miss("endpoints");
         Ok(None)
@@ -938,7 +1054,7 @@ impl<'a> Resolver<'a> {
             let path = endpoint_path(&r.path, stack)
                 .map_err(|rule| self.bad(&key("path"), &r.path, rule, source))
                 .ok();
-            let summary = validate::summary(&r.summary)
+            let summary = validate::summary(&r.summary, &self.limits)
                 .map_err(|rule| self.bad(&key("summary"), &r.summary, rule, source))
                 .ok();
             if let (Some(method), Some(path), Some(summary)) = (method, path, summary) {
@@ -982,6 +1098,7 @@ fn ask_endpoints(
     asker: &mut dyn Asker,
     examples: Vec<Endpoint>,
     stack: Option<&'static Stack>,
+    limits: &Limits,
 ) -> Result<Vec<Endpoint>> {
     let mut out: Vec<Endpoint> = Vec::new();
     asker.say("Endpoints of the API (at least one):");
@@ -1015,7 +1132,11 @@ fn ask_endpoints(
                 None => Ok(p),
             }
         })?;
-        let summary = asker.input("Summary (at most 200 characters)", None, &validate::summary)?;
+        let summary = asker.input(
+            &format!("Summary (at most {} characters)", limits.summary),
+            None,
+            &|v| validate::summary(v, limits),
+        )?;
         let consequential = asker.confirm(
             "Consequential (ChatGPT asks the user before each call)?",
             method != "GET",

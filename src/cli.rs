@@ -22,8 +22,11 @@ pub enum Command {
     /// Show the stacks and auth modes `new` can generate, and where each stack comes from.
     List {
         /// Also load the stack folder DIR (as `new --stack-dir` does).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "stack_git")]
         stack_dir: Option<PathBuf>,
+        /// Also load the stack of a git repository (as `new --stack-git` does).
+        #[arg(long, value_name = "URL")]
+        stack_git: Option<String>,
     },
     /// Print a shell completion script.
     Completions {
@@ -79,8 +82,18 @@ pub struct NewArgs {
 
     /// Load a stack from a folder (`stack.toml` and `files/`, like a folder of templates/) and
     /// use it unless `--stack` names another.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "stack_git")]
     pub stack_dir: Option<PathBuf>,
+
+    /// Load a stack from a git repository on this machine (a path or file:// URL; a stack
+    /// folder at its root), fetched into plugsmith's cache and pinned by commit in
+    /// plugsmith.toml; used unless `--stack` names another.
+    #[arg(long, value_name = "URL")]
+    pub stack_git: Option<String>,
+
+    /// The commit, branch or tag of `--stack-git` to use (default: the repository's HEAD).
+    #[arg(long, value_name = "REV", requires = "stack_git")]
+    pub stack_commit: Option<String>,
 
     /// Do not initialise a git repository.
     #[arg(long, overrides_with = "git")]

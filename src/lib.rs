@@ -17,6 +17,8 @@ pub mod prompt;
 pub mod render;
 pub mod secrets;
 pub mod stack;
+pub mod stack_git;
+pub mod surface;
 pub mod update;
 pub mod validate;
 pub mod writer;
@@ -54,9 +56,15 @@ pub fn run() -> ExitCode {
 fn dispatch(command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::New(args) => new::run(&args),
-        Command::List { stack_dir } => {
+        Command::List {
+            stack_dir,
+            stack_git,
+        } => {
             if let Some(dir) = stack_dir {
                 stack::use_dir(&dir)?;
+            }
+            if let Some(url) = stack_git {
+                stack::use_git(&url, None)?;
             }
             print!("{}", stack::list_text());
             Ok(ExitCode::SUCCESS)

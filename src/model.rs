@@ -214,6 +214,8 @@ pub struct Plugin {
     pub contact_email: String,
     pub legal_info_url: String,
     pub auth: AuthMode,
+    /// What the project serves to assistants: sorted, each once, never empty.
+    pub surfaces: Vec<crate::surface::Surface>,
     pub stack: String,
     pub git: bool,
     pub endpoints: Vec<Endpoint>,
@@ -222,6 +224,10 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    pub fn serves(&self, surface: crate::surface::Surface) -> bool {
+        self.surfaces.contains(&surface)
+    }
+
     pub fn is_local(&self) -> bool {
         url::Url::parse(&self.base_url)
             .ok()

@@ -199,7 +199,7 @@ fn print_next_steps(p: &Plugin, target: &Path) {
     for cmd in &stack.test_commands {
         let _ = writeln!(out, "  {cmd}");
     }
-    for step in stack.next_steps_for(p.auth) {
+    for step in stack.next_steps_for(stack::Variant::of(p)) {
         let _ = writeln!(out, "  {step}");
     }
 }

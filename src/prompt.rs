@@ -4,7 +4,7 @@
 
 use dialoguer::console::Term;
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, Select};
+use dialoguer::{Confirm, Input, MultiSelect, Select};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -125,6 +125,20 @@ impl Asker for Terminal {
             .with_prompt(prompt)
             .items(items)
             .default(default)
+            .interact_on(&self.term)
+            .map_err(|e| self.aborted(e))
+    }
+
+    fn multi_select(
+        &mut self,
+        prompt: &str,
+        items: &[String],
+        chosen: &[bool],
+    ) -> Result<Vec<usize>> {
+        MultiSelect::with_theme(&self.theme)
+            .with_prompt(format!("{prompt} (space toggles, enter confirms)"))
+            .items(items)
+            .defaults(chosen)
             .interact_on(&self.term)
             .map_err(|e| self.aborted(e))
     }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::model::AuthMode;
+use crate::surface::Surface;
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -28,6 +29,9 @@ pub struct EnvVar {
     /// Only for these auth modes (all when empty).
     #[serde(default)]
     pub auth: Vec<String>,
+    /// Only for projects serving one of these surfaces (all when empty).
+    #[serde(default)]
+    pub surfaces: Vec<String>,
     /// A fresh secret with this prefix goes into `.env`; `.env.example` gets a placeholder.
     pub secret: Option<String>,
     /// A fixed value for both files.
@@ -38,13 +42,18 @@ pub struct EnvVar {
     pub from: Option<String>,
 }
 
-/// A file that exists only for some auth modes.
+/// A file that exists only for some auth modes or surfaces.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Only {
     /// A path under `files/` (a folder prefix ending in `/` covers the folder).
     pub path: String,
+    /// Only for these auth modes (all when empty).
+    #[serde(default)]
     pub auth: Vec<String>,
+    /// Only for projects serving one of these surfaces (all when empty).
+    #[serde(default)]
+    pub surfaces: Vec<String>,
 }
 
 /// The stack's project file (its package manager's manifest): a document given
@@ -69,19 +78,51 @@ pub struct ProjectFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Append {
+    /// Only for these auth modes (all when empty).
+    #[serde(default)]
     pub auth: Vec<String>,
+    /// Only for projects serving one of these surfaces (all when empty).
+    #[serde(default)]
+    pub surfaces: Vec<String>,
     /// Dotted path of an array in the document.
     pub at: String,
     pub values: Vec<String>,
 }
 
-/// A line printed after `new`, for some auth modes (all when `auth` is empty).
+/// A line printed after `new`, for some auth modes (all when `auth` is empty) and surfaces.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NextStep {
     pub text: String,
     #[serde(default)]
     pub auth: Vec<String>,
+    #[serde(default)]
+    pub surfaces: Vec<String>,
+}
+
+/// What a project's files, variables and steps may depend on: its auth mode and its surfaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant<'a> {
+    pub auth: AuthMode,
+    pub surfaces: &'a [Surface],
+}
+
+impl<'a> Variant<'a> {
+    pub fn of(p: &'a crate::model::Plugin) -> Self {
+        Variant {
+            auth: p.auth,
+            surfaces: &p.surfaces,
+        }
+    }
+
+    /// Whether an entry conditioned on `auth` and `surfaces` (each empty for all) applies.
+    fn matches(&self, auth: &[String], surfaces: &[String]) -> bool {
+        (auth.is_empty() || auth.iter().any(|a| a == self.auth.as_str()))
+            && (surfaces.is_empty()
+                || surfaces
+                    .iter()
+                    .any(|s| self.surfaces.iter().any(|x| x.as_str() == s)))
+    }
 }
 
 /// The escapers plugsmith offers templates, by the name a stack's `[filters]` gives them.
@@ -94,6 +135,8 @@ pub enum Origin {
     BuiltIn,
     /// A folder given with `--stack-dir`.
     Dir(PathBuf),
+    /// A commit of a repository given with `--stack-git` (the full commit id).
+    Git { url: String, commit: String },
 }
 
 /// A stack's manifest, `stack.toml`, with its files.
@@ -103,6 +146,8 @@ pub struct Stack {
     pub name: String,
     pub description: String,
     pub auth_modes: Vec<String>,
+    /// The surfaces its projects can serve (`plugin`, `action`).
+    pub surfaces: Vec<String>,
     /// Commands the generated README and the end-to-end tests run, in order.
     pub test_commands: Vec<String>,
     /// Printed after the test commands when `new` is done.
@@ -148,28 +193,40 @@ impl Stack {
         self.auth_modes.iter().any(|m| m == auth.as_str())
     }
 
-    /// Whether a file under `files/` belongs in a project with this auth mode.
-    pub fn includes(&self, path: &str, auth: AuthMode) -> bool {
+    pub fn serves(&self, surface: Surface) -> bool {
+        self.surfaces.iter().any(|s| s == surface.as_str())
+    }
+
+    /// Whether a file under `files/` belongs in a project of this variant.
+    pub fn includes(&self, path: &str, v: Variant) -> bool {
         self.only
             .iter()
             .filter(|o| {
                 o.path == path || (o.path.ends_with('/') && path.starts_with(o.path.as_str()))
             })
-            .all(|o| o.auth.iter().any(|a| a == auth.as_str()))
+            .all(|o| v.matches(&o.auth, &o.surfaces))
     }
 
-    /// The environment of a project with this auth mode.
-    pub fn env_for(&self, auth: AuthMode) -> impl Iterator<Item = &EnvVar> {
+    /// The environment of a project of this variant.
+    pub fn env_for<'s>(&'s self, v: Variant<'s>) -> impl Iterator<Item = &'s EnvVar> {
         self.env
             .iter()
-            .filter(move |v| v.auth.is_empty() || v.auth.iter().any(|a| a == auth.as_str()))
+            .filter(move |e| v.matches(&e.auth, &e.surfaces))
     }
 
-    /// The next steps printed for a project with this auth mode.
-    pub fn next_steps_for(&self, auth: AuthMode) -> impl Iterator<Item = &str> {
+    /// The values appended to the project file's arrays for this variant.
+    pub fn appends_for<'s>(&'s self, v: Variant<'s>) -> impl Iterator<Item = &'s Append> {
+        self.project_file
+            .append
+            .iter()
+            .filter(move |a| v.matches(&a.auth, &a.surfaces))
+    }
+
+    /// The next steps printed for a project of this variant.
+    pub fn next_steps_for<'s>(&'s self, v: Variant<'s>) -> impl Iterator<Item = &'s str> {
         self.next_steps
             .iter()
-            .filter(move |n| n.auth.is_empty() || n.auth.iter().any(|a| a == auth.as_str()))
+            .filter(move |n| v.matches(&n.auth, &n.surfaces))
             .map(|n| n.text.as_str())
     }
 
@@ -200,13 +257,62 @@ impl Stack {
         match &self.origin {
             Origin::BuiltIn => "built in".to_string(),
             Origin::Dir(d) => format!("from {}", d.display()),
+            Origin::Git { url, commit } => format!("from {url} at {}", &commit[..12]),
         }
     }
 
-    /// Checks what serde cannot: auth modes, `only` paths, filters.
+    /// The surfaces it serves, parsed.
+    fn surfaces(&self) -> Vec<Surface> {
+        Surface::ALL
+            .into_iter()
+            .filter(|s| self.serves(*s))
+            .collect()
+    }
+
+    /// Checks what serde cannot: auth modes, surfaces, conditions, `only` paths, filters.
     fn check(&self) -> std::result::Result<(), String> {
         for m in &self.auth_modes {
             AuthMode::parse(m).map_err(|rule| format!("auth_modes: `{m}` {rule}"))?;
+        }
+        if self.surfaces.is_empty() {
+            return Err("surfaces: must name at least one surface".into());
+        }
+        for s in &self.surfaces {
+            Surface::parse(s).map_err(|rule| format!("surfaces: `{s}` {rule}"))?;
+        }
+        let conditions = self
+            .only
+            .iter()
+            .map(|o| (format!("only `{}`", o.path), &o.auth, &o.surfaces))
+            .chain(
+                self.env
+                    .iter()
+                    .map(|e| (format!("env `{}`", e.name), &e.auth, &e.surfaces)),
+            )
+            .chain(
+                self.next_steps
+                    .iter()
+                    .map(|n| ("a next step".to_string(), &n.auth, &n.surfaces)),
+            )
+            .chain(
+                self.project_file
+                    .append
+                    .iter()
+                    .map(|a| (format!("append at `{}`", a.at), &a.auth, &a.surfaces)),
+            );
+        for (what, auth, surfaces) in conditions {
+            if let Some(m) = auth.iter().find(|m| !self.auth_modes.contains(m)) {
+                return Err(format!(
+                    "{what}: auth `{m}` is not one of the stack's auth_modes ({})",
+                    self.auth_modes.join(", ")
+                ));
+            }
+            if let Some(s) = surfaces.iter().find(|s| !self.surfaces.contains(s)) {
+                return Err(format!(
+                    "{what}: surface `{s}` is not one of the stack's surfaces ({})",
+                    self.surfaces.join(", ")
+                ));
+            }
         }
         for o in &self.only {
             if !self
@@ -231,12 +337,18 @@ impl Stack {
         Ok(())
     }
 
-    /// Compiles every template for every auth mode offered: a syntax error is found at load,
-    /// with its file and line, not when a project happens to need the file.
+    /// Compiles every template for every auth mode offered, with every surface it serves: a
+    /// syntax error is found at load, with its file and line, not when a project happens to need
+    /// the file.
     fn compile_all(&self) -> Result<()> {
+        let surfaces = self.surfaces();
         for m in &self.auth_modes {
-            let mode = AuthMode::parse(m).map_err(|rule| Error::usage(format!("`{m}` {rule}")))?;
-            crate::render::templates(self, mode)?;
+            let auth = AuthMode::parse(m).map_err(|rule| Error::usage(format!("`{m}` {rule}")))?;
+            let variant = Variant {
+                auth,
+                surfaces: &surfaces,
+            };
+            crate::render::templates(self, variant)?;
         }
         Ok(())
     }
@@ -350,6 +462,28 @@ pub fn use_dir(dir: &Path) -> Result<&'static str> {
     Ok(&stack.name)
 }
 
+/// Adds the stack of a repository's commit (`rev`: a commit, branch or tag; its HEAD when
+/// `None`) to the registry (once per run) and returns it.
+pub fn use_git(url: &str, rev: Option<&str>) -> Result<&'static Stack> {
+    let checkout = crate::stack_git::checkout(url, rev)?;
+    let mut stack = load_dir(&checkout.dir).map_err(|e| match e {
+        // The folder is plugsmith's cache: name the repository and commit instead.
+        Error::Usage { message, hint } => Error::Usage {
+            message: message.replace(
+                &format!("stack folder `{}`", checkout.dir.display()),
+                &format!("stack repository `{url}` at {}", &checkout.commit[..12]),
+            ),
+            hint,
+        },
+        other => other,
+    })?;
+    stack.origin = Origin::Git {
+        url: url.to_string(),
+        commit: checkout.commit,
+    };
+    Ok(EXTRA.get_or_init(|| stack))
+}
+
 /// Every stack: the `--stack-dir` one first, then the built-in ones.
 pub fn all() -> Vec<&'static Stack> {
     let extra = EXTRA.get();
@@ -372,16 +506,24 @@ pub fn list_text() -> String {
     let mut out = String::from("Stacks:\n");
     for s in all() {
         out.push_str(&format!(
-            "  {:<10} {} (auth: {}; {})\n",
+            "  {:<10} {} (auth: {}; surfaces: {}; {})\n",
             s.name,
             s.description,
             s.auth_modes.join(", "),
+            s.surfaces.join(", "),
             s.origin_text()
         ));
     }
     out.push_str("\nAuth modes:\n");
     for m in AuthMode::ALL {
         out.push_str(&format!("  {:<13} {}\n", m.as_str(), m.explanation()));
+    }
+    out.push_str(&format!(
+        "\nSurfaces (default: {}):\n",
+        crate::surface::DEFAULT.map(|s| s.as_str()).join(", ")
+    ));
+    for s in Surface::ALL {
+        out.push_str(&format!("  {:<13} {}\n", s.as_str(), s.explanation()));
     }
     out
 }

@@ -8,15 +8,13 @@ use url::Url;
 
 use crate::hosts;
 use crate::model::{self, AuthMode, Plugin};
+use crate::surface::{Limits, Surface};
 
 /// The broken rule, said in words a user can act on.
 pub type Rule = String;
 
-pub const NAME_FOR_HUMAN_MAX: usize = 20;
+/// `name_for_model` is an identifier everywhere (the manifest's rule, and a safe default name).
 pub const NAME_FOR_MODEL_MAX: usize = 50;
-pub const DESCRIPTION_FOR_HUMAN_MAX: usize = 100;
-pub const DESCRIPTION_FOR_MODEL_MAX: usize = 8_000;
-pub const SUMMARY_MAX: usize = 200;
 
 pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 pub const CONTENT_TYPES: [&str; 2] = ["application/json", "application/x-www-form-urlencoded"];
@@ -68,16 +66,18 @@ pub fn text(value: &str, max: usize, multiline: bool) -> Result<String, Rule> {
     Ok(value.to_string())
 }
 
-pub fn name_for_human(value: &str) -> Result<String, Rule> {
-    text(value, NAME_FOR_HUMAN_MAX, false)
+// The text answers' limits depend on the surfaces served: [`crate::surface::limits`].
+
+pub fn name_for_human(value: &str, limits: &Limits) -> Result<String, Rule> {
+    text(value, limits.name_for_human, false)
 }
 
-pub fn description_for_human(value: &str) -> Result<String, Rule> {
-    text(value, DESCRIPTION_FOR_HUMAN_MAX, false)
+pub fn description_for_human(value: &str, limits: &Limits) -> Result<String, Rule> {
+    text(value, limits.description_for_human, false)
 }
 
-pub fn description_for_model(value: &str) -> Result<String, Rule> {
-    text(value, DESCRIPTION_FOR_MODEL_MAX, true)
+pub fn description_for_model(value: &str, limits: &Limits) -> Result<String, Rule> {
+    text(value, limits.description_for_model, true)
 }
 
 pub fn name_for_model(value: &str) -> Result<String, Rule> {
@@ -112,8 +112,9 @@ pub fn derive_name_for_model(human: &str) -> String {
     }
 }
 
-/// A human name derived from a directory name: `todo-plugin` → `Todo Plugin`.
-pub fn derive_name_for_human(dir: &str) -> String {
+/// A human name derived from a directory name, at most `max` characters: `todo-plugin` →
+/// `Todo Plugin`.
+pub fn derive_name_for_human(dir: &str, max: usize) -> String {
     let words: Vec<String> = dir
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -132,7 +133,7 @@ pub fn derive_name_for_human(dir: &str) -> String {
         } else {
             format!("{name} {w}")
         };
-        if next.chars().count() > NAME_FOR_HUMAN_MAX {
+        if next.chars().count() > max {
             break;
         }
         name = next;
@@ -217,46 +218,43 @@ fn warning(text: String) -> Warning {
 }
 
 /// What `new` warns about, whatever the answers came from (flag, file, default or prompt):
-/// placeholder and local hosts, the manifest's domain rules, auth `none` with write endpoints.
-/// Each is what `plugsmith audit` would report on the generated project, under the same rule.
+/// placeholder and local hosts, auth `none` with write endpoints, and what each surface served
+/// adds ([`crate::surface::warnings`]). Each is what `plugsmith audit` would report on the
+/// generated project, under the rules named.
 pub fn warnings(p: &Plugin) -> Vec<Warning> {
     let mut out = Vec::new();
-    let host = |u: &str| {
-        Url::parse(u)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-    };
-    let base_host = host(&p.base_url).unwrap_or_default();
+    let base_host = Url::parse(&p.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
     if hosts::is_placeholder(&base_host) {
         out.push(warning(format!(
             "`base_url` has the placeholder host `{base_host}`: no client can reach it, and \
-             `plugsmith audit` reports `manifest.placeholder-host` (medium); pass your real host \
-             with `--base-url`"
+             `plugsmith audit` reports `{}` (medium); pass your real host with `--base-url`",
+            // The manifest's rule when there is one, the OpenAPI document's either way.
+            if p.serves(Surface::Plugin) {
+                "manifest.placeholder-host"
+            } else {
+                "openapi.server"
+            }
         )));
     } else if hosts::is_local(&base_host) {
-        out.push(Warning {
-            level: "note",
-            text: format!(
+        let text = if p.serves(Surface::Plugin) {
+            format!(
                 "`base_url` is local (`{base_host}`): fine for development, and \
                  `plugsmith audit` reports `manifest.localhost` (low) until it names your https host"
-            ),
+            )
+        } else {
+            format!(
+                "`base_url` is local (`{base_host}`): fine for development; the GPT editor \
+                 imports the OpenAPI document from your public https host"
+            )
+        };
+        out.push(Warning {
+            level: "note",
+            text,
         });
     }
-    let legal_host = host(&p.legal_info_url).unwrap_or_default();
-    if hosts::is_placeholder(&legal_host) && !hosts::is_placeholder(&base_host) {
-        out.push(warning(format!(
-            "`legal_info_url` has the placeholder host `{legal_host}`: `plugsmith audit` reports \
-             `manifest.placeholder-host`"
-        )));
-    }
-    out.extend(
-        domain_warnings(&p.base_url, &p.legal_info_url, &p.contact_email)
-            .into_iter()
-            .map(|text| Warning {
-                level: "note",
-                text,
-            }),
-    );
     if p.auth == AuthMode::None {
         let writes: Vec<String> = p
             .endpoints
@@ -265,50 +263,22 @@ pub fn warnings(p: &Plugin) -> Vec<Warning> {
             .map(|e| format!("`{} {}`", e.method, e.path))
             .collect();
         if !writes.is_empty() {
+            // A GPT Action's auth is set in the editor, not in its OpenAPI document: only a
+            // manifest tells the audit that there is none.
+            let audit = if p.serves(Surface::Plugin) {
+                "; `plugsmith audit` reports `manifest.auth-none-writes` (medium)"
+            } else {
+                ""
+            };
             out.push(warning(format!(
                 "auth `none` with write endpoints ({}): anyone who finds the API, and any prompt \
-                 injection, can call them; `plugsmith audit` reports `manifest.auth-none-writes` \
-                 (medium). Use `--auth service_http`, `user_http` or `oauth`",
-                writes.join(", ")
+                 injection, can call them{audit}. Use `--auth service_http`, `user_http` or `oauth`",
+                writes.join(", "),
             )));
         }
     }
+    out.extend(crate::surface::warnings(p));
     out
-}
-
-/// Notes (not errors) for the manifest's domain rules: the legal-info URL and the contact
-/// e-mail should share the base URL's registrable domain. Nothing is said for a local or
-/// placeholder base URL.
-pub fn domain_warnings(base_url: &str, legal_info_url: &str, contact_email: &str) -> Vec<String> {
-    let Ok(base) = Url::parse(base_url) else {
-        return Vec::new();
-    };
-    let Some(host) = base.host_str() else {
-        return Vec::new();
-    };
-    if hosts::is_local(host) || hosts::is_placeholder(host) {
-        return Vec::new();
-    }
-    let domain = hosts::registrable_domain(host);
-    let mut warnings = Vec::new();
-    if let Some(legal_host) = Url::parse(legal_info_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-    {
-        if hosts::registrable_domain(&legal_host) != domain {
-            warnings.push(format!(
-                "`legal_info_url` is on `{legal_host}`, not on `{domain}` like the API: the plugin review expects them to match"
-            ));
-        }
-    }
-    if let Some((_, mail_host)) = contact_email.rsplit_once('@') {
-        if hosts::registrable_domain(mail_host) != domain {
-            warnings.push(format!(
-                "`contact_email` is on `{mail_host}`, not on `{domain}` like the API: the plugin review expects them to match"
-            ));
-        }
-    }
-    warnings
 }
 
 pub fn method(value: &str) -> Result<String, Rule> {
@@ -365,8 +335,8 @@ pub fn path(value: &str) -> Result<String, Rule> {
     Ok(value.to_string())
 }
 
-pub fn summary(value: &str) -> Result<String, Rule> {
-    text(value, SUMMARY_MAX, false)
+pub fn summary(value: &str, limits: &Limits) -> Result<String, Rule> {
+    text(value, limits.summary, false)
 }
 
 pub fn scope(value: &str) -> Result<String, Rule> {
@@ -439,22 +409,27 @@ mod tests {
     fn derives_names() {
         assert_eq!(derive_name_for_model("Todo Manager!"), "todo_manager");
         assert_eq!(derive_name_for_model("日本"), "plugin");
-        assert_eq!(derive_name_for_human("todo-plugin"), "Todo Plugin");
+        assert_eq!(derive_name_for_human("todo-plugin", 20), "Todo Plugin");
         assert_eq!(
-            derive_name_for_human("a-very-long-directory-name-indeed"),
+            derive_name_for_human("a-very-long-directory-name-indeed", 20),
             "A Very Long"
         );
-        assert_eq!(derive_name_for_human("---"), "My Plugin");
+        assert_eq!(
+            derive_name_for_human("a-very-long-directory-name-indeed", 100),
+            "A Very Long Directory Name Indeed"
+        );
+        assert_eq!(derive_name_for_human("---", 20), "My Plugin");
     }
 
     #[test]
     fn text_limits_count_characters_not_bytes() {
-        assert!(name_for_human(&"é".repeat(20)).is_ok());
-        assert!(name_for_human(&"é".repeat(21)).is_err());
-        assert!(name_for_human("two\nlines").is_err());
-        assert!(description_for_model("two\nlines").is_ok());
-        assert!(description_for_model("bell\u{7}").is_err());
-        assert!(name_for_human("   ").is_err());
+        let plugin = crate::surface::plugin::LIMITS;
+        assert!(name_for_human(&"é".repeat(20), &plugin).is_ok());
+        assert!(name_for_human(&"é".repeat(21), &plugin).is_err());
+        assert!(name_for_human("two\nlines", &plugin).is_err());
+        assert!(description_for_model("two\nlines", &plugin).is_ok());
+        assert!(description_for_model("bell\u{7}", &plugin).is_err());
+        assert!(name_for_human("   ", &plugin).is_err());
     }
 
     #[test]
@@ -481,31 +456,6 @@ mod tests {
         assert!(email("not an email").is_err());
         assert!(email("a@b.c\n").is_ok(), "trimmed");
         assert!(email("a\n@b.com").is_err());
-    }
-
-    #[test]
-    fn domain_rules_compare_registrable_domains() {
-        assert!(domain_warnings(
-            "https://api.todo.acme.dev",
-            "https://acme.dev/legal",
-            "a@acme.dev"
-        )
-        .is_empty());
-        let w = domain_warnings(
-            "https://todo.acme.dev",
-            "https://other.org/legal",
-            "a@other.org",
-        );
-        assert_eq!(w.len(), 2, "{w:?}");
-        // Two labels are not a domain under a multi-label suffix.
-        let w = domain_warnings(
-            "https://api.x.co.uk",
-            "https://legal.y.co.uk/t",
-            "a@x.co.uk",
-        );
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(domain_warnings("http://localhost:8000", "https://x.org", "a@y.org").is_empty());
-        assert!(domain_warnings("http://0.0.0.0:8000", "https://x.org", "a@y.org").is_empty());
     }
 
     #[test]

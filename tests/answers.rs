@@ -39,6 +39,9 @@ impl Asker for Recorder {
             .position(|i| !self.pick.is_empty() && i.starts_with(self.pick))
             .unwrap_or(default))
     }
+    fn multi_select(&mut self, _: &str, _: &[String], chosen: &[bool]) -> Result<Vec<usize>> {
+        Ok((0..chosen.len()).filter(|&i| chosen[i]).collect())
+    }
     fn confirm(&mut self, _: &str, default: bool) -> Result<bool> {
         Ok(default)
     }

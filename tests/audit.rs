@@ -913,6 +913,9 @@ fn generated(mode: &str) -> tempfile::TempDir {
         mode,
         "--base-url",
         "https://todo.acme.dev",
+        // Both surfaces: the manifest's rules and the OpenAPI document's are exercised.
+        "--surface",
+        "plugin,action",
     ]);
     if mode == "oauth" {
         new.args([

@@ -28,7 +28,6 @@ fn yes_generates_a_project_with_a_clean_first_commit() {
         ".env",
         ".env.example",
         ".gitignore",
-        ".well-known/ai-plugin.json",
         "openapi.yaml",
         "app/main.py",
         "pyproject.toml",
@@ -37,6 +36,10 @@ fn yes_generates_a_project_with_a_clean_first_commit() {
     ] {
         assert!(p.join(f).is_file(), "{f} missing");
     }
+    // The default surface is a GPT Action: no plugin manifest.
+    assert!(!p.join(".well-known/ai-plugin.json").exists());
+    let toml = fs::read_to_string(p.join("plugsmith.toml")).unwrap();
+    assert!(toml.contains("surfaces = [\"action\"]"), "{toml}");
     let repo = git2::Repository::open(&p).unwrap();
     let head = repo.head().unwrap().peel_to_commit().unwrap();
     assert!(head.tree().unwrap().get_name(".env").is_none());
@@ -82,6 +85,8 @@ fn flags_and_endpoints_reach_the_manifest_and_spec() {
             "--no-git",
             "--auth",
             "user_http",
+            "--surface",
+            "plugin,action",
             "--name-for-human",
             "Todo Manager",
             "--base-url",
@@ -126,6 +131,7 @@ fn answers_file_drives_everything_and_plugsmith_toml_regenerates_the_same_projec
     fs::write(
         &answers,
         r#"
+surfaces = ["plugin", "action"]
 name_for_human = "Todo Manager"
 name_for_model = "todo_manager"
 description_for_human = "Manage your todo list."
@@ -254,10 +260,35 @@ fn every_bad_input_exits_2_with_a_clear_message() {
             &[
                 "p",
                 "--yes",
+                "--surface",
+                "plugin",
                 "--name-for-human",
                 "This name is far too long",
             ],
             "at most 20 characters",
+        ),
+        (
+            &["p", "--yes", "--name-for-human", &"n".repeat(101)],
+            "at most 100 characters",
+        ),
+        (
+            &["p", "--yes", "--surface", "plugin,skill"],
+            "`surfaces` = \"skill\" (from `--surface`): must be one of plugin, action",
+        ),
+        (
+            &["p", "--yes", "--set", "surfaces=[]"],
+            "at least one surface is needed",
+        ),
+        (
+            &[
+                "p",
+                "--yes",
+                "--surface",
+                "plugin",
+                "--endpoint",
+                &format!("GET /a {}", "s".repeat(201)),
+            ],
+            "at most 200 characters",
         ),
         (
             &["p", "--yes", "--description-for-human", "line\nbreak"],
@@ -547,6 +578,8 @@ fn domain_rules_note_but_do_not_fail() {
             "p",
             "--yes",
             "--no-git",
+            "--surface",
+            "plugin",
             "--base-url",
             "https://api.todo.acme.dev",
             "--contact-email",
@@ -564,6 +597,8 @@ fn domain_rules_note_but_do_not_fail() {
             "q",
             "--yes",
             "--no-git",
+            "--surface",
+            "plugin",
             "--base-url",
             "https://api.x.co.uk",
             "--legal-info-url",
@@ -577,6 +612,21 @@ fn domain_rules_note_but_do_not_fail() {
         "`legal_info_url` is on `legal.y.co.uk`, not on `x.co.uk`",
     ))
     .stderr(predicate::str::contains("contact_email").not());
+    // The domain rules are the manifest's: a GPT Action alone has none.
+    new_in(
+        tmp.path(),
+        &[
+            "r",
+            "--yes",
+            "--no-git",
+            "--base-url",
+            "https://api.todo.acme.dev",
+            "--contact-email",
+            "me@other.org",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::is_empty());
 }
 
 /// The rule ids `plugsmith audit` reports for a project, at every severity.
@@ -598,43 +648,73 @@ fn audit_rules(project: &Path) -> Vec<String> {
 #[test]
 fn placeholder_and_local_hosts_warn_with_the_audits_rule() {
     let tmp = tempfile::tempdir().unwrap();
-    for host in [
-        "https://todo.example.com",
-        "https://api.example",
-        "https://your-app.acme.dev",
+    // The rule is the manifest's when there is one, else the OpenAPI document's.
+    // A local host is the manifest's finding only (low); a GPT Action alone has none.
+    for (surface, placeholder_rule, local_rules) in [
+        ("action", "openapi.server", vec![]),
+        (
+            "plugin,action",
+            "manifest.placeholder-host",
+            vec!["manifest.localhost"],
+        ),
     ] {
-        new_in(
-            tmp.path(),
-            &["p", "--yes", "--no-git", "--base-url", host, "--force"],
-        )
-        .success()
-        .stderr(predicate::str::contains(
-            "warning: `base_url` has the placeholder host",
-        ))
-        .stderr(predicate::str::contains("manifest.placeholder-host"));
-        assert!(
-            audit_rules(&tmp.path().join("p")).contains(&"manifest.placeholder-host".to_string()),
-            "{host}: the audit agrees"
-        );
-    }
-    // Local: a note, the same low finding the audit gives; 0.0.0.0 is local for both.
-    for host in [
-        "http://localhost:8000",
-        "http://0.0.0.0:8000",
-        "http://127.0.0.2:9",
-    ] {
-        new_in(
-            tmp.path(),
-            &["l", "--yes", "--no-git", "--base-url", host, "--force"],
-        )
-        .success()
-        .stderr(predicate::str::contains("note: `base_url` is local"))
-        .stderr(predicate::str::contains("warning:").not());
-        assert_eq!(
-            audit_rules(&tmp.path().join("l")),
-            ["manifest.localhost"],
-            "{host}"
-        );
+        for host in [
+            "https://todo.example.com",
+            "https://api.example",
+            "https://your-app.acme.dev",
+        ] {
+            new_in(
+                tmp.path(),
+                &[
+                    "p",
+                    "--yes",
+                    "--no-git",
+                    "--base-url",
+                    host,
+                    "--force",
+                    "--surface",
+                    surface,
+                ],
+            )
+            .success()
+            .stderr(predicate::str::contains(
+                "warning: `base_url` has the placeholder host",
+            ))
+            .stderr(predicate::str::contains(placeholder_rule));
+            assert!(
+                audit_rules(&tmp.path().join("p")).contains(&placeholder_rule.to_string()),
+                "{surface} {host}: the audit agrees"
+            );
+        }
+        // Local: a note, the same low finding the audit gives; 0.0.0.0 is local for both.
+        for host in [
+            "http://localhost:8000",
+            "http://0.0.0.0:8000",
+            "http://127.0.0.2:9",
+        ] {
+            new_in(
+                tmp.path(),
+                &[
+                    "l",
+                    "--yes",
+                    "--no-git",
+                    "--base-url",
+                    host,
+                    "--force",
+                    "--surface",
+                    surface,
+                ],
+            )
+            .success()
+            .stderr(predicate::str::contains("note: `base_url` is local"))
+            .stderr(predicate::str::contains("manifest.localhost").count(local_rules.len()))
+            .stderr(predicate::str::contains("warning:").not());
+            assert_eq!(
+                audit_rules(&tmp.path().join("l")),
+                local_rules,
+                "{surface} {host}"
+            );
+        }
     }
     new_in(
         tmp.path(),
@@ -668,7 +748,27 @@ fn auth_none_with_write_endpoints_warns_from_a_flag_and_a_file() {
     )
     .success()
     .stderr(predicate::str::contains(warned))
+    // A GPT Action's OpenAPI document does not say the API has no auth (that is set in the
+    // editor): only a manifest tells the audit.
+    .stderr(predicate::str::contains("plugsmith audit").not());
+    new_in(
+        tmp.path(),
+        &[
+            "m",
+            "--yes",
+            "--no-git",
+            "--auth",
+            "none",
+            "--surface",
+            "plugin",
+            "--endpoint",
+            "POST /notes Add a note",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::contains(warned))
     .stderr(predicate::str::contains("manifest.auth-none-writes"));
+    assert!(audit_rules(&tmp.path().join("m")).contains(&"manifest.auth-none-writes".to_string()));
     fs::write(
         tmp.path().join("answers.toml"),
         "auth = \"none\"\n[[endpoints]]\nmethod = \"GET\"\npath = \"/notes\"\nsummary = \"List notes\"\n\
@@ -691,11 +791,22 @@ fn auth_none_with_write_endpoints_warns_from_a_flag_and_a_file() {
 fn every_fresh_project_audits_clean_but_for_the_local_base_url() {
     let tmp = tempfile::tempdir().unwrap();
     for mode in ["none", "service_http", "user_http", "oauth"] {
-        new_in(tmp.path(), &[mode, "--yes", "--auth", mode]).success();
-        let project = tmp.path().join(mode);
-        plugsmith().arg("audit").arg(&project).assert().success();
-        // The one finding the README names for a project on the default base URL.
-        assert_eq!(audit_rules(&project), ["manifest.localhost"], "{mode}");
+        // The one finding the README names for a project on the default base URL: the
+        // manifest's; none for a GPT Action alone.
+        for (surface, rules) in [
+            ("action", vec![]),
+            ("plugin,action", vec!["manifest.localhost"]),
+        ] {
+            let name = format!("{mode}-{}", surface.replace(',', "-"));
+            new_in(
+                tmp.path(),
+                &[&name, "--yes", "--auth", mode, "--surface", surface],
+            )
+            .success();
+            let project = tmp.path().join(&name);
+            plugsmith().arg("audit").arg(&project).assert().success();
+            assert_eq!(audit_rules(&project), rules, "{mode} {surface}");
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! End to end: for every stack (the built-in ones and the stack folder of
 //! `tests/fixtures/stacks/tiny`, loaded with `--stack-dir`) and every auth mode it offers,
 //! generate a project and run the stack's own `test_commands` in it, as its README tells a user
-//! to. They need what the stack needs (Python 3.11+ with venv and the package index; Node.js
+//! to. Each mode runs with the default surfaces or with every surface the stack serves (`oauth`,
+//! the mode with the most to go wrong, with both), so every surface meets every part of the
+//! stack. They need what the stack needs (Python 3.11+ with venv and the package index; Node.js
 //! for the fixture): the test is built with the `tool-tests` feature (scripts/test.sh), and is
 //! shown as ignored without it.
 //!
@@ -16,6 +18,7 @@ use std::process::Command;
 use assert_cmd::cargo::cargo_bin;
 use plugsmith::model::AuthMode;
 use plugsmith::stack;
+use plugsmith::surface;
 
 fn run(cmd: &mut Command, what: &str) -> String {
     let out = cmd
@@ -51,10 +54,17 @@ fn require_tools(commands: &[String]) {
     }
 }
 
-fn generate(dir: &Path, name: &str, stack_dir: Option<&Path>, auth: AuthMode) -> PathBuf {
+fn generate(
+    dir: &Path,
+    name: &str,
+    stack_dir: Option<&Path>,
+    auth: AuthMode,
+    surfaces: &[String],
+) -> PathBuf {
     let mut new = Command::new(cargo_bin("plugsmith"));
     new.current_dir(dir)
-        .args(["new", name, "--yes", "--no-git", "--auth", auth.as_str()]);
+        .args(["new", name, "--yes", "--no-git", "--auth", auth.as_str()])
+        .args(["--surface", &surfaces.join(",")]);
     if let Some(d) = stack_dir {
         new.arg("--stack-dir").arg(d);
     }
@@ -78,16 +88,37 @@ fn every_generated_project_passes_its_own_tests() {
             None => stack::find(&stack_name).unwrap().clone(),
         };
         require_tools(&s.test_commands);
-        for auth in AuthMode::ALL.into_iter().filter(|m| s.supports(*m)) {
-            let name = format!("e2e-{stack_name}-{}", auth.as_str().replace('_', "-"));
-            let project = generate(tmp.path(), &name, stack_dir.as_deref(), auth);
+        let default: Vec<String> = surface::DEFAULT
+            .iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
+        let runs = AuthMode::ALL
+            .into_iter()
+            .filter(|m| s.supports(*m))
+            .enumerate()
+            .flat_map(|(i, auth)| {
+                let mut variants = vec![if i % 2 == 0 { &s.surfaces } else { &default }];
+                if auth == AuthMode::Oauth {
+                    variants = vec![&s.surfaces, &default];
+                }
+                variants.dedup();
+                variants.into_iter().map(move |v| (auth, v.clone()))
+            });
+        for (auth, surfaces) in runs {
+            let name = format!(
+                "e2e-{stack_name}-{}-{}",
+                auth.as_str().replace('_', "-"),
+                surfaces.join("-")
+            );
+            let project = generate(tmp.path(), &name, stack_dir.as_deref(), auth, &surfaces);
             let mut report = String::new();
             for cmd in &s.test_commands {
                 report = run(
                     Command::new("sh").args(["-c", cmd]).current_dir(&project),
                     &format!(
-                        "`{cmd}` in the generated {stack_name} {} project",
-                        auth.as_str()
+                        "`{cmd}` in the generated {stack_name} {} {} project",
+                        auth.as_str(),
+                        surfaces.join(",")
                     ),
                 );
             }
@@ -97,8 +128,9 @@ fn every_generated_project_passes_its_own_tests() {
                 .find(|l| l.contains("passed") || l.starts_with("# pass"))
                 .unwrap_or("?");
             eprintln!(
-                "generated {stack_name:<7} {:<13} project: {summary}",
-                auth.as_str()
+                "generated {stack_name:<7} {:<13} {:<14} project: {summary}",
+                auth.as_str(),
+                surfaces.join(",")
             );
         }
     }

@@ -101,20 +101,22 @@ fn file<'a>(p: &'a Project, path: &str) -> &'a str {
 
 fn check_structured(case: &Case) -> Result<(), TestCaseError> {
     let (p, project) = (&case.plugin, &case.project);
-    let manifest: serde_json::Value =
-        serde_json::from_str(file(project, ".well-known/ai-plugin.json")).unwrap();
-    prop_assert_eq!(
-        manifest["name_for_human"].as_str(),
-        Some(p.name_for_human.as_str())
-    );
-    prop_assert_eq!(
-        manifest["description_for_human"].as_str(),
-        Some(p.description_for_human.as_str())
-    );
-    prop_assert_eq!(
-        manifest["description_for_model"].as_str(),
-        Some(p.description_for_model.as_str())
-    );
+    if p.serves(plugsmith::surface::Surface::Plugin) {
+        let manifest: serde_json::Value =
+            serde_json::from_str(file(project, ".well-known/ai-plugin.json")).unwrap();
+        prop_assert_eq!(
+            manifest["name_for_human"].as_str(),
+            Some(p.name_for_human.as_str())
+        );
+        prop_assert_eq!(
+            manifest["description_for_human"].as_str(),
+            Some(p.description_for_human.as_str())
+        );
+        prop_assert_eq!(
+            manifest["description_for_model"].as_str(),
+            Some(p.description_for_model.as_str())
+        );
+    }
     let spec: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(file(project, "openapi.yaml")).unwrap();
     prop_assert_eq!(
@@ -207,6 +209,8 @@ fn hostile_cases(cases_dir: &std::path::Path) {
             let auth = plugsmith::model::AuthMode::ALL[n.get() % 4];
             let plugin = common::plugin(|a| {
                 a.answer.auth = Some(auth.as_str().into());
+                // Both surfaces: the manifest is the format with the most to escape.
+                a.answer.surfaces = Some(vec!["plugin".into(), "action".into()]);
                 a.answer.redirect_uris = Some(vec!["https://chat.openai.com/aip/plugin-1/oauth/callback".into()]);
                 a.answer.scopes = Some(vec!["read".into(), "write".into(), "items:admin".into()]);
                 a.answer.name_for_human = Some(answer(&human, false, 20));
@@ -273,15 +277,23 @@ fn hostile_answers_read_back_the_same_by_python_and_pyyaml() {
 
 #[test]
 fn maximum_lengths_are_accepted_and_kept_whole() {
-    let plugin = common::plugin(|a| {
-        a.answer.name_for_human = Some("N".repeat(20));
-        a.answer.description_for_human = Some("d".repeat(100));
-        a.answer.description_for_model = Some("m".repeat(8000));
-        a.answer.endpoints = common::endpoints(&[format!("GET /items {}", "s".repeat(200))]);
-    });
-    let case = Case {
-        project: common::render_fixed(&plugin),
-        plugin,
-    };
-    check_structured(&case).unwrap();
+    // Each surface's limits: a plugin manifest's, and a GPT Action's alone (larger).
+    for (surfaces, human, desc, summary) in [
+        (vec!["plugin", "action"], 20, 100, 200),
+        (vec!["action"], 100, 300, 300),
+    ] {
+        let plugin = common::plugin(|a| {
+            a.answer.surfaces = Some(surfaces.iter().map(|s| s.to_string()).collect());
+            a.answer.name_for_human = Some("N".repeat(human));
+            a.answer.description_for_human = Some("d".repeat(desc));
+            a.answer.description_for_model = Some("m".repeat(8000));
+            a.answer.endpoints =
+                common::endpoints(&[format!("GET /items {}", "s".repeat(summary))]);
+        });
+        let case = Case {
+            project: common::render_fixed(&plugin),
+            plugin,
+        };
+        check_structured(&case).unwrap();
+    }
 }

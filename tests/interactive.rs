@@ -29,7 +29,13 @@ fn no_more_endpoints_and_git(p: &mut rexpect::session::PtySession) {
 fn interactive_flow_asks_everything_and_generates_the_project() {
     let tmp = tempfile::tempdir().unwrap();
     let mut p = session(tmp.path(), &["todo"]);
-    p.exp_string("Name for humans").unwrap();
+    // The surfaces first (a multi-select, `action` picked): space adds `plugin`, the first item.
+    p.exp_string("Surfaces to serve").unwrap();
+    p.send(" ").unwrap();
+    p.send_line("").unwrap();
+    // The plugin manifest's limit, said in the prompt.
+    p.exp_string("Name for humans (at most 20 characters)")
+        .unwrap();
     p.send_line("Todo Manager").unwrap();
     p.exp_string("Name for the model").unwrap();
     p.send_line("").unwrap();
@@ -95,6 +101,14 @@ fn interactive_flow_asks_everything_and_generates_the_project() {
         Some("support@example.com")
     );
     assert_eq!(answers["auth"].as_str(), Some("user_http"));
+    let surfaces: Vec<_> = answers["surfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(surfaces, ["plugin", "action"]);
+    assert!(tmp.path().join("todo/.well-known/ai-plugin.json").is_file());
     assert!(answers["description_for_model"]
         .as_str()
         .unwrap()
@@ -155,8 +169,12 @@ fn interrupt_at(before: &[(&str, &str)], expect: &str) {
 
 #[test]
 fn ctrl_c_at_any_prompt_restores_the_terminal_and_exits_130() {
-    interrupt_at(&[], "Name for humans");
-    let names = [("Name for humans", ""), ("Name for the model", "")];
+    interrupt_at(&[], "Surfaces to serve"); // a multi-select
+    let names = [
+        ("Surfaces to serve", ""),
+        ("Name for humans", ""),
+        ("Name for the model", ""),
+    ];
     interrupt_at(&names, "Auth mode"); // a select, which hides the cursor
     let mut to_confirm = names.to_vec();
     to_confirm.extend([
@@ -184,7 +202,8 @@ fn auth_none_offers_read_only_examples_and_warns_for_an_added_write() {
         ],
     );
     for prompt in [
-        "Name for humans",
+        "Surfaces to serve",
+        "Name for humans (at most 100 characters)",
         "Name for the model",
         "Description for humans",
     ] {

@@ -1,5 +1,6 @@
 //! Snapshots of what is rendered for every stack (the built-in ones and the stack folder of
-//! `tests/fixtures/stacks/tiny`) and every auth mode it offers, secrets fixed by the test, so
+//! `tests/fixtures/stacks/tiny`), every auth mode it offers, with every surface it serves and
+//! (when that differs) with the default surfaces only, secrets fixed by the test, so
 //! every change to what users get is reviewed: the list of every file with its mode, and the
 //! text of each file that is rendered (templates, and the files plugsmith serialises). Files
 //! copied as they are from the stack's `files/` are listed, not repeated.
@@ -10,10 +11,17 @@ use std::path::PathBuf;
 
 use plugsmith::model::AuthMode;
 use plugsmith::stack;
+use plugsmith::surface;
 
-fn tree(s: &stack::Stack, stack_dir: Option<&PathBuf>, auth: AuthMode) -> String {
+fn tree(
+    s: &stack::Stack,
+    stack_dir: Option<&PathBuf>,
+    auth: AuthMode,
+    surfaces: &[String],
+) -> String {
     let project = common::render_fixed(&common::plugin(|a| {
         a.answer.auth = Some(auth.as_str().into());
+        a.answer.surfaces = Some(surfaces.to_vec());
         a.answer.stack = Some(s.name.clone());
         a.stack_dir = stack_dir.cloned();
     }));
@@ -55,11 +63,21 @@ fn generated_tree_per_stack_and_auth_mode() {
             Some(d) => stack::load_dir(d).unwrap(),
             None => stack::find(name).unwrap().clone(),
         };
+        let default: Vec<String> = surface::DEFAULT
+            .iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
         for auth in AuthMode::ALL.into_iter().filter(|m| s.supports(*m)) {
             insta::assert_snapshot!(
                 format!("{name}_{}", auth.as_str()),
-                tree(&s, dir.as_ref(), auth)
+                tree(&s, dir.as_ref(), auth, &s.surfaces)
             );
+            if default != s.surfaces {
+                insta::assert_snapshot!(
+                    format!("{name}_{}_{}", auth.as_str(), default.join("_")),
+                    tree(&s, dir.as_ref(), auth, &default)
+                );
+            }
         }
     }
 }

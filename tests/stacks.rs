@@ -124,7 +124,11 @@ fn list_says_where_each_stack_comes_from() {
             "from {}",
             tiny().display()
         )))
-        .stdout(predicate::str::contains("built in"));
+        .stdout(predicate::str::contains("built in"))
+        .stdout(predicate::str::contains(
+            "surfaces: plugin, action; built in",
+        ))
+        .stdout(predicate::str::contains("Surfaces (default: action):"));
 }
 
 #[test]
@@ -147,16 +151,6 @@ fn a_broken_stack_folder_gets_a_clear_error() {
         ),
         (
             broken(|d| {
-                fs::write(
-                    d.join("files/broken.txt.tera"),
-                    "one\ntwo {{ name_for_human \n",
-                )
-                .unwrap()
-            }),
-            "broken.txt.tera",
-        ),
-        (
-            broken(|d| {
                 let text = fs::read_to_string(d.join("stack.toml")).unwrap();
                 fs::write(
                     d.join("stack.toml"),
@@ -176,6 +170,28 @@ fn a_broken_stack_folder_gets_a_clear_error() {
                 .unwrap();
             }),
             "auth_modes: `saml`",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    text.replace("surfaces = [\"action\"]", "surfaces = [\"skill\"]"),
+                )
+                .unwrap();
+            }),
+            "surfaces: `skill` must be one of plugin, action",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
+                    format!("{text}\n[[only]]\npath = \"server.mjs\"\nsurfaces = [\"plugin\"]\n"),
+                )
+                .unwrap();
+            }),
+            "only `server.mjs`: surface `plugin` is not one of the stack's surfaces (action)",
         ),
         (
             broken(|d| std::os::unix::fs::symlink("/etc/passwd", d.join("files/passwd")).unwrap()),
@@ -203,6 +219,12 @@ fn a_broken_stack_folder_gets_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains(
             "the `tiny` stack does not offer it",
+        ));
+    // A surface the stack does not serve.
+    new_with(&tiny(), &["--surface", "plugin,action"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid answer `surfaces` = \"plugin\" (from `--surface`): the `tiny` stack does not serve it (it serves action)",
         ));
 }
 
@@ -253,4 +275,141 @@ fn src_names_no_stack_language_tool_or_framework() {
         "stack-specific words in src/:\n{}",
         found.join("\n")
     );
+}
+
+/// Commits every file of `dir` (a new repository on the first call) and returns the commit id.
+fn commit_all(dir: &Path, message: &str) -> String {
+    let repo = git2::Repository::open(dir)
+        .or_else(|_| git2::Repository::init(dir))
+        .unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("t", "t@example.com").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+/// `plugsmith new p` from the stack of a repository, in a fresh folder, with its own cache.
+fn new_from_git(
+    cache: &Path,
+    url: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, assert_cmd::assert::Assert) {
+    let out = tempfile::tempdir().unwrap();
+    let assert = plugsmith()
+        .current_dir(out.path())
+        .env("PLUGSMITH_CACHE", cache)
+        .args([
+            "new",
+            "p",
+            "--yes",
+            "--no-git",
+            "--auth",
+            "none",
+            "--stack-git",
+            url,
+        ])
+        .args(extra)
+        .assert();
+    (out, assert)
+}
+
+#[test]
+fn a_stack_repository_is_fetched_and_pinned_by_commit() {
+    let cache = tempfile::tempdir().unwrap();
+    let repo = broken(|_| {});
+    let first = commit_all(repo.path(), "the tiny stack");
+    let readme = repo.path().join("files/README.md.tera");
+    let text = fs::read_to_string(&readme).unwrap();
+    fs::write(&readme, format!("{text}\nSecond version.\n")).unwrap();
+    let second = commit_all(repo.path(), "a second version");
+    let url = repo.path().to_str().unwrap().to_string();
+    let url = url.as_str();
+
+    // HEAD by default; `list` says where the stack comes from, commit included.
+    let (out, assert) = new_from_git(cache.path(), url, &[]);
+    assert.success();
+    assert!(fs::read_to_string(out.path().join("p/README.md"))
+        .unwrap()
+        .contains("Second version."));
+    plugsmith()
+        .env("PLUGSMITH_CACHE", cache.path())
+        .args(["list", "--stack-git", url])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "from {url} at {}",
+            &second[..12]
+        )));
+
+    // An older commit, named in full (or by a branch or tag), gives that commit's templates.
+    let (out, assert) = new_from_git(cache.path(), url, &["--stack-commit", &first]);
+    assert.success();
+    assert!(!fs::read_to_string(out.path().join("p/README.md"))
+        .unwrap()
+        .contains("Second version."));
+
+    // A full commit already in the cache needs no fetch: the repository may be gone.
+    drop(repo);
+    let (_, assert) = new_from_git(cache.path(), url, &["--stack-commit", &first]);
+    assert.success();
+    let (_, assert) = new_from_git(cache.path(), url, &[]);
+    assert
+        .code(2)
+        .stderr(predicate::str::contains("cannot read it"));
+}
+
+#[test]
+fn a_stack_repository_gets_clear_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let (_, assert) = new_from_git(cache.path(), "https://github.com/acme/stack", &[]);
+    assert
+        .code(2)
+        .stderr(predicate::str::contains("on this machine only"))
+        .stderr(predicate::str::contains("hint: clone it first"));
+    let repo = broken(|_| {});
+    commit_all(repo.path(), "the tiny stack");
+    let url = repo.path().to_str().unwrap();
+    let (out, assert) = new_from_git(cache.path(), url, &["--stack-commit", "nope"]);
+    assert.code(2).stderr(predicate::str::contains(
+        "has no commit, branch or tag `nope`",
+    ));
+    assert!(!out.path().join("p").exists());
+    // A link in the repository is refused like one in a folder.
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("files/passwd")).unwrap();
+    commit_all(repo.path(), "a link");
+    let (_, assert) = new_from_git(cache.path(), url, &[]);
+    assert.code(2).stderr(predicate::str::contains(
+        "`files/passwd` is a symbolic link",
+    ));
+    // A broken stack names the repository and the commit, not the cache.
+    fs::remove_file(repo.path().join("files/passwd")).unwrap();
+    let text = fs::read_to_string(repo.path().join("stack.toml")).unwrap();
+    fs::write(
+        repo.path().join("stack.toml"),
+        format!("colour = 1\n{text}"),
+    )
+    .unwrap();
+    let head = commit_all(repo.path(), "broken");
+    let (_, assert) = new_from_git(cache.path(), url, &[]);
+    assert
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "stack repository `{url}` at {}: stack.toml:1:1: unknown field `colour`",
+            &head[..12]
+        )))
+        .stderr(predicate::str::contains(cache.path().to_str().unwrap()).not());
+    // Both a folder and a repository: one or the other.
+    plugsmith()
+        .args(["new", "p", "--stack-dir", "x", "--stack-git", url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
 }

@@ -6,8 +6,6 @@
 //! Every JSON, YAML and TOML file is parsed back before the list is returned.
 
 pub mod filters;
-pub mod manifest;
-pub mod openapi;
 pub mod yaml;
 
 use serde::Serialize;
@@ -53,11 +51,9 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
         })
     };
 
-    let manifest = serde_json::to_string_pretty(&manifest::manifest(p))
-        .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
-    add(".well-known/ai-plugin.json", with_newline(manifest), 0o644);
-    let spec = yaml::to_string(&openapi::openapi(p));
-    add("openapi.yaml", spec.into_bytes(), 0o644);
+    for (path, contents) in crate::surface::files(p)? {
+        add(path, contents, 0o644);
+    }
     add("plugsmith.toml", answers_file(p)?.into_bytes(), 0o644);
     add(
         &stack.project_file.path,
@@ -70,13 +66,14 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
     add(".env.example", example.into_bytes(), 0o644);
 
     let context = template_context(p)?;
-    let tera = templates(stack, p.auth)?;
+    let variant = stack::Variant::of(p);
+    let tera = templates(stack, variant)?;
     for (path, bytes) in &stack.files {
         let (out_path, rendered) = match path.strip_suffix(".tera") {
             Some(out) => (out, true),
             None => (path.as_str(), false),
         };
-        if !stack.includes(out_path, p.auth) || out_path.starts_with(PARTIALS) {
+        if !stack.includes(out_path, variant) || out_path.starts_with(PARTIALS) {
             continue;
         }
         let contents = if rendered {
@@ -105,11 +102,6 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
     Ok(project)
 }
 
-fn with_newline(mut s: String) -> Vec<u8> {
-    s.push('\n');
-    s.into_bytes()
-}
-
 fn tera_chain(e: &tera::Error) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -129,11 +121,15 @@ fn stack_error(stack: &Stack, msg: String) -> Error {
     match &stack.origin {
         stack::Origin::BuiltIn => Error::Internal(format!("stack `{}`: {msg}", stack.name)),
         stack::Origin::Dir(dir) => Error::usage(format!("stack folder `{}`: {msg}", dir.display())),
+        stack::Origin::Git { url, commit } => Error::usage(format!(
+            "stack repository `{url}` at {}: {msg}",
+            &commit[..12]
+        )),
     }
 }
 
 /// The stack's templates for one auth mode, parsed, with the stack's filters.
-pub(crate) fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<tera::Tera> {
+pub(crate) fn templates(stack: &Stack, variant: stack::Variant) -> Result<tera::Tera> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     filters::register(&mut tera, &stack.filters);
@@ -142,7 +138,7 @@ pub(crate) fn templates(stack: &Stack, auth: crate::model::AuthMode) -> Result<t
         .iter()
         .filter(|(p, _)| {
             p.strip_suffix(".tera")
-                .is_some_and(|out| stack.includes(out, auth))
+                .is_some_and(|out| stack.includes(out, variant))
         })
         .map(|(p, b)| {
             std::str::from_utf8(b)
@@ -176,6 +172,7 @@ struct EndpointContext<'a> {
 }
 
 fn template_context(p: &Plugin) -> Result<tera::Context> {
+    let limits = crate::surface::limits(&p.surfaces);
     let endpoints: Vec<EndpointContext> = p
         .endpoints
         .iter()
@@ -228,13 +225,24 @@ fn template_context(p: &Plugin) -> Result<tera::Context> {
         "contact_email": p.contact_email,
         "legal_info_url": p.legal_info_url,
         "auth": p.auth.as_str(),
+        "limits": {
+            "name_for_human": limits.name_for_human,
+            "description_for_human": limits.description_for_human,
+            "description_for_model": limits.description_for_model,
+            "summary": limits.summary,
+            "parameter_description": limits.parameter_description,
+        },
+        "surfaces": crate::surface::Surface::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), json!(p.serves(*s))))
+            .collect::<serde_json::Map<_, _>>(),
         "endpoints": endpoints,
         "oauth": {
             "scopes": p.oauth.scopes,
             "content_type": p.oauth.content_type,
             "redirect_uris": p.oauth.redirect_uris,
         },
-        "verification_placeholder": manifest::VERIFICATION_PLACEHOLDER,
+        "verification_placeholder": crate::surface::plugin::VERIFICATION_PLACEHOLDER,
     });
     tera::Context::from_value(value).map_err(|e| Error::Internal(format!("context: {e}")))
 }
@@ -280,11 +288,7 @@ fn project_file(stack: &Stack, p: &Plugin) -> Result<String> {
         };
         *slot(&mut doc, at, &stack.name)? = toml::Value::String(value);
     }
-    for append in pf
-        .append
-        .iter()
-        .filter(|a| a.auth.iter().any(|m| m == p.auth.as_str()))
-    {
+    for append in stack.appends_for(stack::Variant::of(p)) {
         match slot(&mut doc, &append.at, &stack.name)? {
             toml::Value::Array(items) => {
                 items.extend(append.values.iter().cloned().map(toml::Value::String))
@@ -342,7 +346,7 @@ fn env_files(
         "# Copy to .env and fill in. Every key the server reads, with what it is for.\n",
     );
     let mut secrets = Vec::new();
-    for var in stack.env_for(p.auth) {
+    for var in stack.env_for(stack::Variant::of(p)) {
         let comment: String = var.comment.lines().map(|l| format!("# {l}\n")).collect();
         let (value, example_value) = match &var.secret {
             Some(prefix) => {

@@ -35,7 +35,7 @@ def test_other_origins_get_no_cors_headers(client, auth_headers, origin):
 
 
 def test_never_a_wildcard(client):
-    for path in ("/openapi.yaml", "/.well-known/ai-plugin.json"):
+    for path in ("/openapi.yaml", "/legal"):
         r = client.get(path, headers={"Origin": ALLOWED})
         assert r.headers.get("access-control-allow-origin") != "*"
 

@@ -1,8 +1,29 @@
-//! The OpenAPI 3.0 document, built as typed JSON values and serialised to YAML.
+//! A GPT Action: the OpenAPI 3.0 document the GPT editor imports (built as typed JSON values and
+//! serialised to YAML), with the Actions limits.
 
 use serde_json::{json, Map, Value};
 
+use super::{Limits, GENERAL};
+use crate::error::Result;
 use crate::model::{Action, AuthMode, Plugin};
+
+/// The GPT Actions limits: summaries and descriptions ≤ 300, parameter descriptions ≤ 700.
+pub const LIMITS: Limits = Limits {
+    summary: 300,
+    parameter_description: 700,
+    ..GENERAL
+};
+
+/// Where the OpenAPI document is served (and written).
+pub const SPEC_PATH: &str = "openapi.yaml";
+
+/// The OpenAPI document.
+pub fn files(p: &Plugin) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    Ok(vec![(
+        SPEC_PATH,
+        crate::render::yaml::to_string(&openapi(p)).into_bytes(),
+    )])
+}
 
 /// The most items one collection holds; the example store refuses more.
 pub const MAX_ITEMS: usize = 1000;
