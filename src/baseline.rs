@@ -37,7 +37,11 @@ pub struct Recorded {
     /// The `--stack-dir` folder the stack was loaded from; absent for a built-in stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_dir: Option<String>,
-    /// The commit checked out in that folder, when it is in a git work tree.
+    /// The `--stack-git` repository the stack was fetched from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_git: Option<String>,
+    /// The stack's commit: of `stack_git`, or checked out in `stack_dir` when that folder is in
+    /// a git work tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_commit: Option<String>,
 }
@@ -45,20 +49,24 @@ pub struct Recorded {
 impl Recorded {
     /// What the running plugsmith records for a plugin it renders.
     pub fn now(p: &Plugin) -> Recorded {
-        let (stack_dir, stack_commit) = match stack::find(&p.stack).map(|s| &s.origin) {
+        let (stack_dir, stack_git, stack_commit) = match stack::find(&p.stack).map(|s| &s.origin) {
             Some(stack::Origin::Dir(dir)) => {
                 let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
                 let commit = Repository::discover(&dir)
                     .ok()
                     .and_then(|r| r.head().ok()?.peel_to_commit().ok().map(|c| c.id()))
                     .map(|id| id.to_string());
-                (Some(dir.display().to_string()), commit)
+                (Some(dir.display().to_string()), None, commit)
             }
-            _ => (None, None),
+            Some(stack::Origin::Git { url, commit }) => {
+                (None, Some(url.clone()), Some(commit.clone()))
+            }
+            _ => (None, None, None),
         };
         Recorded {
             version: VERSION.to_string(),
             stack_dir,
+            stack_git,
             stack_commit,
         }
     }

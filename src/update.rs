@@ -67,15 +67,24 @@ pub struct UpdateArgs {
     pub baseline: Option<String>,
 
     /// Load the stack from this folder instead of the one plugsmith.toml records.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "stack_git")]
     pub stack_dir: Option<PathBuf>,
+
+    /// Fetch the stack from this git repository instead of the one plugsmith.toml records.
+    #[arg(long, value_name = "URL")]
+    pub stack_git: Option<String>,
+
+    /// For a stack from git: update to this revision (default: the commit plugsmith.toml
+    /// records, so the templates change only when you ask).
+    #[arg(long, value_name = "REV")]
+    pub stack_commit: Option<String>,
 }
 
 /// Arguments of `plugsmith add`.
 #[derive(Debug, Clone, Args)]
 pub struct AddArgs {
-    /// What to add: an item of a list answer, named in the singular (`endpoint`, `scope`,
-    /// `redirect-uri`).
+    /// What to add: an item of a list answer, named in the singular (`endpoint`, `surface`,
+    /// `scope`, `redirect-uri`).
     pub what: String,
     /// The item, as its flag of `new` takes it: `'POST /notes Add a note'` for an endpoint.
     pub value: String,
@@ -95,7 +104,8 @@ commit, and run update again to record the new baseline\n  2  usage, input or I/
 
 pub const ADD_HELP: &str = "Validates the item as `new` does, adds it to plugsmith.toml, then \
 updates the project (as `plugsmith update` does, with the same options).\n\n\
-Examples:\n  plugsmith add endpoint 'POST /notes Add a note'\n  plugsmith add scope admin\n\n\
+Examples:\n  plugsmith add endpoint 'POST /notes Add a note'\n  plugsmith add surface plugin\n  \
+plugsmith add scope admin\n\n\
 Exit codes:\n  0  added and updated\n  1  conflicts (listed)\n  2  usage, input or I/O error \
 (nothing was written)";
 
@@ -198,19 +208,58 @@ fn add_item(file: &Answers, what: &str, value: &str) -> Result<Answers> {
         .map_err(|e| Error::Internal(format!("answers: {e}")))
 }
 
+/// Where the stack of an update comes from: the options, else what plugsmith.toml records.
+#[derive(Debug, Clone, Default)]
+struct StackSource {
+    dir: Option<PathBuf>,
+    git: Option<String>,
+    commit: Option<String>,
+}
+
+impl StackSource {
+    fn of(args: &UpdateArgs, recorded: Option<&Recorded>) -> StackSource {
+        let rec = |f: fn(&Recorded) -> Option<&String>| recorded.and_then(f).cloned();
+        if args.stack_dir.is_some() {
+            return StackSource {
+                dir: args.stack_dir.clone(),
+                ..StackSource::default()
+            };
+        }
+        let git = args
+            .stack_git
+            .clone()
+            .or_else(|| rec(|r| r.stack_git.as_ref()));
+        if git.is_some() {
+            // The recorded commit goes with the recorded repository only.
+            let recorded_git = args.stack_git.is_none();
+            let commit = args.stack_commit.clone().or_else(|| {
+                recorded_git
+                    .then(|| rec(|r| r.stack_commit.as_ref()))
+                    .flatten()
+            });
+            return StackSource {
+                git,
+                commit,
+                ..StackSource::default()
+            };
+        }
+        StackSource {
+            dir: rec(|r| r.stack_dir.as_ref()).map(PathBuf::from),
+            ..StackSource::default()
+        }
+    }
+}
+
 /// The plugin the answers in `file` (with `extra` over them) describe, resolved as `new`
 /// resolves them: every validator, every default for an answer the file lacks.
-fn resolve(
-    dir: &Path,
-    stack_dir: Option<&Path>,
-    extra: Answers,
-    project_name: &str,
-) -> Result<Plugin> {
+fn resolve(dir: &Path, stack: &StackSource, extra: Answers, project_name: &str) -> Result<Plugin> {
     let args = NewArgs {
         target: dir.to_path_buf(),
         answers: Some(dir.join(ANSWERS_FILE)),
         yes: true,
-        stack_dir: stack_dir.map(Path::to_path_buf),
+        stack_dir: stack.dir.clone(),
+        stack_git: stack.git.clone(),
+        stack_commit: stack.commit.clone(),
         answer: extra,
         ..NewArgs::default()
     };
@@ -512,12 +561,8 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let stack_dir = args.stack_dir.clone().or_else(|| {
-        recorded
-            .as_ref()
-            .and_then(|r| r.stack_dir.as_ref())
-            .map(PathBuf::from)
-    });
+    let stack = StackSource::of(args, recorded.as_ref());
+    let stack_dir = stack.dir.clone();
     if let Some(d) = &stack_dir {
         if !d.is_dir() {
             return Err(Error::usage_hint(
@@ -529,7 +574,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             ));
         }
     }
-    let plugin = resolve(&dir, stack_dir.as_deref(), extra, &project_name)?;
+    let plugin = resolve(&dir, &stack, extra, &project_name)?;
     let loc = Location::find(&dir)?.ok_or_else(|| {
         Error::usage_hint(
             format!(
@@ -572,12 +617,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
                 ));
             }
         };
-        let p = resolve(
-            &dir,
-            stack_dir.as_deref(),
-            Answers::default(),
-            &project_name,
-        )?;
+        let p = resolve(&dir, &stack, Answers::default(), &project_name)?;
         let mut n = 0;
         let mut placeholder = |prefix: &str| {
             n += 1;

@@ -672,3 +672,104 @@ fn the_updated_project_passes_its_own_tests() {
         );
     }
 }
+
+#[test]
+fn add_surface_adds_the_plugin_manifest_and_keeps_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    assert!(!p.join(".well-known/ai-plugin.json").exists());
+    edit_a_handler(&p);
+    commit_all(&p, "mine");
+    run(&p, &["add", "surface", "plugin"])
+        .success()
+        .stdout(predicate::str::contains(
+            "created      .well-known/ai-plugin.json",
+        ));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&p, ".well-known/ai-plugin.json")).unwrap();
+    assert_eq!(manifest["name_for_model"], "todo");
+    assert!(read(&p, "app/routes.py").contains(HANDLER_EDIT));
+    let answers: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    let surfaces = answers["surfaces"].as_array().unwrap();
+    assert!(
+        surfaces.iter().any(|s| s.as_str() == Some("plugin")),
+        "{surfaces:?}"
+    );
+    commit_all(&p, "plugin");
+    // An unknown surface: the error `new --surface` gives.
+    run(&p, &["add", "surface", "carrier-pigeon"])
+        .code(2)
+        .stderr(predicate::str::contains("`--surface`"));
+}
+
+#[test]
+fn a_stack_from_git_stays_at_its_commit_until_update_names_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let stack = tiny_copy(tmp.path());
+    Repository::init(&stack).unwrap();
+    commit_all(&stack, "version 1");
+    let url = stack.to_str().unwrap().to_string();
+    let ps = |dir: &Path, args: &[&str]| {
+        plugsmith()
+            .current_dir(dir)
+            .env("PLUGSMITH_CACHE", &cache)
+            .args(args)
+            .assert()
+    };
+    ps(
+        tmp.path(),
+        &[
+            "new",
+            "todo",
+            "--yes",
+            "--auth",
+            "none",
+            "--stack-git",
+            &url,
+        ],
+    )
+    .success();
+    let p = tmp.path().join("todo");
+    let first = Repository::open(&stack)
+        .unwrap()
+        .head()
+        .unwrap()
+        .target()
+        .unwrap()
+        .to_string();
+    let recorded: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    assert_eq!(
+        recorded["plugsmith"]["stack_git"].as_str(),
+        Some(url.as_str())
+    );
+    assert_eq!(
+        recorded["plugsmith"]["stack_commit"].as_str(),
+        Some(first.as_str())
+    );
+    let import = "import { createServer } from \"node:http\";";
+    replace(&p, "server.mjs", import, &format!("{import} // mine"));
+    commit_all(&p, "mine");
+    let port = "const port = Number(process.env.PORT ?? 8000);";
+    replace(
+        &stack,
+        "files/server.mjs",
+        port,
+        &format!("{port} // version 2"),
+    );
+    commit_all(&stack, "version 2");
+    // The recorded commit: nothing changes.
+    ps(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains("nothing to change"));
+    // A named revision: its templates merge in, and plugsmith.toml records the new commit.
+    ps(&p, &["update", "--stack-commit", "HEAD"])
+        .success()
+        .stdout(predicate::str::contains("merged       server.mjs"));
+    let server = read(&p, "server.mjs");
+    assert!(
+        server.contains("// mine") && server.contains("// version 2"),
+        "{server}"
+    );
+    assert!(!read(&p, "plugsmith.toml").contains(&first));
+}
