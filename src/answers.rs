@@ -130,6 +130,12 @@ pub struct Answers {
     #[arg(long = "endpoint", value_name = "SPEC", value_parser = parse_endpoint)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<RawEndpoint>>,
+
+    /// Not an answer: the `[plugsmith]` section `new` and `update` write into `plugsmith.toml`
+    /// (what generated the project, [`crate::baseline::Recorded`]). No flag, no `--set` key.
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugsmith: Option<crate::baseline::Recorded>,
 }
 
 impl From<&Plugin> for Answers {
@@ -161,6 +167,7 @@ impl From<&Plugin> for Answers {
                     })
                     .collect(),
             ),
+            plugsmith: None,
         }
     }
 }
@@ -250,7 +257,7 @@ impl Given {
         else {
             unreachable!("a struct serialises to an object")
         };
-        for (key, value) in map {
+        for (key, value) in map.into_iter().filter(|(k, _)| k != "plugsmith") {
             let raw = Raw::from_value(value);
             self.offer(&key, raw, source(&key));
         }

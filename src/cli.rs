@@ -36,6 +36,13 @@ pub enum Command {
     /// Scan a plugin project for exposed secrets and insecure configuration.
     // The exit codes and notes in its help are `AuditArgs`' own `after_help`.
     Audit(crate::audit::AuditArgs),
+    /// Bring a generated project up to date with its plugsmith.toml and this plugsmith,
+    /// keeping your changes (a three-way merge).
+    #[command(after_help = crate::update::UPDATE_HELP)]
+    Update(crate::update::UpdateArgs),
+    /// Add an item to a list answer of plugsmith.toml (an endpoint, …), then update.
+    #[command(after_help = crate::update::ADD_HELP)]
+    Add(crate::update::AddArgs),
 }
 
 const NEW_HELP: &str = "Answers are taken, first to last, from: flags, --set, --answers FILE, \

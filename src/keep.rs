@@ -22,10 +22,20 @@ pub struct Kept {
 /// Replaces the generated `.env` and `.gitignore` by the user's, merged, where `target` has
 /// them; the project's secrets become the secret values of the merged `.env`.
 pub fn merge_existing(target: &Path, project: &mut Project) -> Result<Vec<Kept>> {
+    merge_these(target, project, &[ENV_FILE, GITIGNORE])
+}
+
+/// [`merge_existing`] for `.env` alone (`update` merges `.gitignore` three ways, like the rest).
+pub fn merge_env_only(target: &Path, project: &mut Project) -> Result<Option<Kept>> {
+    Ok(merge_these(target, project, &[ENV_FILE])?.pop())
+}
+
+fn merge_these(target: &Path, project: &mut Project, these: &[&str]) -> Result<Vec<Kept>> {
     let mut kept = Vec::new();
     let secrets = project.secrets.clone();
     for file in &mut project.files {
         let merge: fn(&str, &str) -> (String, Vec<String>) = match file.path.as_str() {
+            p if !these.contains(&p) => continue,
             ENV_FILE => merge_env,
             GITIGNORE => merge_gitignore,
             _ => continue,
@@ -61,6 +71,11 @@ fn env_key(line: &str) -> Option<&str> {
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
     (!key.is_empty()).then_some(key)
+}
+
+/// The keys a `.env` (or `.env.example`) sets, in order.
+pub fn env_keys(text: &str) -> Vec<&str> {
+    text.lines().filter_map(env_key).collect()
 }
 
 /// The generated `.env` as blocks: each key with the comment lines above it.

@@ -5,6 +5,7 @@
 
 pub mod answers;
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod error;
 pub mod git;
@@ -18,6 +19,7 @@ pub mod secrets;
 pub mod stack;
 pub mod stack_git;
 pub mod surface;
+pub mod update;
 pub mod validate;
 pub mod writer;
 
@@ -77,5 +79,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(args) => audit::run(&args),
+        Command::Update(args) => update::run(&args),
+        Command::Add(args) => update::run_add(&args),
     }
 }

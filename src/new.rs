@@ -9,7 +9,7 @@ use crate::cli::NewArgs;
 use crate::error::{Error, Result};
 use crate::model::Plugin;
 use crate::writer::{self, Target};
-use crate::{git, keep, prompt, render, secrets, stack, validate};
+use crate::{baseline, git, keep, prompt, render, secrets, stack, validate};
 
 pub fn run(args: &NewArgs) -> Result<ExitCode> {
     let dir = target_name(&args.target)?;
@@ -30,6 +30,7 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
 
     // Everything that can fail is settled before a line of the plan is printed.
     let mut project = render::render(&plugin, &mut secrets::generate)?;
+    baseline::stamp(&mut project, &baseline::Recorded::now(&plugin))?;
     let state = writer::inspect(&args.target, args.force)?;
     let kept = match state {
         Target::Existing => keep::merge_existing(&args.target, &mut project)?,
@@ -86,10 +87,13 @@ pub fn run(args: &NewArgs) -> Result<ExitCode> {
             Err(e) => Err(e),
             Ok(c) => {
                 commit = Some(c);
-                Ok(())
+                baseline::record_new(root, &project, &args.target).map(|_| ())
             }
         }
     })?;
+    if let git::Plan::Inside { .. } = git_plan {
+        baseline::record_inside(&args.target, &project);
+    }
     print_next_steps(&plugin, &args.target);
     print_git_notes(&git_plan, commit.as_ref(), &args.target);
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,775 @@
+//! `plugsmith update` and `plugsmith add`, through the built binary: the user's work survives,
+//! plugsmith's changes arrive, conflicts are left as promised, and nothing is lost or
+//! half-written.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use git2::Repository;
+use predicates::prelude::*;
+
+fn plugsmith() -> Command {
+    let mut cmd = Command::cargo_bin("plugsmith").expect("binary built");
+    cmd.env("NO_COLOR", "1").env_remove("CI");
+    cmd
+}
+
+/// `plugsmith ARGS` run in `dir`.
+fn run(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    plugsmith().current_dir(dir).args(args).assert()
+}
+
+/// A project on the defaults (auth service_http) with a repository of its own.
+fn generate(tmp: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["new", "todo", "--yes"];
+    args.extend(extra);
+    run(tmp, &args).success();
+    tmp.join("todo")
+}
+
+/// Commits every change in the work tree holding `dir` (as `git add -A && git commit`).
+fn commit_all(dir: &Path, message: &str) {
+    let repo = Repository::discover(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("test", "test@localhost").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap();
+}
+
+fn reference(dir: &Path, name: &str) -> Option<git2::Oid> {
+    let repo = Repository::discover(dir).unwrap();
+    let r = repo.find_reference(name).ok()?;
+    r.target()
+}
+
+fn read(dir: &Path, path: &str) -> String {
+    fs::read_to_string(dir.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn replace(dir: &Path, path: &str, from: &str, to: &str) {
+    let text = read(dir, path);
+    assert!(text.contains(from), "{path} has no {from:?}");
+    fs::write(dir.join(path), text.replacen(from, to, 1)).unwrap();
+}
+
+/// Every file under `dir` (`.git` included) with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+const HANDLER_EDIT: &str = "    # My own logic, written by hand.\n";
+
+/// A line of the first handler of app/routes.py, edited by hand below its decorator.
+fn edit_a_handler(p: &Path) {
+    let text = read(p, "app/routes.py");
+    let at = text.find("\ndef ").expect("a handler") + 1;
+    let body = text[at..].find(":\n").unwrap() + at + 2;
+    let edited = format!("{}{HANDLER_EDIT}{}", &text[..body], &text[body..]);
+    fs::write(p.join("app/routes.py"), edited).unwrap();
+}
+
+#[test]
+fn new_records_a_baseline_and_what_generated_the_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    let repo = Repository::open(&p).unwrap();
+    let base = repo
+        .find_reference("refs/plugsmith/baseline")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let tree = base.tree().unwrap();
+    assert!(tree.get_name(".env").is_none(), "no secret in the baseline");
+    assert!(tree.get_name(".env.example").is_some());
+    assert_eq!(
+        tree.get_name("plugsmith.toml").unwrap().id(),
+        repo.head()
+            .unwrap()
+            .peel_to_tree()
+            .unwrap()
+            .get_name("plugsmith.toml")
+            .unwrap()
+            .id()
+    );
+    let toml: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    let section = toml["plugsmith"].as_table().unwrap();
+    assert_eq!(section["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    assert!(section.get("stack_dir").is_none(), "a built-in stack");
+    // plugsmith.toml is still an answers file.
+    run(
+        tmp.path(),
+        &[
+            "new",
+            "again",
+            "--answers",
+            "todo/plugsmith.toml",
+            "--no-git",
+        ],
+    )
+    .success();
+    // An update of an unchanged project changes nothing.
+    let before = snapshot(&p);
+    run(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains("nothing to change"));
+    assert_eq!(snapshot(&p), before);
+}
+
+#[test]
+fn add_endpoint_keeps_a_hand_edit_and_adds_the_route_and_operation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    edit_a_handler(&p);
+    commit_all(&p, "my handler");
+    let before = reference(&p, "refs/plugsmith/baseline").unwrap();
+    let env = fs::read(p.join(".env")).unwrap();
+    run(&p, &["add", "endpoint", "POST /notes Add a note"])
+        .success()
+        .stdout(predicate::str::contains("merged       app/routes.py"))
+        .stdout(predicate::str::contains("updated      openapi.yaml"));
+    let routes = read(&p, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT), "the hand edit survives");
+    assert!(routes.contains("\"/notes\""), "{routes}");
+    let spec: serde_json::Value = serde_yaml_ng::from_str(&read(&p, "openapi.yaml")).unwrap();
+    assert_eq!(spec["paths"]["/notes"]["post"]["summary"], "Add a note");
+    assert!(spec["paths"]["/todos"]["get"].is_object());
+    let answers = read(&p, "plugsmith.toml");
+    assert!(answers.contains("path = \"/notes\""), "{answers}");
+    assert_eq!(fs::read(p.join(".env")).unwrap(), env, ".env untouched");
+    let after = reference(&p, "refs/plugsmith/baseline").unwrap();
+    assert_ne!(before, after, "the new render is the baseline");
+    let repo = Repository::open(&p).unwrap();
+    assert_eq!(
+        repo.find_commit(after).unwrap().parent_id(0).unwrap(),
+        before
+    );
+    // The same endpoint again is refused as `new` refuses a duplicate route.
+    commit_all(&p, "notes");
+    run(&p, &["add", "endpoint", "POST /notes Again"])
+        .code(2)
+        .stderr(predicate::str::contains("already").or(predicate::str::contains("same route")));
+}
+
+/// The handler's summary, changed by hand in routes.py and, differently, in plugsmith.toml.
+fn conflicting_edits(p: &Path) {
+    replace(
+        p,
+        "app/routes.py",
+        "List the shared todos",
+        "My own wording",
+    );
+    replace(
+        p,
+        "plugsmith.toml",
+        "List the shared todos",
+        "List all the todos",
+    );
+    commit_all(p, "both sides");
+}
+
+#[test]
+fn the_same_lines_changed_on_both_sides_are_a_conflict_with_markers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    conflicting_edits(&p);
+    let before = reference(&p, "refs/plugsmith/baseline").unwrap();
+    run(&p, &["update"])
+        .code(1)
+        .stdout(predicate::str::contains("conflict     app/routes.py"))
+        .stderr(
+            predicate::str::contains("1 conflict").and(predicate::str::contains("app/routes.py")),
+        );
+    let routes = read(&p, "app/routes.py");
+    assert!(routes.contains("<<<<<<< yours"), "{routes}");
+    assert!(routes.contains("=======\n"));
+    assert!(routes.contains(">>>>>>> plugsmith"));
+    assert!(routes.contains("My own wording") && routes.contains("List all the todos"));
+    assert_eq!(
+        reference(&p, "refs/plugsmith/baseline"),
+        Some(before),
+        "the baseline stays until the merge is complete"
+    );
+    // The spec merged cleanly meanwhile.
+    assert!(read(&p, "openapi.yaml").contains("List all the todos"));
+
+    // Unresolved: refused, whether committed or not.
+    commit_all(&p, "with markers");
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("not resolved"));
+    // Resolved and committed: the next update completes and records the baseline.
+    let resolved: String = routes
+        .lines()
+        .filter(|l| !l.starts_with("<<<<<<<") && !l.starts_with(">>>>>>>"))
+        .filter(|l| *l != "=======" && !l.contains("List all the todos"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(p.join("app/routes.py"), &resolved).unwrap();
+    commit_all(&p, "resolved");
+    run(&p, &["update"]).success();
+    assert_ne!(reference(&p, "refs/plugsmith/baseline"), Some(before));
+    assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
+    assert_eq!(read(&p, "app/routes.py"), resolved, "the resolution stands");
+    run(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains("nothing to change"));
+}
+
+#[test]
+fn conflict_rej_keeps_your_side_and_writes_the_rejected_change_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    conflicting_edits(&p);
+    run(&p, &["update", "--conflict", "rej"])
+        .code(1)
+        .stdout(predicate::str::contains("app/routes.py.rej"));
+    let routes = read(&p, "app/routes.py");
+    assert!(!routes.contains("<<<<<<<"), "{routes}");
+    assert!(routes.contains("My own wording"));
+    let rej = read(&p, "app/routes.py.rej");
+    assert!(
+        rej.contains("-") && rej.contains("+") && rej.contains("List all the todos"),
+        "{rej}"
+    );
+    assert!(
+        rej.starts_with("diff --git") || rej.starts_with("---"),
+        "{rej}"
+    );
+    // Resolved by dropping the rejected change: the next update completes.
+    let before = reference(&p, "refs/plugsmith/baseline");
+    commit_all(&p, "with the .rej");
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("app/routes.py"));
+    fs::remove_file(p.join("app/routes.py.rej")).unwrap();
+    commit_all(&p, "mine wins");
+    run(&p, &["update"]).success();
+    assert_ne!(reference(&p, "refs/plugsmith/baseline"), before);
+    assert!(read(&p, "app/routes.py").contains("My own wording"));
+}
+
+#[test]
+fn a_dirty_tree_is_refused_and_allow_dirty_saves_it_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    edit_a_handler(&p); // not committed
+    let before = snapshot(&p);
+    run(&p, &["add", "endpoint", "POST /notes Add a note"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "uncommitted changes: app/routes.py",
+        ))
+        .stderr(predicate::str::contains("--allow-dirty"));
+    assert_eq!(snapshot(&p), before, "nothing written");
+    run(
+        &p,
+        &["add", "endpoint", "POST /notes Add a note", "--allow-dirty"],
+    )
+    .success()
+    .stdout(predicate::str::contains("refs/plugsmith/saved"));
+    let routes = read(&p, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    // The saved commit holds the file as it was, uncommitted edit included.
+    let repo = Repository::open(&p).unwrap();
+    let saved = repo
+        .find_reference("refs/plugsmith/saved")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let blob = saved
+        .get_path(Path::new("app/routes.py"))
+        .unwrap()
+        .to_object(&repo)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    let text = String::from_utf8_lossy(blob.content());
+    assert!(text.contains(HANDLER_EDIT) && !text.contains("\"/notes\""));
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    edit_a_handler(&p);
+    commit_all(&p, "mine");
+    let before = snapshot(&p);
+    let parent_before = fs::read_dir(tmp.path()).unwrap().count();
+    run(
+        &p,
+        &["add", "endpoint", "POST /notes Add a note", "--dry-run"],
+    )
+    .success()
+    .stdout(predicate::str::contains("Would update"))
+    .stdout(predicate::str::contains("merged       app/routes.py"))
+    .stdout(predicate::str::contains("Dry run: nothing was written."));
+    assert_eq!(snapshot(&p), before, "not a byte changed, .git included");
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), parent_before);
+    // A conflict is planned, listed, and exits 1, still without writing.
+    conflicting_edits(&p);
+    let before = snapshot(&p);
+    run(&p, &["update", "--dry-run"])
+        .code(1)
+        .stdout(predicate::str::contains("conflict     app/routes.py"));
+    assert_eq!(snapshot(&p), before);
+}
+
+#[test]
+fn env_is_kept_byte_for_byte_new_keys_appended_unused_ones_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    let mut env = fs::read(p.join(".env")).unwrap();
+    env.extend_from_slice(b"MY_OWN_KEY=mine"); // no final newline
+    fs::write(p.join(".env"), &env).unwrap();
+    replace(
+        &p,
+        "plugsmith.toml",
+        "auth = \"service_http\"",
+        "auth = \"user_http\"",
+    );
+    commit_all(&p, "per-user keys");
+    run(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains(
+            "kept         .env (added DATABASE_URL)",
+        ))
+        .stdout(predicate::str::contains("SERVICE_TOKEN"))
+        .stdout(predicate::str::contains("not deleted"))
+        .stdout(predicate::str::contains("created      app/apikeys.py"));
+    let after = fs::read(p.join(".env")).unwrap();
+    assert!(after.starts_with(&env), "every byte of .env kept");
+    let added = String::from_utf8_lossy(&after[env.len()..]).into_owned();
+    assert!(added.contains("\nDATABASE_URL="), "{added}");
+    assert!(!added.contains("SERVICE_TOKEN"), "{added}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(p.join(".env")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // No secret reached the baseline.
+    let repo = Repository::open(&p).unwrap();
+    let tree = repo
+        .find_reference("refs/plugsmith/baseline")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    assert!(tree.get_name(".env").is_none());
+}
+
+#[test]
+fn deleted_files_stay_deleted_and_added_files_are_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    fs::remove_file(p.join("tests/test_logs.py")).unwrap();
+    fs::write(p.join("app/mine.py"), "# mine\n").unwrap();
+    fs::write(p.join("NOTES.md"), "my notes\n").unwrap();
+    commit_all(&p, "mine");
+    fs::write(p.join("scratch.txt"), "untracked, mine\n").unwrap();
+    run(&p, &["add", "endpoint", "POST /notes Add a note"]).success();
+    assert!(!p.join("tests/test_logs.py").exists(), "stays deleted");
+    assert_eq!(read(&p, "app/mine.py"), "# mine\n");
+    assert_eq!(read(&p, "NOTES.md"), "my notes\n");
+    assert_eq!(read(&p, "scratch.txt"), "untracked, mine\n");
+}
+
+#[test]
+fn a_deleted_file_plugsmith_changes_is_a_conflict_and_stays_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    fs::remove_file(p.join("openapi.yaml")).unwrap();
+    commit_all(&p, "no spec");
+    run(&p, &["add", "endpoint", "POST /notes Add a note"])
+        .code(1)
+        .stdout(predicate::str::contains("conflict     openapi.yaml"))
+        .stderr(predicate::str::contains("openapi.yaml"));
+    assert!(!p.join("openapi.yaml").exists());
+    assert!(read(&p, "openapi.yaml.plugsmith-new").contains("/notes"));
+}
+
+#[test]
+fn a_project_inside_an_enclosing_repository_keeps_its_baseline_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outer = tmp.path().join("mono");
+    fs::create_dir_all(outer.join("services")).unwrap();
+    Repository::init(&outer).unwrap();
+    fs::write(outer.join("README.md"), "the monorepo\n").unwrap();
+    run(&outer.join("services"), &["new", "todo", "--yes"]).success();
+    let p = outer.join("services/todo");
+    assert!(!p.join(".git").exists(), "no nested repository");
+    let name = "refs/plugsmith/projects/services%2Ftodo/baseline";
+    let first = reference(&outer, name).expect("the baseline in the enclosing repository");
+    commit_all(&outer, "the project");
+    edit_a_handler(&p);
+    commit_all(&outer, "my handler");
+    run(
+        &outer,
+        &[
+            "add",
+            "endpoint",
+            "POST /notes Add a note",
+            "-C",
+            "services/todo",
+        ],
+    )
+    .success();
+    let routes = read(&p, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    assert_ne!(reference(&outer, name), Some(first));
+    assert_eq!(read(&outer, "README.md"), "the monorepo\n");
+    assert_eq!(reference(&outer, "refs/plugsmith/baseline"), None);
+}
+
+/// The tiny stack fixture, copied so a test can change it.
+fn tiny_copy(tmp: &Path) -> PathBuf {
+    let from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stacks/tiny");
+    let to = tmp.join("tiny-stack");
+    for e in walkdir::WalkDir::new(&from) {
+        let e = e.unwrap();
+        let dest = to.join(e.path().strip_prefix(&from).unwrap());
+        if e.file_type().is_dir() {
+            fs::create_dir_all(&dest).unwrap();
+        } else {
+            fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+    to
+}
+
+#[test]
+fn a_template_change_merges_into_a_user_edited_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = tiny_copy(tmp.path());
+    let stack_arg = stack.to_str().unwrap();
+    run(
+        tmp.path(),
+        &[
+            "new",
+            "todo",
+            "--yes",
+            "--auth",
+            "none",
+            "--stack-dir",
+            stack_arg,
+        ],
+    )
+    .success();
+    let p = tmp.path().join("todo");
+    let toml: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    assert_eq!(
+        toml["plugsmith"]["stack_dir"].as_str().map(PathBuf::from),
+        Some(stack.canonicalize().unwrap())
+    );
+    // The user edits the server's first lines; the stack's next version changes its last ones
+    // and reads a new secret.
+    let import = "import { createServer } from \"node:http\";";
+    replace(&p, "server.mjs", import, &format!("{import} // mine"));
+    commit_all(&p, "mine");
+    let port = "const port = Number(process.env.PORT ?? 8000);";
+    replace(
+        &stack,
+        "files/server.mjs",
+        port,
+        &format!("{port} // version 2"),
+    );
+    let mut manifest = fs::read_to_string(stack.join("stack.toml")).unwrap();
+    manifest.push_str("\n[[env]]\nname = \"NEW_SECRET\"\nsecret = \"pts_\"\ncomment = \"A secret of version 2.\"\n");
+    fs::write(stack.join("stack.toml"), manifest).unwrap();
+    let env = fs::read(p.join(".env")).unwrap();
+    run(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains("merged       server.mjs"))
+        .stdout(predicate::str::contains("added NEW_SECRET"));
+    let server = read(&p, "server.mjs");
+    assert!(
+        server.contains("// mine") && server.contains("// version 2"),
+        "{server}"
+    );
+    let after = fs::read(p.join(".env")).unwrap();
+    assert!(after.starts_with(&env));
+    let secret = String::from_utf8_lossy(&after)
+        .lines()
+        .find_map(|l| l.strip_prefix("NEW_SECRET=").map(str::to_string))
+        .expect("NEW_SECRET appended");
+    assert!(secret.starts_with("pts_") && secret.len() > 40, "{secret}");
+    assert!(read(&p, ".env.example").contains("NEW_SECRET=change-me"));
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    run(tmp.path(), &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("no plugsmith.toml"));
+    let p = generate(tmp.path(), &[]);
+    // The same rule and words as `new --endpoint`.
+    let new_err = plugsmith()
+        .current_dir(tmp.path())
+        .args([
+            "new",
+            "x",
+            "--yes",
+            "--no-git",
+            "--endpoint",
+            "GET /.well-known/x Peek",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let new_err = String::from_utf8_lossy(&new_err).into_owned();
+    let rule = new_err
+        .split("): ")
+        .nth(1)
+        .expect("a rule")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    run(&p, &["add", "endpoint", "GET /.well-known/x Peek"])
+        .code(2)
+        .stderr(predicate::str::contains(rule))
+        .stderr(predicate::str::contains("`--endpoint`"));
+    run(&p, &["add", "endpoint", "GET"])
+        .code(2)
+        .stderr(predicate::str::contains("METHOD /path Summary"));
+    run(&p, &["add", "endpoint", "FETCH /x Fetch"])
+        .code(2)
+        .stderr(predicate::str::contains("endpoints[3].method"));
+    run(&p, &["add", "colour", "blue"])
+        .code(2)
+        .stderr(predicate::str::contains("endpoint"));
+    run(&p, &["update", "--conflict", "ours"]).code(2);
+    run(&p, &["update", "--baseline", "no-such-commit"])
+        .code(2)
+        .stderr(predicate::str::contains("--baseline no-such-commit"));
+    // A bad answer in plugsmith.toml is reported as `new --answers` reports it.
+    replace(
+        &p,
+        "plugsmith.toml",
+        "auth = \"service_http\"",
+        "auth = \"sometimes\"",
+    );
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("`auth`").and(predicate::str::contains("plugsmith.toml")));
+}
+
+#[test]
+fn a_project_without_a_baseline_gets_one_from_its_answers_or_a_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &["--no-git"]);
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("not in a git repository"));
+    Repository::init(&p).unwrap();
+    commit_all(&p, "first");
+    run(&p, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("--baseline-from-answers"));
+    edit_a_handler(&p);
+    commit_all(&p, "mine");
+    run(
+        &p,
+        &[
+            "add",
+            "endpoint",
+            "POST /notes Add a note",
+            "--baseline-from-answers",
+        ],
+    )
+    .success();
+    let routes = read(&p, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    assert!(reference(&p, "refs/plugsmith/baseline").is_some());
+
+    // Another version recorded: the answers cannot give the baseline, a commit can.
+    let qdir = tmp.path().join("q");
+    fs::create_dir(&qdir).unwrap();
+    let q = generate(&qdir, &["--no-git"]);
+    replace(
+        &q,
+        "plugsmith.toml",
+        &format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+        "version = \"0.0.1\"",
+    );
+    Repository::init(&q).unwrap();
+    commit_all(&q, "first");
+    run(&q, &["update", "--baseline-from-answers"])
+        .code(2)
+        .stderr(predicate::str::contains("0.0.1"))
+        .stderr(predicate::str::contains("--baseline COMMIT"));
+    let first = Repository::open(&q)
+        .unwrap()
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .id()
+        .to_string();
+    edit_a_handler(&q);
+    commit_all(&q, "mine");
+    run(
+        &q,
+        &[
+            "add",
+            "endpoint",
+            "POST /notes Add a note",
+            "--baseline",
+            &first,
+        ],
+    )
+    .success();
+    let routes = read(&q, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    assert!(read(&q, "plugsmith.toml")
+        .contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))));
+}
+
+/// After `add endpoint`, the project's own test suite passes: the new handler, its operation
+/// and the user's edit work together.
+#[test]
+#[cfg_attr(
+    not(feature = "tool-tests"),
+    ignore = "needs Python 3.11+ with venv and the package index: scripts/test.sh runs it (cargo test --features tool-tests)"
+)]
+fn the_updated_project_passes_its_own_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    edit_a_handler(&p);
+    commit_all(&p, "mine");
+    run(&p, &["add", "endpoint", "POST /notes Add a note"]).success();
+    let stack = plugsmith::stack::find("python").unwrap();
+    common::tool("python3", "--version");
+    for cmd in &stack.test_commands {
+        let out = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .current_dir(&p)
+            .output()
+            .unwrap_or_else(|e| panic!("`{cmd}`: {e}"));
+        assert!(
+            out.status.success(),
+            "`{cmd}` failed in the updated project:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn add_surface_adds_the_plugin_manifest_and_keeps_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    assert!(!p.join(".well-known/ai-plugin.json").exists());
+    edit_a_handler(&p);
+    commit_all(&p, "mine");
+    run(&p, &["add", "surface", "plugin"])
+        .success()
+        .stdout(predicate::str::contains(
+            "created      .well-known/ai-plugin.json",
+        ));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&p, ".well-known/ai-plugin.json")).unwrap();
+    assert_eq!(manifest["name_for_model"], "todo");
+    assert!(read(&p, "app/routes.py").contains(HANDLER_EDIT));
+    let answers: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    let surfaces = answers["surfaces"].as_array().unwrap();
+    assert!(
+        surfaces.iter().any(|s| s.as_str() == Some("plugin")),
+        "{surfaces:?}"
+    );
+    commit_all(&p, "plugin");
+    // An unknown surface: the error `new --surface` gives.
+    run(&p, &["add", "surface", "carrier-pigeon"])
+        .code(2)
+        .stderr(predicate::str::contains("`--surface`"));
+}
+
+#[test]
+fn a_stack_from_git_stays_at_its_commit_until_update_names_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let stack = tiny_copy(tmp.path());
+    Repository::init(&stack).unwrap();
+    commit_all(&stack, "version 1");
+    let url = stack.to_str().unwrap().to_string();
+    let ps = |dir: &Path, args: &[&str]| {
+        plugsmith()
+            .current_dir(dir)
+            .env("PLUGSMITH_CACHE", &cache)
+            .args(args)
+            .assert()
+    };
+    ps(
+        tmp.path(),
+        &[
+            "new",
+            "todo",
+            "--yes",
+            "--auth",
+            "none",
+            "--stack-git",
+            &url,
+        ],
+    )
+    .success();
+    let p = tmp.path().join("todo");
+    let first = Repository::open(&stack)
+        .unwrap()
+        .head()
+        .unwrap()
+        .target()
+        .unwrap()
+        .to_string();
+    let recorded: toml::Table = toml::from_str(&read(&p, "plugsmith.toml")).unwrap();
+    assert_eq!(
+        recorded["plugsmith"]["stack_git"].as_str(),
+        Some(url.as_str())
+    );
+    assert_eq!(
+        recorded["plugsmith"]["stack_commit"].as_str(),
+        Some(first.as_str())
+    );
+    let import = "import { createServer } from \"node:http\";";
+    replace(&p, "server.mjs", import, &format!("{import} // mine"));
+    commit_all(&p, "mine");
+    let port = "const port = Number(process.env.PORT ?? 8000);";
+    replace(
+        &stack,
+        "files/server.mjs",
+        port,
+        &format!("{port} // version 2"),
+    );
+    commit_all(&stack, "version 2");
+    // The recorded commit: nothing changes.
+    ps(&p, &["update"])
+        .success()
+        .stdout(predicate::str::contains("nothing to change"));
+    // A named revision: its templates merge in, and plugsmith.toml records the new commit.
+    ps(&p, &["update", "--stack-commit", "HEAD"])
+        .success()
+        .stdout(predicate::str::contains("merged       server.mjs"));
+    let server = read(&p, "server.mjs");
+    assert!(
+        server.contains("// mine") && server.contains("// version 2"),
+        "{server}"
+    );
+    assert!(!read(&p, "plugsmith.toml").contains(&first));
+}
