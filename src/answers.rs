@@ -302,6 +302,24 @@ impl Given {
         }
         if let Some(path) = &args.answers {
             let answers = read_answers_file(path)?;
+            // A plugsmith.toml names the stack repository and commit it was generated from:
+            // the same commit again, unless a flag names a stack source.
+            let pinned = answers
+                .plugsmith
+                .as_ref()
+                .and_then(|r| r.stack_git.as_ref());
+            if let (Some(url), None, None) = (pinned, &args.stack_dir, &args.stack_git) {
+                let commit = answers
+                    .plugsmith
+                    .as_ref()
+                    .and_then(|r| r.stack_commit.clone());
+                let s = stack::use_git(url, commit.as_deref())?;
+                given.offer(
+                    "stack",
+                    Raw::Text(s.name.clone()),
+                    Source::File(path.clone()),
+                );
+            }
             given.offer_all(&answers, |_| Source::File(path.clone()));
         }
         Ok(given)

@@ -356,6 +356,25 @@ fn a_stack_repository_is_fetched_and_pinned_by_commit() {
         .unwrap()
         .contains("Second version."));
 
+    // plugsmith.toml pins the commit: generating from it again gives that commit's templates,
+    // though the repository's HEAD moved on.
+    let pinned = fs::read_to_string(out.path().join("p/plugsmith.toml")).unwrap();
+    assert!(
+        pinned.contains(&format!("stack_commit = \"{first}\"")),
+        "{pinned}"
+    );
+    let again = tempfile::tempdir().unwrap();
+    plugsmith()
+        .current_dir(again.path())
+        .env("PLUGSMITH_CACHE", cache.path())
+        .args(["new", "q", "--no-git", "--answers"])
+        .arg(out.path().join("p/plugsmith.toml"))
+        .assert()
+        .success();
+    assert!(!fs::read_to_string(again.path().join("q/README.md"))
+        .unwrap()
+        .contains("Second version."));
+
     // A full commit already in the cache needs no fetch: the repository may be gone.
     drop(repo);
     let (_, assert) = new_from_git(cache.path(), url, &["--stack-commit", &first]);
