@@ -146,11 +146,15 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             Severity::Medium,
         ),
         Some(n) => {
-            if n.is_empty() || n.chars().count() > 50 {
+            if n.is_empty() || n.chars().count() > crate::validate::NAME_FOR_MODEL_MAX {
                 field(
                     &mut out,
                     "name_for_model",
-                    format!("name_for_model is {} characters (1–50)", n.chars().count()),
+                    format!(
+                        "name_for_model is {} characters (1–{})",
+                        n.chars().count(),
+                        crate::validate::NAME_FOR_MODEL_MAX
+                    ),
                     Severity::Medium,
                 );
             } else if !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -163,10 +167,12 @@ pub fn check(path: &str, text: &str) -> (Vec<Finding>, Option<ManifestInfo>) {
             }
         }
     }
+    // The manifest's limits, one definition with what `new` validates (the plugin surface's).
+    let limits = crate::surface::plugin::LIMITS;
     for (key, max) in [
-        ("name_for_human", 20usize),
-        ("description_for_human", 100),
-        ("description_for_model", 8000),
+        ("name_for_human", limits.name_for_human),
+        ("description_for_human", limits.description_for_human),
+        ("description_for_model", limits.description_for_model),
     ] {
         match s(key) {
             None => field(&mut out, key, format!("{key} is missing"), Severity::Medium),

@@ -218,7 +218,15 @@ pub fn check(
         }
     }
     let plugin = manifest.is_some();
-    let (op_limit, param_limit) = if plugin { (200, 200) } else { (300, 700) };
+    // The limits are the surfaces' own (what `new` validates against): a GPT Action's always,
+    // a plugin's too when a manifest points here.
+    let action = crate::surface::action::LIMITS;
+    let shown = if plugin {
+        crate::surface::plugin::LIMITS
+    } else {
+        action
+    };
+    let (op_limit, param_limit) = (shown.summary, shown.parameter_description);
 
     // servers (also accept the common mistake of nesting them under info)
     let nested = v.get("info").and_then(|i| i.get("servers"));
@@ -334,14 +342,16 @@ pub fn check(
             for k in ["summary", "description"] {
                 if let Some(d) = op.get(k).and_then(Value::as_str) {
                     let n = d.chars().count();
-                    if n > 300 {
+                    if n > action.summary {
                         out.push(
                             Finding::new(
                                 RuleId::OpenapiDescriptionLength,
                                 path,
                                 line,
                                 format!(
-                                    "{name} {k} is {n} characters (GPT Actions: 300, plugins: 200)"
+                                    "{name} {k} is {n} characters (GPT Actions: {}, plugins: {})",
+                                    action.summary,
+                                    crate::surface::plugin::LIMITS.summary
                                 ),
                             )
                             .severity(Severity::Medium),
@@ -351,7 +361,7 @@ pub fn check(
                             RuleId::OpenapiDescriptionLength,
                             path,
                             line,
-                            format!("{name} {k} is {n} characters (plugins show 200)"),
+                            format!("{name} {k} is {n} characters (plugins show {op_limit})"),
                         ));
                     }
                 }
@@ -363,10 +373,10 @@ pub fn check(
                 let pin = prm.get("in").and_then(Value::as_str).unwrap_or("");
                 if let Some(d) = prm.get("description").and_then(Value::as_str) {
                     let n = d.chars().count();
-                    if n > 700 {
-                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters (700 max)")).severity(Severity::Medium));
+                    if n > action.parameter_description {
+                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters ({} max)", action.parameter_description)).severity(Severity::Medium));
                     } else if n > param_limit {
-                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters (plugins: 200)")));
+                        out.push(Finding::new(RuleId::OpenapiDescriptionLength, path, line, format!("{name} parameter {pname} description is {n} characters (plugins: {param_limit})")));
                     }
                 }
                 if matches!(pin, "query" | "path") && credential_param(pname) {
