@@ -1027,6 +1027,13 @@ pub fn secret_name(name: &str) -> Option<NameKind> {
         return None;
     }
     let lastw = w.last().map(String::as_str).unwrap_or("");
+    // Tokens public by design, sent to every browser: a Mixpanel project token.
+    if matches!(
+        w.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ["mixpanel", "token"] | ["mixpanel", "project", "token"]
+    ) {
+        return None;
+    }
     // Only a name that *ends* in a public or publishable key is public: `NEXT_PUBLIC_CLIENT_SECRET`
     // is a secret (and a worse one: it is bundled into the browser).
     let public = |x: &str| matches!(x, "public" | "publishable" | "pub");
@@ -1165,7 +1172,9 @@ fn weak_or_placeholder_password(p: &str) -> bool {
         "password", "pass", "postgres", "root", "admin", "secret", "test", "user", "mysql",
         "guest", "changeme", "pwd", "passwd", "example", "mongo", "redis", "rabbitmq", "sa",
     ];
-    COMMON.contains(&p.to_ascii_lowercase().as_str())
+    // An upper-case word where the password goes documents a format: `…://default:TOKEN@host`.
+    let format_word = p.len() >= 3 && p.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    format_word || COMMON.contains(&p.to_ascii_lowercase().as_str())
 }
 
 /// The jwt.io example token and tokens without a JSON header are documentation, not secrets.
