@@ -584,6 +584,10 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
         };
         for c in f.re.captures_iter(hay) {
             let g = c.get(1).expect("group 1");
+            // A key shape inside an embedded file (`data:image/png;base64,…`) is a slice of it.
+            if in_data_uri(hay, g.start()) {
+                continue;
+            }
             let value = String::from_utf8_lossy(g.as_bytes()).into_owned();
             let mut severity = None;
             let mut what = f.what.to_string();
@@ -1164,6 +1168,17 @@ pub fn looks_placeholder(v: &str) -> bool {
     distinct.len() <= 4
 }
 
+/// Whether `pos` lies inside the base64 payload of a `data:` URI on the same line.
+fn in_data_uri(hay: &[u8], pos: usize) -> bool {
+    let before = &hay[..pos];
+    let Some(at) = memchr::memmem::rfind(before, b";base64,") else {
+        return false;
+    };
+    before[at + 8..]
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
 fn weak_or_placeholder_password(p: &str) -> bool {
     if looks_placeholder(p) || p.starts_with('$') || p.starts_with('{') || p.starts_with('%') {
         return true;
@@ -1399,6 +1414,16 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_uri_payload_is_not_a_key() {
+        let line = b"<image href=\"data:image/png;base64,AAAA+EAACxyz\"/> EAACabc";
+        let inside = line.windows(4).position(|w| w == b"EAAC").unwrap();
+        assert!(in_data_uri(line, inside));
+        let outside = line.len() - 7;
+        assert!(!in_data_uri(line, outside));
+        assert!(!in_data_uri(b"token = EAACabc", 8));
+    }
 
     fn scan(s: &str) -> Vec<Hit> {
         let mut hits = Vec::new();
