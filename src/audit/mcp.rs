@@ -128,6 +128,15 @@ fn check_line(c: &Checks, line: &str, around: &str, n: usize, out: &mut Vec<Code
                 "code_challenge_methods_supported without S256",
                 line,
             );
+        } else if m[1].to_ascii_lowercase().contains("plain") {
+            // OAuth 2.1 drops `plain`: offered, a client (or an attacker) may use it instead.
+            hit(
+                out,
+                RuleId::McpPkceWithoutS256,
+                n,
+                "code_challenge_methods_supported offers `plain` beside S256",
+                line,
+            );
         }
     }
     if let Some(m) = c.uri.captures(line) {
