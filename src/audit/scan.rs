@@ -284,6 +284,25 @@ fn is_spec_name(name: &str) -> bool {
         && (l.ends_with(".json") || l.ends_with(".yaml") || l.ends_with(".yml"))
 }
 
+/// A YAML or JSON file named otherwise (`canvas-actions.yml`) whose first lines declare
+/// `openapi: 3…` at the top level: a spec all the same (it is then parsed to make sure).
+fn declares_openapi(name: &str, abs: &std::path::Path) -> bool {
+    use std::io::Read;
+    static TOP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?m)^(?:\{\s*)?["']?openapi["']?\s*:\s*["']?3\."#)
+            .expect("valid regex")
+    });
+    let l = name.to_ascii_lowercase();
+    if !(l.ends_with(".yaml") || l.ends_with(".yml") || l.ends_with(".json")) {
+        return false;
+    }
+    let mut head = [0u8; 1024];
+    let n = std::fs::File::open(abs)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    TOP.is_match(&String::from_utf8_lossy(&head[..n]))
+}
+
 struct Shared {
     findings: Mutex<Vec<Finding>>,
     metadata: Mutex<Vec<(String, mcp::MetadataUri)>>,
@@ -598,7 +617,10 @@ fn check_structure(
     }
     let specs: BTreeSet<String> = paths
         .iter()
-        .filter(|p| is_spec_name(p.rsplit('/').next().unwrap_or(p)))
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            is_spec_name(name) || declares_openapi(name, &files.abs_of(p))
+        })
         .cloned()
         .chain(paired.keys().cloned())
         .collect();
