@@ -31,6 +31,13 @@ pub fn is_test_path(path: &str) -> bool {
         || name.contains("_spec.")
 }
 
+/// Client code: a `client/`, `clients/` or `sdk/` folder on the path.
+pub fn is_client_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    parts.next_back();
+    parts.any(|c| matches!(c, "client" | "clients" | "sdk"))
+}
+
 /// One heuristic hit: rule id, 1-based line and what was seen (also the MCP checks').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeHit {

@@ -142,12 +142,14 @@ fn scan_chunk(
     let text = String::from_utf8_lossy(chunk);
     let mut hits = Vec::new();
     code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
-    // Timing of a comparison in test code leaks nothing.
+    // Timing of a comparison in test code leaks nothing; a client's code decodes tokens it
+    // holds (its own caches), not tokens presented to it, so no audience applies there.
     let test = code::is_test_path(rel);
-    for h in hits
-        .into_iter()
-        .filter(|h| !(test && h.rule == RuleId::CodeInsecureCompare))
-    {
+    let client = code::is_client_path(rel);
+    for h in hits.into_iter().filter(|h| {
+        !(test && h.rule == RuleId::CodeInsecureCompare
+            || client && h.rule == RuleId::McpNoAudienceCheck)
+    }) {
         out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
 }
