@@ -731,7 +731,9 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
         let name = String::from_utf8_lossy(n.as_bytes());
         let value = String::from_utf8_lossy(vb);
         let value = value.trim_end_matches(['.', ':']);
-        if let Some(kind) = secret_name(&name) {
+        // Cloudflare Web Analytics' site token, in its `data-cf-beacon` attribute: public by design.
+        let beacon = name == "token" && memchr::memmem::find(line, b"data-cf-beacon").is_some();
+        if let Some(kind) = secret_name(&name).filter(|_| !beacon) {
             if generic_value_is_secret(kind, value) && !public_key_value(value) {
                 at = v_end;
                 let mut what = format!("high-entropy value assigned to `{name}`");
