@@ -47,8 +47,9 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, Default, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
-    /// What the project serves: action (GPT Action: the OpenAPI document, the default) and/or
-    /// plugin (the ChatGPT plugin manifest); comma-separated or repeated.
+    /// What the project serves: action (GPT Action: the OpenAPI document, the default), mcp (an
+    /// MCP server at /mcp) and/or plugin (the ChatGPT plugin manifest); comma-separated or
+    /// repeated.
     #[arg(long = "surface", value_name = "SURFACE", value_delimiter = ',')]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub surfaces: Option<Vec<String>>,

@@ -126,7 +126,7 @@ fn list_says_where_each_stack_comes_from() {
         )))
         .stdout(predicate::str::contains("built in"))
         .stdout(predicate::str::contains(
-            "surfaces: plugin, action; built in",
+            "surfaces: plugin, action, mcp; built in",
         ))
         .stdout(predicate::str::contains("Surfaces (default: action):"));
 }

@@ -7,6 +7,7 @@
 //! and its tests.
 
 pub mod action;
+pub mod mcp;
 pub mod plugin;
 
 use serde::{Deserialize, Serialize};
@@ -23,18 +24,21 @@ pub enum Surface {
     Plugin,
     /// A GPT Action: the OpenAPI document the GPT editor imports.
     Action,
+    /// An MCP server (Streamable HTTP at `/mcp`): what ChatGPT apps and Claude connectors call.
+    Mcp,
 }
 
 /// What a new project serves unless told otherwise.
 pub const DEFAULT: [Surface; 1] = [Surface::Action];
 
 impl Surface {
-    pub const ALL: [Surface; 2] = [Surface::Plugin, Surface::Action];
+    pub const ALL: [Surface; 3] = [Surface::Plugin, Surface::Action, Surface::Mcp];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Plugin => "plugin",
             Surface::Action => "action",
+            Surface::Mcp => "mcp",
         }
     }
 
@@ -57,6 +61,9 @@ impl Surface {
                 "ChatGPT plugin manifest at /.well-known/ai-plugin.json (retired by OpenAI in 2024; for hosts that still read it)"
             }
             Surface::Action => "OpenAPI document for a GPT Action (custom GPTs)",
+            Surface::Mcp => {
+                "MCP server at /mcp (Streamable HTTP): ChatGPT apps and connectors, Claude connectors, Claude Code"
+            }
         }
     }
 
@@ -65,6 +72,7 @@ impl Surface {
         match self {
             Surface::Plugin => plugin::LIMITS,
             Surface::Action => action::LIMITS,
+            Surface::Mcp => mcp::LIMITS,
         }
     }
 
@@ -73,6 +81,7 @@ impl Surface {
         match self {
             Surface::Plugin => plugin::files(p),
             Surface::Action => action::files(p),
+            Surface::Mcp => mcp::files(p),
         }
     }
 
@@ -81,6 +90,7 @@ impl Surface {
         match self {
             Surface::Plugin => plugin::warnings(p),
             Surface::Action => Vec::new(),
+            Surface::Mcp => mcp::warnings(p),
         }
     }
 }
@@ -172,6 +182,8 @@ mod tests {
         let both = limits(&[Surface::Action, Surface::Plugin]);
         assert_eq!((both.summary, both.parameter_description), (200, 200));
         assert_eq!(both.description_for_human, 100);
+        assert_eq!(limits(&[Surface::Mcp]), GENERAL);
+        assert_eq!(limits(&[Surface::Mcp, Surface::Plugin]).name_for_human, 20);
     }
 
     #[test]
@@ -179,8 +191,8 @@ mod tests {
         for s in Surface::ALL {
             assert_eq!(Surface::parse(s.as_str()), Ok(s));
         }
-        assert!(Surface::parse("mcp")
+        assert!(Surface::parse("gpt")
             .unwrap_err()
-            .contains("plugin, action"));
+            .contains("plugin, action, mcp"));
     }
 }

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import oauth_store as store
 from app.security import source_address
-from app.settings import BASE_URL, NAME_FOR_HUMAN, SCOPES
+from app.settings import BASE_URL, NAME_FOR_HUMAN, RESOURCES, SCOPES
 
 router = APIRouter(include_in_schema=False)
 
@@ -192,8 +192,8 @@ class AuthRequest:
 
 
 def this_server(resource: str) -> bool:
-    """Whether an RFC 8707 resource names this server (its base URL or a path under it)."""
-    return resource == BASE_URL or resource.startswith(BASE_URL + "/")
+    """Whether an RFC 8707 resource is one this server serves (settings.RESOURCES)."""
+    return resource in RESOURCES
 
 
 def redirect_to_client(redirect_uri: str, params: dict[str, str], status: int) -> RedirectResponse:

@@ -418,6 +418,8 @@ class AccessToken:
     user: str
     scopes: frozenset[str]
     client_id: str
+    # The RFC 8707 resource the grant is for; None when the client named none (a GPT Action).
+    resource: str | None = None
 
 
 def check_access_token(db: Database, token: str, now: float) -> AccessToken | None:
@@ -443,14 +445,14 @@ def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | N
     generation = cache.generation() if cache is not None else None
     with db.connect() as conn:
         row = conn.execute(
-            "SELECT t.user_name, t.scope, t.client_id, t.expires_at FROM oauth_access_tokens t"
+            "SELECT t.user_name, t.scope, t.client_id, t.expires_at, g.resource FROM oauth_access_tokens t"
             " JOIN oauth_grants g ON g.id = t.grant_id"
             " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
             (token_hash,),
         ).fetchone()
     if row is None or row[3] <= now:
         return None
-    found = AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2])
+    found = AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2], resource=row[4])
     if cache is not None:
         cache.put(token_hash, found, row[3], generation)
     return found
