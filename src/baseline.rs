@@ -7,7 +7,8 @@
 //!   (rooted at the project folder), every generated file but `.env`; it passes the same
 //!   secret check as a first commit. Each new baseline has the previous one as its parent.
 //! - While conflicts of an update are being resolved, the render they came from waits on the
-//!   `pending` ref beside it (see `crate::update`).
+//!   `pending` ref beside it, and the files that update wrote, as they were before it, on the
+//!   `undo` ref (see `crate::update`).
 //! - `plugsmith.toml` gains a `[plugsmith]` section ([`Recorded`]): the plugsmith version and
 //!   where the stack came from.
 
@@ -102,6 +103,9 @@ pub struct Refs {
     pub pending: String,
     /// Where `update --allow-dirty` saves the files it changes, as they were.
     pub saved: String,
+    /// Beside `pending`: the files an update that stopped on conflicts wrote or removed, as
+    /// they were before it (what `update --abort` puts back).
+    pub undo: String,
 }
 
 impl Refs {
@@ -116,6 +120,7 @@ impl Refs {
             baseline: format!("{base}/baseline"),
             pending: format!("{base}/pending"),
             saved: format!("{base}/saved"),
+            undo: format!("{base}/undo"),
         }
     }
 }
@@ -414,7 +419,7 @@ mod tests {
             "é/日本",
         ] {
             let refs = Refs::for_path(rel);
-            for name in [&refs.baseline, &refs.pending, &refs.saved] {
+            for name in [&refs.baseline, &refs.pending, &refs.saved, &refs.undo] {
                 assert!(git2::Reference::is_valid_name(name), "{rel:?}: {name}");
             }
         }

@@ -557,6 +557,12 @@ fn bad_input_is_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains("endpoint"));
     run(&p, &["update", "--conflict", "ours"]).code(2);
+    run(&p, &["update", "--abort"])
+        .code(2)
+        .stderr(predicate::str::contains("nothing to abort"));
+    run(&p, &["update", "--abort", "--baseline", "HEAD"])
+        .code(2)
+        .stderr(predicate::str::contains("--abort"));
     run(&p, &["update", "--baseline", "no-such-commit"])
         .code(2)
         .stderr(predicate::str::contains("--baseline no-such-commit"));
@@ -772,4 +778,143 @@ fn a_stack_from_git_stays_at_its_commit_until_update_names_another() {
         "{server}"
     );
     assert!(!read(&p, "plugsmith.toml").contains(&first));
+}
+
+/// Every file of the project on disk (`.git` left out) with its bytes and mode.
+fn work_files(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".git")
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+            (
+                e.path().strip_prefix(dir).unwrap().to_path_buf(),
+                (fs::read(e.path()).unwrap(), mode),
+            )
+        })
+        .collect()
+}
+
+/// A project whose update stops on conflicts of every kind: markers in app/routes.py, a new
+/// version of the openapi.yaml the user deleted beside it, files created, keys appended to
+/// .env. Returns the project and its files as they were before that update.
+fn stopped_on_conflicts(tmp: &Path) -> (PathBuf, BTreeMap<PathBuf, (Vec<u8>, u32)>) {
+    let p = generate(tmp, &[]);
+    let mut env = fs::read(p.join(".env")).unwrap();
+    env.extend_from_slice(b"MY_OWN_KEY=mine"); // no final newline
+    fs::write(p.join(".env"), &env).unwrap();
+    fs::remove_file(p.join("openapi.yaml")).unwrap();
+    replace(
+        &p,
+        "plugsmith.toml",
+        "auth = \"service_http\"",
+        "auth = \"user_http\"",
+    );
+    conflicting_edits(&p); // commits
+    let before = work_files(&p);
+    run(&p, &["update"])
+        .code(1)
+        .stdout(predicate::str::contains("conflict     app/routes.py"))
+        .stdout(predicate::str::contains("conflict     openapi.yaml"))
+        .stdout(predicate::str::contains("created      app/apikeys.py"))
+        .stdout(predicate::str::contains("kept         .env (added"));
+    assert_ne!(work_files(&p), before);
+    (p, before)
+}
+
+#[test]
+fn abort_puts_back_every_file_the_update_wrote_and_clears_the_pending_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (p, before) = stopped_on_conflicts(tmp.path());
+    let baseline = reference(&p, "refs/plugsmith/baseline");
+    assert!(baseline.is_some());
+    assert!(reference(&p, "refs/plugsmith/pending").is_some());
+    // The plan first, writing nothing.
+    let stopped = snapshot(&p);
+    run(&p, &["update", "--abort", "--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("app/routes.py"))
+        .stdout(predicate::str::contains("app/apikeys.py"))
+        .stdout(predicate::str::contains("Dry run: nothing was written."));
+    assert_eq!(snapshot(&p), stopped);
+    run(&p, &["update", "--abort"])
+        .success()
+        .stdout(predicate::str::contains("restored"))
+        .stdout(predicate::str::contains("removed      app/apikeys.py"))
+        .stdout(predicate::str::contains(
+            "removed      openapi.yaml.plugsmith-new",
+        ));
+    assert_eq!(
+        work_files(&p),
+        before,
+        "every file as it was, byte for byte"
+    );
+    assert_eq!(reference(&p, "refs/plugsmith/baseline"), baseline);
+    assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
+    assert_eq!(reference(&p, "refs/plugsmith/undo"), None);
+    // Nothing left to abort; the same update stops on the same conflicts again.
+    run(&p, &["update", "--abort"])
+        .code(2)
+        .stderr(predicate::str::contains("nothing to abort"));
+    run(&p, &["update"])
+        .code(1)
+        .stderr(predicate::str::contains("app/routes.py"));
+}
+
+#[test]
+fn abort_of_a_rej_conflict_removes_the_rej_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    conflicting_edits(&p);
+    let before = work_files(&p);
+    run(&p, &["update", "--conflict", "rej"]).code(1);
+    assert!(p.join("app/routes.py.rej").exists());
+    run(&p, &["update", "--abort"]).success();
+    assert_eq!(work_files(&p), before);
+}
+
+#[test]
+fn abort_keeps_changes_made_since_the_update_unless_allow_dirty_saves_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (p, before) = stopped_on_conflicts(tmp.path());
+    // Half-resolved by hand since: abort would lose that, so it stops and says why.
+    replace(
+        &p,
+        "app/routes.py",
+        "<<<<<<< yours",
+        "<<<<<<< yours (looking)",
+    );
+    fs::write(p.join("app/apikeys.py"), "# my own version now\n").unwrap();
+    let stopped = snapshot(&p);
+    run(&p, &["update", "--abort"])
+        .code(2)
+        .stderr(predicate::str::contains("changed since the update"))
+        .stderr(predicate::str::contains("app/routes.py"))
+        .stderr(predicate::str::contains("app/apikeys.py"))
+        .stderr(predicate::str::contains("--allow-dirty"));
+    assert_eq!(snapshot(&p), stopped, "nothing written");
+    // A file already put back by hand is no obstacle.
+    fs::remove_file(p.join("openapi.yaml.plugsmith-new")).unwrap();
+    run(&p, &["update", "--abort", "--allow-dirty"])
+        .success()
+        .stdout(predicate::str::contains("refs/plugsmith/saved"));
+    assert_eq!(work_files(&p), before);
+    let repo = Repository::open(&p).unwrap();
+    let saved = repo
+        .find_reference("refs/plugsmith/saved")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let blob = saved
+        .get_path(Path::new("app/apikeys.py"))
+        .unwrap()
+        .to_object(&repo)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    assert_eq!(blob.content(), b"# my own version now\n");
+    assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
 }
