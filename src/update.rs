@@ -595,7 +595,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         }
     }
     let plugin = resolve(&dir, &stack, extra, &project_name)?;
-    let loc = Location::find(&dir)?.ok_or_else(|| {
+    let mut loc = Location::find(&dir)?.ok_or_else(|| {
         Error::usage_hint(
             format!(
                 "`{}` is not in a git repository: update keeps its baseline in one, and needs one to keep your changes safe",
@@ -604,6 +604,9 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             "`git init`, commit the project, then run `plugsmith update --baseline-from-answers`",
         )
     })?;
+    let id = recorded.as_ref().and_then(|r| r.id.clone());
+    let follow = loc.follow_move(id.as_deref(), &dir, args.dry_run)?;
+    moved_note(&follow, &loc, args.dry_run);
 
     // The ancestor of the merge.
     let old_baseline = baseline::read_ref(&loc.repo, &loc.refs.baseline);
@@ -615,7 +618,18 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             .and_then(|o| o.peel_to_commit())
             .map_err(|e| Error::usage(format!("`--baseline {c}`: {}", e.message())))?
             .id();
-        let files = baseline::read_commit(&loc.repo, oid, &loc.rel, &shown)?;
+        // A commit of the repository holds the project in its folder; a baseline commit
+        // (a ref of plugsmith's, e.g. the one of the folder it was copied from) at its root.
+        let tree = loc
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(baseline::git_err("read a commit", &shown))?;
+        let prefix = match tree.get_path(Path::new(&loc.rel)) {
+            Err(_) if tree.get_name(ANSWERS_FILE).is_some() => "",
+            _ => loc.rel.as_str(),
+        };
+        let files = baseline::read_commit(&loc.repo, oid, prefix, &shown)?;
         if !files.contains_key(ANSWERS_FILE) {
             return Err(Error::usage(format!(
                 "`--baseline {c}`: that commit has no {ANSWERS_FILE} for this project"
@@ -667,19 +681,34 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             BaseFrom::Ref,
         )
     } else {
+        let mut hint = "`--baseline-from-answers` renders it from plugsmith.toml (same plugsmith version), or `--baseline COMMIT` names a commit holding the project as generated".to_string();
+        for (rel, refs) in &follow.copy_of {
+            let _ = write!(
+                hint,
+                "; `{rel}` holds this same project (the same id in {ANSWERS_FILE}: a copy?), `--baseline {}` merges from its baseline",
+                refs.baseline
+            );
+        }
+        if !loc.rel.is_empty() && follow.copy_of.is_empty() {
+            hint.push_str("; moved from another folder of this repository? `--baseline REF` names the baseline it had there (`git for-each-ref refs/plugsmith` lists them)");
+        }
         return Err(Error::usage_hint(
             format!(
                 "`{}` has no baseline (`{}`): update cannot tell your changes from plugsmith's",
                 shown.display(),
                 loc.refs.baseline
             ),
-            "`--baseline-from-answers` renders it from plugsmith.toml (same plugsmith version), or `--baseline COMMIT` names a commit holding the project as generated",
+            hint,
         ));
     };
 
     // The new render, and `.env` kept.
     let mut project = render::render(&plugin, &mut secrets::generate)?;
-    baseline::stamp(&mut project, &Recorded::now(&plugin))?;
+    let mut rec = Recorded::now(&plugin);
+    if id.is_some() {
+        rec.id = id; // the project's id stays; a project older than ids gets one
+    }
+    baseline::stamp(&mut project, &rec)?;
     let env_before = read_ours(&dir, ENV_FILE)?;
     let env_rendered = baseline::generated(&project, ENV_FILE)
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
@@ -861,6 +890,24 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
     Ok(finish_code(&conflicts, &shown, false))
 }
 
+/// Says that a project's refs followed it from the folder it was moved from.
+fn moved_note(follow: &baseline::Follow, loc: &Location, dry_run: bool) {
+    let Some(from) = &follow.moved_from else {
+        return;
+    };
+    if dry_run {
+        println!(
+            "note: the baseline of `{from}` is this project's (the same id in {ANSWERS_FILE}; moved to `{}`): without --dry-run its refs follow it",
+            loc.rel
+        );
+    } else {
+        println!(
+            "note: the baseline of `{from}` followed the project to `{}` (the same id in {ANSWERS_FILE}): its refs are now {}",
+            loc.rel, loc.refs.baseline
+        );
+    }
+}
+
 /// Forgets an update that waited for its conflicts (the `pending` and `undo` refs).
 fn clear_pending(loc: &Location) {
     for name in [&loc.refs.pending, &loc.refs.undo] {
@@ -999,9 +1046,16 @@ fn abort(args: &UpdateArgs) -> Result<ExitCode> {
             "`--abort` undoes an update that stopped on conflicts (exit 1), until they are resolved and `plugsmith update` has run again",
         )
     };
-    let Some(loc) = Location::find(&dir)? else {
+    let Some(mut loc) = Location::find(&dir)? else {
         return Err(nothing());
     };
+    // plugsmith.toml may hold conflict markers now: no id then.
+    let id = answers::read_answers_file(&dir.join(ANSWERS_FILE))
+        .ok()
+        .and_then(|a| a.plugsmith)
+        .and_then(|r| r.id);
+    let follow = loc.follow_move(id.as_deref(), &dir, args.dry_run)?;
+    moved_note(&follow, &loc, args.dry_run);
     let Some(undo) = baseline::read_ref(&loc.repo, &loc.refs.undo) else {
         if baseline::read_ref(&loc.repo, &loc.refs.pending).is_some() {
             return Err(Error::usage_hint(

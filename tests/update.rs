@@ -918,3 +918,125 @@ fn abort_keeps_changes_made_since_the_update_unless_allow_dirty_saves_them() {
     assert_eq!(blob.content(), b"# my own version now\n");
     assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
 }
+
+/// A repository `mono` (a README committed) holding a project generated at `services/todo`,
+/// committed too. Returns the repository's folder and the project's.
+fn monorepo(tmp: &Path) -> (PathBuf, PathBuf) {
+    let outer = tmp.join("mono");
+    fs::create_dir_all(outer.join("services")).unwrap();
+    Repository::init(&outer).unwrap();
+    fs::write(outer.join("README.md"), "the monorepo\n").unwrap();
+    run(&outer.join("services"), &["new", "todo", "--yes"]).success();
+    let p = outer.join("services/todo");
+    commit_all(&outer, "the project");
+    (outer, p)
+}
+
+const SERVICES_TODO: &str = "refs/plugsmith/projects/services%2Ftodo/baseline";
+const APPS_TODO: &str = "refs/plugsmith/projects/apps%2Ftodo/baseline";
+
+/// `from` (a folder of the work tree `outer`) renamed to `to`, and committed.
+fn move_project(outer: &Path, from: &str, to: &str) -> PathBuf {
+    let to = outer.join(to);
+    fs::create_dir_all(to.parent().unwrap()).unwrap();
+    fs::rename(outer.join(from), &to).unwrap();
+    commit_all(outer, "moved");
+    to
+}
+
+/// The `id` of plugsmith.toml's `[plugsmith]` section.
+fn project_id(p: &Path) -> Option<String> {
+    let toml: toml::Table = toml::from_str(&read(p, "plugsmith.toml")).unwrap();
+    toml["plugsmith"]
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+#[test]
+fn a_project_moved_inside_its_repository_keeps_its_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (outer, p) = monorepo(tmp.path());
+    let id = project_id(&p).expect("new records a project id");
+    edit_a_handler(&p);
+    commit_all(&outer, "my handler");
+    let first = reference(&outer, SERVICES_TODO).unwrap();
+    let q = move_project(&outer, "services/todo", "apps/todo");
+    // A dry run reads the baseline where it is and moves nothing.
+    run(&q, &["update", "--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("services/todo"))
+        .stdout(predicate::str::contains("nothing to change"));
+    assert_eq!(reference(&outer, SERVICES_TODO), Some(first));
+    assert_eq!(reference(&outer, APPS_TODO), None);
+    run(&q, &["add", "endpoint", "POST /notes Add a note"])
+        .success()
+        .stdout(predicate::str::contains(
+            "the baseline of `services/todo` followed the project to `apps/todo`",
+        ));
+    let routes = read(&q, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    assert_eq!(reference(&outer, SERVICES_TODO), None, "the refs moved");
+    let now = reference(&outer, APPS_TODO).unwrap();
+    let repo = Repository::open(&outer).unwrap();
+    assert_eq!(repo.find_commit(now).unwrap().parent_id(0).unwrap(), first);
+    assert_eq!(project_id(&q), Some(id), "the id stays");
+    // A copy beside it has the same id but the original is still there: not taken over.
+    commit_all(&outer, "notes");
+    let copy = outer.join("apps/todo-copy");
+    fs::create_dir(&copy).unwrap();
+    for e in walkdir::WalkDir::new(&q) {
+        let e = e.unwrap();
+        let dest = copy.join(e.path().strip_prefix(&q).unwrap());
+        if e.file_type().is_dir() {
+            fs::create_dir_all(&dest).unwrap();
+        } else {
+            fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+    commit_all(&outer, "a copy");
+    run(&copy, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("has no baseline"))
+        .stderr(predicate::str::contains("`apps/todo`"))
+        .stderr(predicate::str::contains(format!("--baseline {APPS_TODO}")));
+    assert_eq!(reference(&outer, APPS_TODO), Some(now));
+    // That baseline, named: the copy merges from it.
+    run(&copy, &["update", "--baseline", APPS_TODO]).success();
+    assert!(reference(&outer, "refs/plugsmith/projects/apps%2Ftodo-copy/baseline").is_some());
+}
+
+#[test]
+fn a_moved_project_from_before_project_ids_finds_its_baseline_by_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (outer, p) = monorepo(tmp.path());
+    // As plugsmith wrote it before project ids: no `id` in plugsmith.toml nor in the baseline.
+    let id = project_id(&p).unwrap();
+    replace(&p, "plugsmith.toml", &format!("id = \"{id}\"\n"), "");
+    let repo = Repository::open(&outer).unwrap();
+    let old = repo
+        .find_reference(SERVICES_TODO)
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let blob = repo.blob(read(&p, "plugsmith.toml").as_bytes()).unwrap();
+    let mut tree = repo.treebuilder(Some(&old)).unwrap();
+    tree.insert("plugsmith.toml", blob, 0o100644).unwrap();
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let sig = git2::Signature::now("test", "test@localhost").unwrap();
+    let base = repo.commit(None, &sig, &sig, "old", &tree, &[]).unwrap();
+    repo.reference(SERVICES_TODO, base, true, "old").unwrap();
+    edit_a_handler(&p);
+    commit_all(&outer, "an old project, edited");
+    let q = move_project(&outer, "services/todo", "apps/todo");
+    run(&q, &["add", "endpoint", "POST /notes Add a note"])
+        .success()
+        .stdout(predicate::str::contains(
+            "the baseline of `services/todo` followed the project to `apps/todo`",
+        ));
+    let routes = read(&q, "app/routes.py");
+    assert!(routes.contains(HANDLER_EDIT) && routes.contains("\"/notes\""));
+    assert_eq!(reference(&outer, SERVICES_TODO), None);
+    assert!(reference(&outer, APPS_TODO).is_some());
+    assert!(project_id(&q).is_some(), "the update records an id now");
+}
