@@ -490,17 +490,29 @@ pub fn commit_tree(
     message: &str,
     shown: &Path,
 ) -> Result<Oid> {
+    let parents: Vec<Oid> = parent.into_iter().collect();
+    commit_tree_parents(repo, tree, &parents, message, shown)
+}
+
+/// [`commit_tree`] with any number of parents.
+pub fn commit_tree_parents(
+    repo: &Repository,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+    shown: &Path,
+) -> Result<Oid> {
     let err = |action| git_err(action, shown);
     let tree = repo.find_tree(tree).map_err(err("read a tree"))?;
-    let parent = match parent {
-        Some(id) => Some(repo.find_commit(id).map_err(err("read a commit"))?),
-        None => None,
-    };
+    let parents = parents
+        .iter()
+        .map(|id| repo.find_commit(*id).map_err(err("read a commit")))
+        .collect::<Result<Vec<_>>>()?;
     let sig = repo
         .signature()
         .or_else(|_| Signature::now("plugsmith", "plugsmith@localhost"))
         .map_err(err("make a signature"))?;
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
     repo.commit(None, &sig, &sig, message, &tree, &parents)
         .map_err(err("commit"))
 }

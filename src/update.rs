@@ -924,6 +924,9 @@ fn clear_pending(loc: &Location) {
 /// mode before, `-` when it did not exist) and, for `.env`, which the update only ever appends
 /// to, `env MODE LENGTH AFTER-LENGTH KEYS` (LENGTH before, `-` when it did not exist; KEYS: those
 /// set in what was appended, comma-separated). No secret, and no hash of one, is recorded.
+/// An update that was waiting before this one (its conflicts resolved) is named by
+/// `waiting PENDING UNDO` (`-` for none) and its commits are the parents: `--abort` leaves it
+/// waiting again.
 fn undo_commit(
     loc: &Location,
     dir: &Path,
@@ -975,9 +978,18 @@ fn undo_commit(
             before.push((path.to_string(), b));
         }
     }
+    let waiting = [
+        baseline::read_ref(&loc.repo, &loc.refs.pending),
+        baseline::read_ref(&loc.repo, &loc.refs.undo),
+    ];
+    if waiting[0].is_some() {
+        let name = |c: Option<Oid>| c.map_or("-".to_string(), |c| c.to_string());
+        let _ = writeln!(message, "waiting {} {}", name(waiting[0]), name(waiting[1]));
+    }
+    let parents: Vec<Oid> = waiting.into_iter().flatten().collect();
     let list: Vec<(String, &Blob)> = before.iter().map(|(p, b)| (p.clone(), b)).collect();
     let tree = baseline::write_tree(&loc.repo, &list, shown)?;
-    baseline::commit_tree(&loc.repo, tree, None, &message, shown)
+    baseline::commit_tree_parents(&loc.repo, tree, &parents, &message, shown)
 }
 
 /// One line of an undo record ([`undo_commit`]).
@@ -994,6 +1006,8 @@ enum Undo {
         after_len: usize,
         keys: Vec<String>,
     },
+    /// The update that was waiting before (its `pending` and `undo` commits).
+    Waiting { pending: Oid, undo: Option<Oid> },
 }
 
 fn parse_undo(message: &str) -> Vec<Undo> {
@@ -1012,6 +1026,10 @@ fn parse_undo(message: &str) -> Vec<Undo> {
                         mode: mode(m),
                     })
                 }
+                "waiting" => Some(Undo::Waiting {
+                    pending: Oid::from_str(parts.next()?).ok()?,
+                    undo: parts.next().and_then(|u| Oid::from_str(u).ok()),
+                }),
                 "env" => {
                     let (m, len, after_len) = (parts.next()?, parts.next()?, parts.next()?);
                     let keys = parts.next().unwrap_or_default();
@@ -1083,8 +1101,10 @@ fn abort(args: &UpdateArgs) -> Result<ExitCode> {
     let mut lines: Vec<String> = Vec::new();
     let mut changed: Vec<String> = Vec::new();
     let mut env_note = None;
+    let mut waiting = None;
     for e in &entries {
         match e {
+            Undo::Waiting { pending, undo } => waiting = Some((*pending, *undo)),
             Undo::File { path, after, mode } => {
                 let now = read_ours(&dir, path)?;
                 let was = before.get(path);
@@ -1265,16 +1285,41 @@ fn abort(args: &UpdateArgs) -> Result<ExitCode> {
         remove(&dir, path)?;
     }
     clear_pending(&loc);
+    if let Some((pending, undo)) = waiting {
+        baseline::set_ref(
+            &loc.repo,
+            &loc.refs.pending,
+            pending,
+            "plugsmith update --abort",
+            &shown,
+        )?;
+        if let Some(u) = undo {
+            baseline::set_ref(
+                &loc.repo,
+                &loc.refs.undo,
+                u,
+                "plugsmith update --abort",
+                &shown,
+            )?;
+        }
+    }
     if let Some(c) = saved {
         println!(
             "note: the files you had changed since the update were saved first in commit {c} ({}); `git checkout {c} -- PATH` brings one back",
             loc.refs.saved
         );
     }
-    println!(
-        "Aborted; the baseline is unchanged ({}): `plugsmith update` starts again from it.",
-        loc.refs.baseline
-    );
+    if waiting.is_some() {
+        println!(
+            "Aborted; the update before it is waiting again ({}), its conflicts resolved: `plugsmith update` completes it.",
+            loc.refs.pending
+        );
+    } else {
+        println!(
+            "Aborted; the baseline is unchanged ({}): `plugsmith update` starts again from it.",
+            loc.refs.baseline
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1503,7 +1548,7 @@ mod tests {
     fn undo_records_read_back() {
         let id = Oid::hash_object(git2::ObjectType::Blob, b"x").unwrap();
         let message = format!(
-            "title\n\nenv 600 12 80 A,B_2\nenv - - 7 \nfile {id} 755 a b/c d.py\nfile - - gone\nconflict markers x\n"
+            "title\n\nenv 600 12 80 A,B_2\nenv - - 7 \nfile {id} 755 a b/c d.py\nfile - - gone\nconflict markers x\nwaiting {id} -\n"
         );
         assert_eq!(
             parse_undo(&message),
@@ -1529,6 +1574,10 @@ mod tests {
                     path: "gone".into(),
                     after: None,
                     mode: None,
+                },
+                Undo::Waiting {
+                    pending: id,
+                    undo: None,
                 },
             ]
         );

@@ -1040,3 +1040,46 @@ fn a_moved_project_from_before_project_ids_finds_its_baseline_by_its_files() {
     assert!(reference(&outer, APPS_TODO).is_some());
     assert!(project_id(&q).is_some(), "the update records an id now");
 }
+
+#[test]
+fn abort_of_an_update_after_resolved_conflicts_leaves_the_resolved_update_waiting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    conflicting_edits(&p);
+    run(&p, &["update", "--conflict", "rej"]).code(1);
+    let (pending, undo) = (
+        reference(&p, "refs/plugsmith/pending").unwrap(),
+        reference(&p, "refs/plugsmith/undo").unwrap(),
+    );
+    // Resolved (mine wins) and committed; then the answers change the same line again.
+    fs::remove_file(p.join("app/routes.py.rej")).unwrap();
+    replace(
+        &p,
+        "plugsmith.toml",
+        "List all the todos",
+        "List every todo",
+    );
+    commit_all(&p, "resolved, and a new summary");
+    let resolved = work_files(&p);
+    run(&p, &["update"])
+        .code(1)
+        .stdout(predicate::str::contains("merging from the resolved update"));
+    assert_ne!(reference(&p, "refs/plugsmith/pending"), Some(pending));
+    run(&p, &["update", "--abort"])
+        .success()
+        .stdout(predicate::str::contains("waiting again"));
+    assert_eq!(work_files(&p), resolved);
+    assert_eq!(reference(&p, "refs/plugsmith/pending"), Some(pending));
+    assert_eq!(reference(&p, "refs/plugsmith/undo"), Some(undo));
+    // The resolved update completes as before.
+    replace(
+        &p,
+        "plugsmith.toml",
+        "List every todo",
+        "List all the todos",
+    );
+    commit_all(&p, "the summary back");
+    run(&p, &["update"]).success();
+    assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
+    assert_eq!(reference(&p, "refs/plugsmith/undo"), None);
+}
