@@ -260,14 +260,19 @@ impl Location {
             else {
                 continue;
             };
-            let files = read_commit(&self.repo, tip, "", dir)?;
-            let their_id = files
-                .get(ANSWERS_FILE)
-                .and_then(|b| recorded_id(&b.contents));
+            let their_id = self
+                .repo
+                .find_commit(tip)
+                .and_then(|c| c.tree())
+                .ok()
+                .and_then(|t| t.get_name(ANSWERS_FILE).map(|e| e.id()))
+                .and_then(|b| self.repo.find_blob(b).ok())
+                .and_then(|b| recorded_id(b.content()));
             if their_id.as_deref() != id {
                 continue;
             }
             if id.is_none() {
+                let files = read_commit(&self.repo, tip, "", dir)?;
                 let same = files
                     .iter()
                     .filter(|(p, b)| std::fs::read(dir.join(p)).is_ok_and(|c| c == b.contents))
@@ -293,8 +298,8 @@ impl Location {
                 .collect();
             return Err(Error::usage_hint(
                 format!(
-                    "`{}` has no baseline here, and several folders this project may have been moved from have one: {}",
-                    dir.display(),
+                    "`{}` has no baseline, and several folders this project may have been moved from have one: {}",
+                    self.rel,
                     list.join(", ")
                 ),
                 "name the one to merge from: `plugsmith update --baseline REF`",
