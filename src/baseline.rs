@@ -220,8 +220,8 @@ impl Location {
         }))
     }
 
-    /// For a project inside an enclosing repository with no ref of its own: the refs of the
-    /// folder it was moved from, if they can be told — the project id recorded in their
+    /// For a project with no ref of its own: the refs of the folder of this repository it was
+    /// moved from, if they can be told — the project id recorded in their
     /// baseline is `id` (for a project older than ids: no id there, and at least half its files
     /// are on disk as the baseline has them), and that folder no longer holds the project.
     /// Unless `dry_run` (then they are only read from where they are), the refs are renamed
@@ -229,7 +229,7 @@ impl Location {
     pub fn follow_move(&mut self, id: Option<&str>, dir: &Path, dry_run: bool) -> Result<Follow> {
         let mut follow = Follow::default();
         let mine = [&self.refs.baseline, &self.refs.pending, &self.refs.undo];
-        if self.rel.is_empty() || mine.iter().any(|n| read_ref(&self.repo, n).is_some()) {
+        if mine.iter().any(|n| read_ref(&self.repo, n).is_some()) {
             return Ok(follow);
         }
         const PREFIX: &str = "refs/plugsmith/projects/";

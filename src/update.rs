@@ -605,7 +605,12 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         )
     })?;
     let id = recorded.as_ref().and_then(|r| r.id.clone());
-    let follow = loc.follow_move(id.as_deref(), &dir, args.dry_run)?;
+    // A baseline named on the command line is the one: no refs are looked for, none moved.
+    let follow = if args.baseline.is_some() || args.baseline_from_answers {
+        baseline::Follow::default()
+    } else {
+        loc.follow_move(id.as_deref(), &dir, args.dry_run)?
+    };
     moved_note(&follow, &loc, args.dry_run);
 
     // The ancestor of the merge.

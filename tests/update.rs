@@ -628,6 +628,9 @@ fn bad_input_is_a_clear_error() {
     run(&p, &["update", "--abort", "--baseline", "HEAD"])
         .code(2)
         .stderr(predicate::str::contains("--abort"));
+    run(&p, &["add", "scope", "admin", "--abort"])
+        .code(2)
+        .stderr(predicate::str::contains("plugsmith update --abort"));
     run(&p, &["update", "--baseline", "no-such-commit"])
         .code(2)
         .stderr(predicate::str::contains("--baseline no-such-commit"));
@@ -1016,4 +1019,35 @@ fn abort_of_an_update_after_resolved_conflicts_leaves_the_resolved_update_waitin
     run(&p, &["update"]).success();
     assert_eq!(reference(&p, "refs/plugsmith/pending"), None);
     assert_eq!(reference(&p, "refs/plugsmith/undo"), None);
+}
+
+#[test]
+fn a_moved_project_with_several_folders_it_may_come_from_is_told_to_name_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (outer, _) = monorepo(tmp.path());
+    // A second project from the first one's plugsmith.toml: the same id.
+    run(
+        &outer.join("services"),
+        &["new", "todo2", "--yes", "--answers", "todo/plugsmith.toml"],
+    )
+    .success();
+    let q2 = outer.join("services/todo2");
+    assert_eq!(project_id(&q2), project_id(&outer.join("services/todo")));
+    commit_all(&outer, "a second one");
+    let q = move_project(&outer, "services/todo", "apps/todo");
+    move_project(&outer, "services/todo2", "apps/todo2");
+    let first = reference(&outer, SERVICES_TODO);
+    let before = snapshot(&outer);
+    run(&q, &["update"])
+        .code(2)
+        .stderr(predicate::str::contains("several folders"))
+        .stderr(predicate::str::contains("`services/todo`"))
+        .stderr(predicate::str::contains("`services/todo2`"))
+        .stderr(predicate::str::contains("--baseline REF"));
+    assert_eq!(snapshot(&outer), before, "nothing written, no ref moved");
+    // Named, it is the baseline; the other folder's refs stay where they are.
+    run(&q, &["update", "--baseline", SERVICES_TODO]).success();
+    assert_eq!(reference(&outer, SERVICES_TODO), first);
+    assert!(reference(&outer, APPS_TODO).is_some());
+    assert!(reference(&outer, "refs/plugsmith/projects/services%2Ftodo2/baseline").is_some());
 }
