@@ -197,6 +197,18 @@ fn new_records_a_baseline_and_what_generated_the_project() {
         ],
     )
     .success();
+    // The project id is recorded, and is the same for a project generated again from it (the
+    // same answers, the same plugsmith.toml to the byte).
+    assert!(section["id"].as_str().is_some_and(|id| id.len() == 36));
+    run(
+        tmp.path(),
+        &["new", "same", "--answers", "todo/plugsmith.toml"],
+    )
+    .success();
+    assert_eq!(
+        read(&tmp.path().join("same"), "plugsmith.toml"),
+        read(&p, "plugsmith.toml")
+    );
     // An update of an unchanged project changes nothing.
     let before = snapshot(&p);
     run(&p, &["update"])
