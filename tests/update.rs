@@ -1063,3 +1063,24 @@ fn a_moved_project_with_several_folders_it_may_come_from_is_told_to_name_one() {
     assert!(reference(&outer, APPS_TODO).is_some());
     assert!(reference(&outer, "refs/plugsmith/projects/services%2Ftodo2/baseline").is_some());
 }
+
+#[test]
+fn abort_of_an_allow_dirty_update_puts_back_the_uncommitted_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &[]);
+    replace(
+        &p,
+        "app/routes.py",
+        "List the shared todos",
+        "My own wording",
+    );
+    change_answers(&p, "List the shared todos", "List all the todos");
+    fs::write(p.join("openapi.yaml"), "my own spec, never committed\n").unwrap();
+    let before = work_files(&p); // nothing of this committed
+    run(&p, &["update", "--allow-dirty"])
+        .code(1)
+        .stdout(predicate::str::contains("refs/plugsmith/saved"));
+    assert_ne!(work_files(&p), before);
+    run(&p, &["update", "--abort"]).success();
+    assert_eq!(work_files(&p), before, "the uncommitted changes are back");
+}
