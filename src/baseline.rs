@@ -7,7 +7,8 @@
 //!   (rooted at the project folder), every generated file but `.env`; it passes the same
 //!   secret check as a first commit. Each new baseline has the previous one as its parent.
 //! - While conflicts of an update are being resolved, the render they came from waits on the
-//!   `pending` ref beside it (see `crate::update`).
+//!   `pending` ref beside it, and the files that update wrote, as they were before it, on the
+//!   `undo` ref (see `crate::update`).
 //! - `plugsmith.toml` gains a `[plugsmith]` section ([`Recorded`]): the plugsmith version and
 //!   where the stack came from.
 
@@ -34,6 +35,11 @@ pub const ANSWERS_FILE: &str = "plugsmith.toml";
 pub struct Recorded {
     /// The plugsmith version that rendered the files last.
     pub version: String,
+    /// The project's id, made by `new` and kept by every update: a project moved to another
+    /// folder of its repository finds its baseline by it. Absent in projects made before it
+    /// existed (an update records one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The `--stack-dir` folder the stack was loaded from; absent for a built-in stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_dir: Option<String>,
@@ -65,11 +71,32 @@ impl Recorded {
         };
         Recorded {
             version: VERSION.to_string(),
+            id: new_id(p),
             stack_dir,
             stack_git,
             stack_commit,
         }
     }
+}
+
+/// The id of a project first generated (or first updated) with `p`'s answers: a digest of
+/// them, written like a UUID. Generating again from a project's plugsmith.toml gives the same
+/// id (the same project, as `new --answers plugsmith.toml` promises); nothing secret is in it.
+fn new_id(p: &Plugin) -> Option<String> {
+    let answers = serde_json::to_vec(&crate::answers::Answers::from(p)).ok()?;
+    let mut data = b"plugsmith project id\n".to_vec();
+    data.extend_from_slice(&answers);
+    let hex = Oid::hash_object(git2::ObjectType::Blob, &data)
+        .ok()?
+        .to_string();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
 }
 
 /// Appends the `[plugsmith]` section to the rendered `plugsmith.toml` and reads the file back.
@@ -102,6 +129,9 @@ pub struct Refs {
     pub pending: String,
     /// Where `update --allow-dirty` saves the files it changes, as they were.
     pub saved: String,
+    /// Beside `pending`: the files an update that stopped on conflicts wrote or removed, as
+    /// they were before it (what `update --abort` puts back).
+    pub undo: String,
 }
 
 impl Refs {
@@ -116,8 +146,27 @@ impl Refs {
             baseline: format!("{base}/baseline"),
             pending: format!("{base}/pending"),
             saved: format!("{base}/saved"),
+            undo: format!("{base}/undo"),
         }
     }
+}
+
+/// The project folder a ref component of [`encode`] names.
+fn decode(component: &str) -> Option<String> {
+    let b = component.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = component.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A path as one ref component: every byte but ASCII letters, digits, `_` and `-` as `%XX`
@@ -171,6 +220,118 @@ impl Location {
         }))
     }
 
+    /// For a project with no ref of its own: the refs of the folder of this repository it was
+    /// moved from, if they can be told — the project id recorded in their
+    /// baseline is `id` (for a project older than ids: no id there, and at least half its files
+    /// are on disk as the baseline has them), and that folder no longer holds the project.
+    /// Unless `dry_run` (then they are only read from where they are), the refs are renamed
+    /// to this folder's. Several such folders are an error naming them.
+    pub fn follow_move(&mut self, id: Option<&str>, dir: &Path, dry_run: bool) -> Result<Follow> {
+        let mut follow = Follow::default();
+        let mine = [&self.refs.baseline, &self.refs.pending, &self.refs.undo];
+        if mine.iter().any(|n| read_ref(&self.repo, n).is_some()) {
+            return Ok(follow);
+        }
+        const PREFIX: &str = "refs/plugsmith/projects/";
+        let names: Vec<String> = self
+            .repo
+            .references()
+            .map_err(git_err("list the refs", dir))?
+            .filter_map(|r| r.ok()?.name().map(str::to_string))
+            .filter(|n| n.starts_with(PREFIX))
+            .collect();
+        let folders: std::collections::BTreeSet<String> = names
+            .iter()
+            .filter_map(|n| {
+                n[PREFIX.len()..]
+                    .rsplit_once('/')
+                    .map(|(k, _)| k.to_string())
+            })
+            .collect();
+        let mut found = Vec::new();
+        for key in folders {
+            let Some(rel) = decode(&key) else { continue };
+            let refs = Refs::for_path(&rel);
+            if rel == self.rel {
+                continue;
+            }
+            let Some(tip) = read_ref(&self.repo, &refs.baseline)
+                .or_else(|| read_ref(&self.repo, &refs.pending))
+            else {
+                continue;
+            };
+            let their_id = self
+                .repo
+                .find_commit(tip)
+                .and_then(|c| c.tree())
+                .ok()
+                .and_then(|t| t.get_name(ANSWERS_FILE).map(|e| e.id()))
+                .and_then(|b| self.repo.find_blob(b).ok())
+                .and_then(|b| recorded_id(b.content()));
+            if their_id.as_deref() != id {
+                continue;
+            }
+            if id.is_none() {
+                let files = read_commit(&self.repo, tip, "", dir)?;
+                let same = files
+                    .iter()
+                    .filter(|(p, b)| std::fs::read(dir.join(p)).is_ok_and(|c| c == b.contents))
+                    .count();
+                if same * 2 < files.len() {
+                    continue;
+                }
+            }
+            // Still there: a copy of this project (or this one, a copy of it), not a move.
+            let there = self.root.join(&rel).join(ANSWERS_FILE);
+            let still = std::fs::read(&there)
+                .is_ok_and(|t| id.is_none() || recorded_id(&t).as_deref() == id);
+            if still {
+                follow.copy_of.push((rel, refs));
+                continue;
+            }
+            found.push((rel, refs));
+        }
+        if found.len() > 1 {
+            let list: Vec<String> = found
+                .iter()
+                .map(|(rel, refs)| format!("`{rel}` ({})", refs.baseline))
+                .collect();
+            return Err(Error::usage_hint(
+                format!(
+                    "`{}` has no baseline, and several folders this project may have been moved from have one: {}",
+                    self.rel,
+                    list.join(", ")
+                ),
+                "name the one to merge from: `plugsmith update --baseline REF`",
+            ));
+        }
+        let Some((from, old)) = found.pop() else {
+            return Ok(follow);
+        };
+        if dry_run {
+            self.refs = old;
+        } else {
+            let pairs = [
+                (&old.baseline, &self.refs.baseline),
+                (&old.pending, &self.refs.pending),
+                (&old.undo, &self.refs.undo),
+                (&old.saved, &self.refs.saved),
+            ];
+            for (from_name, to_name) in pairs {
+                if let Some(c) = read_ref(&self.repo, from_name) {
+                    set_ref(&self.repo, to_name, c, "plugsmith: the project moved", dir)?;
+                }
+            }
+            for (from_name, _) in pairs {
+                if let Ok(mut r) = self.repo.find_reference(from_name) {
+                    r.delete().map_err(git_err("remove a ref", dir))?;
+                }
+            }
+        }
+        follow.moved_from = Some(from);
+        Ok(follow)
+    }
+
     /// `path` (relative to the project) relative to the work tree's root.
     pub fn repo_path(&self, path: &str) -> String {
         if self.rel.is_empty() {
@@ -179,6 +340,25 @@ impl Location {
             format!("{}/{path}", self.rel)
         }
     }
+}
+
+/// What [`Location::follow_move`] found.
+#[derive(Debug, Default)]
+pub struct Follow {
+    /// The folder the project was moved from, whose refs are now its own.
+    pub moved_from: Option<String>,
+    /// Folders that hold this same project still, each with its refs (copies).
+    pub copy_of: Vec<(String, Refs)>,
+}
+
+/// The `id` of the `[plugsmith]` section of a `plugsmith.toml`.
+fn recorded_id(text: &[u8]) -> Option<String> {
+    let table: toml::Table = toml::from_str(std::str::from_utf8(text).ok()?).ok()?;
+    table
+        .get("plugsmith")?
+        .get("id")?
+        .as_str()
+        .map(str::to_string)
 }
 
 pub(crate) fn git_err<'a>(
@@ -315,17 +495,29 @@ pub fn commit_tree(
     message: &str,
     shown: &Path,
 ) -> Result<Oid> {
+    let parents: Vec<Oid> = parent.into_iter().collect();
+    commit_tree_parents(repo, tree, &parents, message, shown)
+}
+
+/// [`commit_tree`] with any number of parents.
+pub fn commit_tree_parents(
+    repo: &Repository,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+    shown: &Path,
+) -> Result<Oid> {
     let err = |action| git_err(action, shown);
     let tree = repo.find_tree(tree).map_err(err("read a tree"))?;
-    let parent = match parent {
-        Some(id) => Some(repo.find_commit(id).map_err(err("read a commit"))?),
-        None => None,
-    };
+    let parents = parents
+        .iter()
+        .map(|id| repo.find_commit(*id).map_err(err("read a commit")))
+        .collect::<Result<Vec<_>>>()?;
     let sig = repo
         .signature()
         .or_else(|_| Signature::now("plugsmith", "plugsmith@localhost"))
         .map_err(err("make a signature"))?;
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
     repo.commit(None, &sig, &sig, message, &tree, &parents)
         .map_err(err("commit"))
 }
@@ -414,9 +606,12 @@ mod tests {
             "é/日本",
         ] {
             let refs = Refs::for_path(rel);
-            for name in [&refs.baseline, &refs.pending, &refs.saved] {
+            for name in [&refs.baseline, &refs.pending, &refs.saved, &refs.undo] {
                 assert!(git2::Reference::is_valid_name(name), "{rel:?}: {name}");
             }
+        }
+        for rel in ["a", "services/todo", "a b/.hidden/x.lock", "é/日本", "100%"] {
+            assert_eq!(decode(&encode(rel)).as_deref(), Some(rel));
         }
         assert_eq!(Refs::for_path("").baseline, "refs/plugsmith/baseline");
         assert_eq!(

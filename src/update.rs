@@ -78,6 +78,15 @@ pub struct UpdateArgs {
     /// records, so the templates change only when you ask).
     #[arg(long, value_name = "REV")]
     pub stack_commit: Option<String>,
+
+    /// Undo an update that stopped on conflicts: every file it wrote back as it was before
+    /// (the ones it created removed), the baseline unchanged. With `--allow-dirty`, files
+    /// changed since that update are first saved in a commit.
+    #[arg(
+        long,
+        conflicts_with_all = ["conflict", "baseline", "baseline_from_answers", "stack_dir", "stack_git", "stack_commit"]
+    )]
+    pub abort: bool,
 }
 
 /// Arguments of `plugsmith add`.
@@ -97,9 +106,11 @@ plugsmith and merges three ways: what plugsmith generated last (the baseline) is
 your files are yours, the new render is plugsmith's. .env is never regenerated (missing keys are \
 appended); files you added are never touched; files you deleted stay deleted unless plugsmith \
 changed them too.\n\n\
-Examples:\n  plugsmith update --dry-run\n  plugsmith update\n  plugsmith update --conflict rej\n\n\
+Examples:\n  plugsmith update --dry-run\n  plugsmith update\n  plugsmith update --conflict rej\n  \
+plugsmith update --abort\n\n\
 Exit codes:\n  0  updated (or nothing to do)\n  1  conflicts: every one is listed; resolve them, \
-commit, and run update again to record the new baseline\n  2  usage, input or I/O error \
+commit, and run update again to record the new baseline (or `plugsmith update --abort` puts \
+every file it wrote back as it was)\n  2  usage, input or I/O error \
 (nothing was written)";
 
 pub const ADD_HELP: &str = "Validates the item as `new` does, adds it to plugsmith.toml, then \
@@ -110,10 +121,19 @@ Exit codes:\n  0  added and updated\n  1  conflicts (listed)\n  2  usage, input 
 (nothing was written)";
 
 pub fn run(args: &UpdateArgs) -> Result<ExitCode> {
+    if args.abort {
+        return abort(args);
+    }
     update(args, Answers::default())
 }
 
 pub fn run_add(args: &AddArgs) -> Result<ExitCode> {
+    if args.update.abort {
+        return Err(Error::usage_hint(
+            "`--abort` is not an option of `plugsmith add`",
+            "`plugsmith update --abort` undoes an update that stopped on conflicts",
+        ));
+    }
     let dir = project_dir(&args.update.project)?;
     let file = answers::read_answers_file(&dir.join(ANSWERS_FILE))?;
     let added = add_item(&file, &args.what, &args.value)?;
@@ -575,7 +595,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         }
     }
     let plugin = resolve(&dir, &stack, extra, &project_name)?;
-    let loc = Location::find(&dir)?.ok_or_else(|| {
+    let mut loc = Location::find(&dir)?.ok_or_else(|| {
         Error::usage_hint(
             format!(
                 "`{}` is not in a git repository: update keeps its baseline in one, and needs one to keep your changes safe",
@@ -584,6 +604,14 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             "`git init`, commit the project, then run `plugsmith update --baseline-from-answers`",
         )
     })?;
+    let id = recorded.as_ref().and_then(|r| r.id.clone());
+    // A baseline named on the command line is the one: no refs are looked for, none moved.
+    let follow = if args.baseline.is_some() || args.baseline_from_answers {
+        baseline::Follow::default()
+    } else {
+        loc.follow_move(id.as_deref(), &dir, args.dry_run)?
+    };
+    moved_note(&follow, &loc, args.dry_run);
 
     // The ancestor of the merge.
     let old_baseline = baseline::read_ref(&loc.repo, &loc.refs.baseline);
@@ -595,7 +623,18 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             .and_then(|o| o.peel_to_commit())
             .map_err(|e| Error::usage(format!("`--baseline {c}`: {}", e.message())))?
             .id();
-        let files = baseline::read_commit(&loc.repo, oid, &loc.rel, &shown)?;
+        // A commit of the repository holds the project in its folder; a baseline commit
+        // (a ref of plugsmith's, e.g. the one of the folder it was copied from) at its root.
+        let tree = loc
+            .repo
+            .find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(baseline::git_err("read a commit", &shown))?;
+        let prefix = match tree.get_path(Path::new(&loc.rel)) {
+            Err(_) if tree.get_name(ANSWERS_FILE).is_some() => "",
+            _ => loc.rel.as_str(),
+        };
+        let files = baseline::read_commit(&loc.repo, oid, prefix, &shown)?;
         if !files.contains_key(ANSWERS_FILE) {
             return Err(Error::usage(format!(
                 "`--baseline {c}`: that commit has no {ANSWERS_FILE} for this project"
@@ -634,7 +673,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
                     "the last update left conflicts that are not resolved: {}",
                     open.join(", ")
                 ),
-                "resolve them (remove the conflict markers; apply or drop each .rej and .plugsmith-new file, then delete it), commit, and run update again",
+                "resolve them (remove the conflict markers; apply or drop each .rej and .plugsmith-new file, then delete it), commit, and run update again; or `plugsmith update --abort` puts every file that update wrote back as it was",
             ));
         }
         (
@@ -647,19 +686,34 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
             BaseFrom::Ref,
         )
     } else {
+        let mut hint = "`--baseline-from-answers` renders it from plugsmith.toml (same plugsmith version), or `--baseline COMMIT` names a commit holding the project as generated".to_string();
+        for (rel, refs) in &follow.copy_of {
+            let _ = write!(
+                hint,
+                "; `{rel}` holds this same project (the same id in {ANSWERS_FILE}: a copy?), `--baseline {}` merges from its baseline",
+                refs.baseline
+            );
+        }
+        if !loc.rel.is_empty() && follow.copy_of.is_empty() {
+            hint.push_str("; moved from another folder of this repository? `--baseline REF` names the baseline it had there (`git for-each-ref refs/plugsmith` lists them)");
+        }
         return Err(Error::usage_hint(
             format!(
                 "`{}` has no baseline (`{}`): update cannot tell your changes from plugsmith's",
                 shown.display(),
                 loc.refs.baseline
             ),
-            "`--baseline-from-answers` renders it from plugsmith.toml (same plugsmith version), or `--baseline COMMIT` names a commit holding the project as generated",
+            hint,
         ));
     };
 
     // The new render, and `.env` kept.
     let mut project = render::render(&plugin, &mut secrets::generate)?;
-    baseline::stamp(&mut project, &Recorded::now(&plugin))?;
+    let mut rec = Recorded::now(&plugin);
+    if id.is_some() {
+        rec.id = id; // the project's id stays; a project older than ids gets one
+    }
+    baseline::stamp(&mut project, &rec)?;
     let env_before = read_ours(&dir, ENV_FILE)?;
     let env_rendered = baseline::generated(&project, ENV_FILE)
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
@@ -805,21 +859,29 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         changes,
         kept: Vec::new(),
     };
+    let removed: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.what == What::Removed)
+        .map(|s| s.path.as_str())
+        .collect();
+    // What `--abort` puts back, recorded before the first file is written.
+    if !conflicts.is_empty() {
+        let undo = undo_commit(&loc, &dir, &files, &removed, &shown)?;
+        baseline::set_ref(repo, &loc.refs.undo, undo, "plugsmith update", &shown)?;
+    }
     print(&out);
     if !files.is_empty() {
         let staging = writer::Staging::new(&dir, Target::Existing)?;
         writer::write(staging, &dir, &files, &plan, |_| Ok(()))?;
     }
-    for s in steps.iter().filter(|s| s.what == What::Removed) {
-        remove(&dir, &s.path)?;
+    for path in &removed {
+        remove(&dir, path)?;
     }
     if let Some((name, commit)) = &record {
         baseline::set_ref(repo, name, *commit, "plugsmith update", &shown)?;
-        if conflicts.is_empty() && pending.is_some() {
-            if let Ok(mut r) = repo.find_reference(&loc.refs.pending) {
-                let _ = r.delete();
-            }
-        }
+    }
+    if conflicts.is_empty() {
+        clear_pending(&loc);
     }
     if let Some(c) = saved {
         println!(
@@ -831,6 +893,439 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
         println!("The baseline is now this render ({}).", loc.refs.baseline);
     }
     Ok(finish_code(&conflicts, &shown, false))
+}
+
+/// Says that a project's refs followed it from the folder it was moved from.
+fn moved_note(follow: &baseline::Follow, loc: &Location, dry_run: bool) {
+    let Some(from) = &follow.moved_from else {
+        return;
+    };
+    if dry_run {
+        println!(
+            "note: the baseline of `{from}` is this project's (the same id in {ANSWERS_FILE}; moved to `{}`): without --dry-run its refs follow it",
+            loc.rel
+        );
+    } else {
+        println!(
+            "note: the baseline of `{from}` followed the project to `{}` (the same id in {ANSWERS_FILE}): its refs are now {}",
+            loc.rel, loc.refs.baseline
+        );
+    }
+}
+
+/// Forgets an update that waited for its conflicts (the `pending` and `undo` refs).
+fn clear_pending(loc: &Location) {
+    for name in [&loc.refs.pending, &loc.refs.undo] {
+        if let Ok(mut r) = loc.repo.find_reference(name) {
+            let _ = r.delete();
+        }
+    }
+}
+
+/// The record `update --abort` reads: a commit whose tree holds the files the update is about to
+/// write or remove as they are now (every one but `.env`, which no commit holds), and whose
+/// message lists each file with what the update leaves there:
+/// `file AFTER MODE PATH` (AFTER: the blob id written, `-` when removed; MODE: the file's octal
+/// mode before, `-` when it did not exist) and, for `.env`, which the update only ever appends
+/// to, `env MODE LENGTH AFTER-LENGTH KEYS` (LENGTH before, `-` when it did not exist; KEYS: those
+/// set in what was appended, comma-separated). No secret, and no hash of one, is recorded.
+/// An update that was waiting before this one (its conflicts resolved) is named by
+/// `waiting PENDING UNDO` (`-` for none) and its commits are the parents: `--abort` leaves it
+/// waiting again.
+fn undo_commit(
+    loc: &Location,
+    dir: &Path,
+    files: &[GeneratedFile],
+    removed: &[&str],
+    shown: &Path,
+) -> Result<Oid> {
+    let mut message = format!(
+        "plugsmith {VERSION}: the files an update that stopped on conflicts wrote, as they were before it (`plugsmith update --abort` puts them back)\n\n"
+    );
+    let after: std::collections::BTreeMap<&str, Option<&GeneratedFile>> = files
+        .iter()
+        .map(|f| (f.path.as_str(), Some(f)))
+        .chain(removed.iter().map(|p| (*p, None)))
+        .collect();
+    let mut before = Vec::new();
+    for (path, after) in after {
+        let was = read_ours(dir, path)?;
+        let mode = was
+            .as_ref()
+            .map_or("-".to_string(), |b| format!("{:o}", b.mode));
+        if path == ENV_FILE {
+            let Some(after) = after else { continue };
+            let old: &[u8] = was.as_ref().map_or(&[], |b| &b.contents);
+            if !after.contents.starts_with(old) {
+                return Err(Error::Internal(
+                    "the update would change .env's existing lines".into(),
+                ));
+            }
+            let added = String::from_utf8_lossy(&after.contents[old.len()..]).into_owned();
+            let _ = writeln!(
+                message,
+                "env {mode} {} {} {}",
+                was.as_ref()
+                    .map_or("-".to_string(), |b| b.contents.len().to_string()),
+                after.contents.len(),
+                keep::env_keys(&added).join(",")
+            );
+            continue;
+        }
+        let id = match after {
+            Some(f) => Oid::hash_object(git2::ObjectType::Blob, &f.contents)
+                .map_err(|e| Error::Internal(format!("hash of `{path}`: {e}")))?
+                .to_string(),
+            None => "-".to_string(),
+        };
+        let _ = writeln!(message, "file {id} {mode} {path}");
+        if let Some(b) = was {
+            before.push((path.to_string(), b));
+        }
+    }
+    let waiting = [
+        baseline::read_ref(&loc.repo, &loc.refs.pending),
+        baseline::read_ref(&loc.repo, &loc.refs.undo),
+    ];
+    if waiting[0].is_some() {
+        let name = |c: Option<Oid>| c.map_or("-".to_string(), |c| c.to_string());
+        let _ = writeln!(message, "waiting {} {}", name(waiting[0]), name(waiting[1]));
+    }
+    let parents: Vec<Oid> = waiting.into_iter().flatten().collect();
+    let list: Vec<(String, &Blob)> = before.iter().map(|(p, b)| (p.clone(), b)).collect();
+    let tree = baseline::write_tree(&loc.repo, &list, shown)?;
+    baseline::commit_tree_parents(&loc.repo, tree, &parents, &message, shown)
+}
+
+/// One line of an undo record ([`undo_commit`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Undo {
+    File {
+        path: String,
+        after: Option<Oid>,
+        mode: Option<u32>,
+    },
+    Env {
+        mode: Option<u32>,
+        len: Option<usize>,
+        after_len: usize,
+        keys: Vec<String>,
+    },
+    /// The update that was waiting before (its `pending` and `undo` commits).
+    Waiting { pending: Oid, undo: Option<Oid> },
+}
+
+fn parse_undo(message: &str) -> Vec<Undo> {
+    let mode = |m: &str| u32::from_str_radix(m, 8).ok();
+    message
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(5, ' ');
+            match parts.next()? {
+                "file" => {
+                    let (after, m) = (parts.next()?, parts.next()?);
+                    let rest: Vec<&str> = parts.collect();
+                    Some(Undo::File {
+                        path: rest.join(" "),
+                        after: Oid::from_str(after).ok(),
+                        mode: mode(m),
+                    })
+                }
+                "waiting" => Some(Undo::Waiting {
+                    pending: Oid::from_str(parts.next()?).ok()?,
+                    undo: parts.next().and_then(|u| Oid::from_str(u).ok()),
+                }),
+                "env" => {
+                    let (m, len, after_len) = (parts.next()?, parts.next()?, parts.next()?);
+                    let keys = parts.next().unwrap_or_default();
+                    Some(Undo::Env {
+                        mode: mode(m),
+                        len: len.parse().ok(),
+                        after_len: after_len.parse().ok()?,
+                        keys: keys
+                            .split(',')
+                            .filter(|k| !k.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// `plugsmith update --abort`: puts back every file the update that stopped on conflicts wrote
+/// or removed, as it was before, and forgets that update; the baseline stays where it was.
+fn abort(args: &UpdateArgs) -> Result<ExitCode> {
+    let dir = project_dir(&args.project)?;
+    let shown = args.project.clone();
+    let nothing = || {
+        Error::usage_hint(
+            format!(
+                "`{}`: nothing to abort: no update is waiting for its conflicts to be resolved",
+                shown.display()
+            ),
+            "`--abort` undoes an update that stopped on conflicts (exit 1), until they are resolved and `plugsmith update` has run again",
+        )
+    };
+    let Some(mut loc) = Location::find(&dir)? else {
+        return Err(nothing());
+    };
+    // plugsmith.toml may hold conflict markers now: no id then.
+    let id = answers::read_answers_file(&dir.join(ANSWERS_FILE))
+        .ok()
+        .and_then(|a| a.plugsmith)
+        .and_then(|r| r.id);
+    let follow = loc.follow_move(id.as_deref(), &dir, args.dry_run)?;
+    moved_note(&follow, &loc, args.dry_run);
+    let Some(undo) = baseline::read_ref(&loc.repo, &loc.refs.undo) else {
+        if baseline::read_ref(&loc.repo, &loc.refs.pending).is_some() {
+            return Err(Error::usage_hint(
+                format!(
+                    "the update waiting on {} was made by a plugsmith without `--abort`: it did not record the files as they were before it",
+                    loc.refs.pending
+                ),
+                format!(
+                    "put the files back with git (`git checkout HEAD -- .` if they were committed before that update), then `git update-ref -d {}`",
+                    loc.refs.pending
+                ),
+            ));
+        }
+        return Err(nothing());
+    };
+    let commit = loc
+        .repo
+        .find_commit(undo)
+        .map_err(baseline::git_err("read a commit", &shown))?;
+    let entries = parse_undo(commit.message().unwrap_or_default());
+    let before = baseline::read_commit(&loc.repo, undo, "", &shown)?;
+
+    let mut put: Vec<GeneratedFile> = Vec::new();
+    let mut rm: Vec<String> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
+    let mut env_note = None;
+    let mut waiting = None;
+    for e in &entries {
+        match e {
+            Undo::Waiting { pending, undo } => waiting = Some((*pending, *undo)),
+            Undo::File { path, after, mode } => {
+                let now = read_ours(&dir, path)?;
+                let was = before.get(path);
+                let (now_c, was_c) = (now.as_ref().map(|b| &b.contents), was.map(|b| &b.contents));
+                let mode = mode.unwrap_or(0o644);
+                if now_c == was_c && now.as_ref().is_none_or(|b| b.mode == mode) {
+                    continue; // already as it was
+                }
+                let as_left = match (&now, after) {
+                    (None, None) => true,
+                    (Some(n), Some(id)) => {
+                        Oid::hash_object(git2::ObjectType::Blob, &n.contents).ok() == Some(*id)
+                    }
+                    _ => false,
+                };
+                if !as_left {
+                    changed.push(path.clone());
+                    if !args.allow_dirty {
+                        continue;
+                    }
+                }
+                match was {
+                    Some(b) => {
+                        put.push(GeneratedFile {
+                            path: path.clone(),
+                            contents: b.contents.clone(),
+                            mode,
+                        });
+                        lines.push(format!("  {:<12} {path}", "restored"));
+                    }
+                    None => {
+                        if now.is_some() {
+                            rm.push(path.clone());
+                            lines.push(format!(
+                                "  {:<12} {path} (the update created it)",
+                                "removed"
+                            ));
+                        }
+                    }
+                }
+            }
+            Undo::Env {
+                mode,
+                len,
+                after_len,
+                keys,
+            } => {
+                let now = read_ours(&dir, ENV_FILE)?;
+                let keys_of = |b: &[u8]| -> Vec<String> {
+                    keep::env_keys(&String::from_utf8_lossy(b))
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                };
+                let as_before = match (&now, len) {
+                    (None, None) => true,
+                    (Some(n), Some(l)) => {
+                        n.contents.len() == *l
+                            && !keys_of(&n.contents).iter().any(|k| keys.contains(k))
+                    }
+                    _ => false,
+                };
+                if as_before {
+                    continue;
+                }
+                let cut = len.unwrap_or(0);
+                let as_left = now.as_ref().is_some_and(|n| {
+                    n.contents.len() == *after_len
+                        && n.contents.len() >= cut
+                        && keys_of(&n.contents[cut..]) == *keys
+                });
+                let n = match (&now, as_left) {
+                    (Some(n), true) => n,
+                    _ => {
+                        changed.push(ENV_FILE.to_string());
+                        env_note = Some(format!(
+                            "  {:<12} {ENV_FILE} (changed since the update, left as it is; the update had {} {})",
+                            "kept",
+                            if len.is_some() { "appended" } else { "created it with" },
+                            keys.join(", ")
+                        ));
+                        continue;
+                    }
+                };
+                match len {
+                    Some(l) => {
+                        put.push(GeneratedFile {
+                            path: ENV_FILE.to_string(),
+                            contents: n.contents[..*l].to_vec(),
+                            mode: mode.unwrap_or(0o600),
+                        });
+                        lines.push(format!(
+                            "  {:<12} {ENV_FILE} (the keys the update appended taken out: {})",
+                            "restored",
+                            keys.join(", ")
+                        ));
+                    }
+                    None => {
+                        rm.push(ENV_FILE.to_string());
+                        lines.push(format!(
+                            "  {:<12} {ENV_FILE} (the update created it)",
+                            "removed"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !changed.is_empty() && !args.allow_dirty {
+        return Err(Error::usage_hint(
+            format!(
+                "`{}`: changed since the update stopped on conflicts, so `--abort` would lose your changes: {}",
+                shown.display(),
+                changed.join(", ")
+            ),
+            format!(
+                "put them back as the update left them, or pass `--allow-dirty`: they are then saved first in a commit on {} (but .env, which is then left as it is)",
+                loc.refs.saved
+            ),
+        ));
+    }
+
+    let verb = if args.dry_run {
+        "Would abort"
+    } else {
+        "Aborting"
+    };
+    let mut out = format!(
+        "{verb} the update of `{}` that stopped on conflicts (every file it wrote back as it was before it):\n",
+        shown.display()
+    );
+    for l in lines.iter().chain(&env_note) {
+        let _ = writeln!(out, "{l}");
+    }
+    if lines.is_empty() {
+        let _ = writeln!(out, "  nothing to put back");
+    }
+    if args.dry_run {
+        let _ = writeln!(out, "Dry run: nothing was written.");
+        print(&out);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let save_these: BTreeSet<String> = changed.into_iter().filter(|p| p != ENV_FILE).collect();
+    let saved = if save_these.is_empty() {
+        None
+    } else {
+        Some(save(&loc, &dir, &save_these, &shown)?)
+    };
+    print(&out);
+    if !put.is_empty() {
+        let changes = put
+            .iter()
+            .map(|f| {
+                let change = match dir.join(&f.path).exists() {
+                    true => Change::Overwritten,
+                    false => Change::Created,
+                };
+                (f.path.clone(), change)
+            })
+            .collect();
+        let plan = writer::Plan {
+            target: Target::Existing,
+            changes,
+            kept: Vec::new(),
+        };
+        let staging = writer::Staging::new(&dir, Target::Existing)?;
+        writer::write(staging, &dir, &put, &plan, |_| Ok(()))?;
+        // The exact mode, whatever the umask took off.
+        use std::os::unix::fs::PermissionsExt;
+        for f in &put {
+            let full = dir.join(&f.path);
+            std::fs::set_permissions(&full, std::fs::Permissions::from_mode(f.mode))
+                .map_err(|e| Error::io("cannot set the mode of", &full, e))?;
+        }
+    }
+    for path in &rm {
+        remove(&dir, path)?;
+    }
+    clear_pending(&loc);
+    if let Some((pending, undo)) = waiting {
+        baseline::set_ref(
+            &loc.repo,
+            &loc.refs.pending,
+            pending,
+            "plugsmith update --abort",
+            &shown,
+        )?;
+        if let Some(u) = undo {
+            baseline::set_ref(
+                &loc.repo,
+                &loc.refs.undo,
+                u,
+                "plugsmith update --abort",
+                &shown,
+            )?;
+        }
+    }
+    if let Some(c) = saved {
+        println!(
+            "note: the files you had changed since the update were saved first in commit {c} ({}); `git checkout {c} -- PATH` brings one back",
+            loc.refs.saved
+        );
+    }
+    if waiting.is_some() {
+        println!(
+            "Aborted; the update before it is waiting again ({}), its conflicts resolved: `plugsmith update` completes it.",
+            loc.refs.pending
+        );
+    } else {
+        println!(
+            "Aborted; the baseline is unchanged ({}): `plugsmith update` starts again from it.",
+            loc.refs.baseline
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print(text: &str) {
@@ -858,7 +1353,7 @@ fn finish_code(conflicts: &[&Step], shown: &Path, dry_run: bool) -> ExitCode {
     if !dry_run {
         let _ = writeln!(
             err,
-            "hint: resolve each one (remove the conflict markers; apply or drop each .rej and .plugsmith-new file, then delete it), commit, and run `plugsmith update` again: it records the new baseline"
+            "hint: resolve each one (remove the conflict markers; apply or drop each .rej and .plugsmith-new file, then delete it), commit, and run `plugsmith update` again: it records the new baseline; or `plugsmith update --abort` puts every file it wrote back as it was"
         );
     }
     ExitCode::from(1)
@@ -1052,6 +1547,45 @@ mod tests {
         assert!(add_item(&file, "colour", "x").is_err());
         let a = add_item(&file, "scope", "admin").unwrap();
         assert_eq!(a.scopes, Some(vec!["admin".to_string()]));
+    }
+
+    #[test]
+    fn undo_records_read_back() {
+        let id = Oid::hash_object(git2::ObjectType::Blob, b"x").unwrap();
+        let message = format!(
+            "title\n\nenv 600 12 80 A,B_2\nenv - - 7 \nfile {id} 755 a b/c d.py\nfile - - gone\nconflict markers x\nwaiting {id} -\n"
+        );
+        assert_eq!(
+            parse_undo(&message),
+            vec![
+                Undo::Env {
+                    mode: Some(0o600),
+                    len: Some(12),
+                    after_len: 80,
+                    keys: vec!["A".into(), "B_2".into()],
+                },
+                Undo::Env {
+                    mode: None,
+                    len: None,
+                    after_len: 7,
+                    keys: Vec::new(),
+                },
+                Undo::File {
+                    path: "a b/c d.py".into(),
+                    after: Some(id),
+                    mode: Some(0o755),
+                },
+                Undo::File {
+                    path: "gone".into(),
+                    after: None,
+                    mode: None,
+                },
+                Undo::Waiting {
+                    pending: id,
+                    undo: None,
+                },
+            ]
+        );
     }
 
     #[test]
