@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The external suite (issue 5): generated projects checked by tools nobody here wrote —
-# authlib's OAuth client, headless Chromium, schemathesis, openapi-spec-validator, Spectral with
-# the OWASP ruleset, detect-secrets, and a bounded load run.
+# authlib's OAuth client, the official MCP SDK's client, headless Chromium, schemathesis,
+# openapi-spec-validator, Spectral with the OWASP ruleset, detect-secrets, and a bounded load run.
 #
 # Installs what it needs itself: a venv with external/requirements.txt under
 # ~/.cache/plugsmith/external-venv, the npm tools of external/package-lock.json with `npm ci`,
@@ -84,7 +84,8 @@ pids=()
 for mode in ${modes//,/ }; do
   extra=()
   [ "$mode" = oauth ] && extra=(--redirect-uri "$redirect_uri")
-  "$plugsmith" new "$work/$mode" --yes --auth "$mode" "${extra[@]}" >"$work/new-$mode.log" 2>&1 \
+  # Every project serves an MCP endpoint beside its GPT Action (the SDK client checks it).
+  "$plugsmith" new "$work/$mode" --yes --auth "$mode" --surface mcp,action "${extra[@]}" >"$work/new-$mode.log" 2>&1 \
     || { cat "$work/new-$mode.log" >&2; die "plugsmith new --auth $mode failed"; }
   # Each project in its own venv, as its README says; installed side by side.
   ( "$python" -m venv "$work/$mode/.venv" \

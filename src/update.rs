@@ -1553,7 +1553,7 @@ mod tests {
     fn undo_records_read_back() {
         let id = Oid::hash_object(git2::ObjectType::Blob, b"x").unwrap();
         let message = format!(
-            "title\n\nenv 600 12 80 A,B_2\nenv - - 7 \nfile {id} 755 a b/c d.py\nfile - - gone\nconflict markers x\nwaiting {id} -\n"
+            "title\n\nenv 600 12 80 A,B_2\nenv - - 7 \nfile {id} 755 a b/c d.txt\nfile - - gone\nconflict markers x\nwaiting {id} -\n"
         );
         assert_eq!(
             parse_undo(&message),
@@ -1571,7 +1571,7 @@ mod tests {
                     keys: Vec::new(),
                 },
                 Undo::File {
-                    path: "a b/c d.py".into(),
+                    path: "a b/c d.txt".into(),
                     after: Some(id),
                     mode: Some(0o755),
                 },
