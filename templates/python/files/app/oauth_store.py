@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS oauth_clients (
     name TEXT NOT NULL,
     secret_hash TEXT NOT NULL,
     redirect_uris TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL
+    created_at DOUBLE PRECISION NOT NULL,
+    public INTEGER NOT NULL DEFAULT 0,
+    registered INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS oauth_users (
     name TEXT PRIMARY KEY,
@@ -114,7 +116,10 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    "ALTER TABLE oauth_grants ADD COLUMN IF NOT EXISTS resource TEXT",  # made by an older version
+    # Columns a database made by an older version lacks.
+    "ALTER TABLE oauth_grants ADD COLUMN IF NOT EXISTS resource TEXT",
+    "ALTER TABLE oauth_clients ADD COLUMN IF NOT EXISTS public INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE oauth_clients ADD COLUMN IF NOT EXISTS registered INTEGER NOT NULL DEFAULT 0",
     "CREATE OR REPLACE TRIGGER oauth_grants_changed AFTER UPDATE OR DELETE ON oauth_grants"
     " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
     "CREATE OR REPLACE TRIGGER oauth_access_tokens_changed AFTER UPDATE OR DELETE ON oauth_access_tokens"
@@ -157,8 +162,12 @@ def check_user_name(name: str) -> str:
 class Client:
     client_id: str
     name: str
-    secret_hash: str
+    secret_hash: str  # empty for a public client
     redirect_uris: tuple[str, ...]
+    # No secret (RFC 7591 `none`): authenticated by PKCE alone.
+    public: bool = False
+    # Registered by itself (RFC 7591), not by the server's owner: its name is its own claim.
+    registered: bool = False
 
     def secret_matches(self, secret: str) -> bool:
         return hmac.compare_digest(digest(secret), self.secret_hash)
@@ -185,12 +194,14 @@ def get_client(db: Database, settings: Settings, client_id: str) -> Client | Non
         return None
     with db.connect() as conn:
         row = conn.execute(
-            "SELECT client_id, name, secret_hash, redirect_uris FROM oauth_clients WHERE client_id = ?",
+            "SELECT client_id, name, secret_hash, redirect_uris, public, registered FROM oauth_clients"
+            " WHERE client_id = ?",
             (client_id,),
         ).fetchone()
     if row is None:
         return None
-    return Client(row[0], row[1], row[2], tuple(u for u in row[3].split("\n") if u))
+    uris = tuple(u for u in row[3].split("\n") if u)
+    return Client(row[0], row[1], row[2], uris, public=bool(row[4]), registered=bool(row[5]))
 
 
 def add_client(db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float) -> str:
@@ -285,10 +296,17 @@ def end_session(db: Database, session: str | None) -> None:
 
 
 def upgrade_sqlite(db: Database) -> None:
-    """Adds the column a SQLite database made by an older version of this project lacks."""
+    """Adds the columns a SQLite database made by an older version of this project lacks."""
+    added = {
+        "oauth_grants": ["resource TEXT"],
+        "oauth_clients": ["public INTEGER NOT NULL DEFAULT 0", "registered INTEGER NOT NULL DEFAULT 0"],
+    }
     with db.connect() as conn:
-        if "resource" not in [row[1] for row in conn.execute("PRAGMA table_info(oauth_grants)").fetchall()]:
-            conn.execute("ALTER TABLE oauth_grants ADD COLUMN resource TEXT")
+        for table, columns in added.items():
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+            for column in columns:
+                if column.split()[0] not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
 def create_grant(

@@ -1,0 +1,129 @@
+"""Dynamic client registration (RFC 7591) at POST /oauth/register: how MCP clients (Claude,
+Claude Code, the MCP Inspector, the SDKs) introduce themselves to this authorization server.
+
+Anyone may register, so a registration gives nothing by itself: the client still needs a user
+to sign in and allow it on the consent page, which names it as unverified and shows where it
+sends the user back. Redirect URIs must be https, or http on a loopback address (any port comes
+back, RFC 8252 §7.3); `token_endpoint_auth_method` `none` makes a public client, whose codes
+need PKCE. Optional fields sent as null or empty count as absent. A registration that no user
+has allowed within OAUTH_UNUSED_CLIENT_LIFETIME is deleted (`purge_unused`, at start-up and by
+`python -m app.manage purge`)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.db import Database
+from app.oauth_store import CLIENT_SECRET_PREFIX, digest, new_secret
+from app.security import limit_request
+from app.settings import Settings, redirect_uri_problem
+
+router = APIRouter(include_in_schema=False)
+
+AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
+GRANT_TYPES = ("authorization_code", "refresh_token")
+MAX_REDIRECT_URIS = 10
+MAX_URI_LENGTH = 2000
+MAX_NAME_LENGTH = 100
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class InvalidMetadata(Exception):
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
+    """A field, or None when absent, null or empty (clients send all three)."""
+    value = data.get(name)
+    if value is None or value == "" or value == []:
+        return None
+    if not isinstance(value, kind):
+        raise InvalidMetadata("invalid_client_metadata", f"`{name}` must be a {kind.__name__}")
+    return value
+
+
+def check_metadata(body: bytes) -> dict[str, Any]:
+    """The client's metadata, checked; raises InvalidMetadata saying what is wrong."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidMetadata("invalid_client_metadata", "the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise InvalidMetadata("invalid_client_metadata", "the body must be a JSON object")
+    uris = data.get("redirect_uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise InvalidMetadata("invalid_redirect_uri", "`redirect_uris` must list at least one URI")
+    if len(uris) > MAX_REDIRECT_URIS or any(len(u) > MAX_URI_LENGTH for u in uris):
+        raise InvalidMetadata("invalid_redirect_uri", f"at most {MAX_REDIRECT_URIS} redirect URIs of {MAX_URI_LENGTH} characters")
+    for uri in uris:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise InvalidMetadata("invalid_redirect_uri", problem)
+    method = _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"  # RFC 7591 §2
+    if method not in AUTH_METHODS:
+        raise InvalidMetadata("invalid_client_metadata", f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    grant_types = _optional(data, "grant_types", list) or ["authorization_code"]
+    if "authorization_code" not in grant_types or not set(grant_types) <= set(GRANT_TYPES):
+        raise InvalidMetadata("invalid_client_metadata", "grant_types: authorization_code, and refresh_token if wanted")
+    response_types = _optional(data, "response_types", list) or ["code"]
+    if response_types != ["code"]:
+        raise InvalidMetadata("invalid_client_metadata", "response_types must be [\"code\"]")
+    name = " ".join((_optional(data, "client_name", str) or "MCP client").split())[:MAX_NAME_LENGTH]
+    return {
+        "client_name": name,
+        "redirect_uris": list(dict.fromkeys(uris)),
+        "token_endpoint_auth_method": method,
+        "grant_types": sorted(set(grant_types), key=GRANT_TYPES.index),
+        "response_types": ["code"],
+    }
+
+
+def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, Any]:
+    """Stores a client (its secret as a hash only) and returns the RFC 7591 answer."""
+    client_id = "mcp_" + secrets.token_urlsafe(18)
+    public = metadata["token_endpoint_auth_method"] == "none"
+    secret = None if public else new_secret(CLIENT_SECRET_PREFIX)
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, created_at, public, registered)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1)",
+            (client_id, metadata["client_name"], "" if secret is None else digest(secret),
+             "\n".join(metadata["redirect_uris"]), now, int(public)),
+        )
+    answer = {"client_id": client_id, "client_id_issued_at": int(now), **metadata}
+    if secret is not None:
+        answer |= {"client_secret": secret, "client_secret_expires_at": 0}
+    return answer
+
+
+def purge_unused(db: Database, settings: Settings, now: float) -> int:
+    """Deletes registered clients that no user allowed within the configured time."""
+    with db.connect() as conn:
+        cursor = conn.execute(
+            "DELETE FROM oauth_clients WHERE registered = 1 AND created_at <= ?"
+            " AND client_id NOT IN (SELECT client_id FROM oauth_grants)",
+            (now - settings.unused_client_lifetime,),
+        )
+    return max(cursor.rowcount, 0)
+
+
+@router.post("/oauth/register")
+async def register_client(request: Request) -> JSONResponse:
+    # Counted like an API call without credentials: against the caller's address.
+    limit_request(request)
+    body = await request.body()
+    try:
+        metadata = check_metadata(body)
+    except InvalidMetadata as e:
+        return JSONResponse({"error": e.error, "error_description": e.description}, status_code=400, headers=NO_STORE)
+    answer = await run_in_threadpool(register, request.app.state.db, metadata, request.app.state.clock())
+    return JSONResponse(answer, status_code=201, headers=NO_STORE)
