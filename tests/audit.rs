@@ -801,6 +801,48 @@ fn a_loopback_database_url_with_a_dev_password_is_low() {
 }
 
 #[test]
+fn a_database_url_with_a_default_or_placeholder_password_is_low_on_any_host() {
+    let d = tempfile::tempdir().unwrap();
+    // Stock words with digits and word phrases: guessable defaults, not leaked credentials.
+    write(
+        d.path(),
+        "docs/deploy.md",
+        concat!(
+            "DATABASE_URL=postgresql://admin:admin123@db.acme.dev:5432/app\n", // plugsmith:allow
+            "MONGO_URL=mongodb://root:my-db-password-1@mongo.acme.dev:27017\n", // plugsmith:allow
+        ),
+    );
+    let pw = fake_alnum("", 20);
+    write(
+        d.path(),
+        "deploy/prod.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
+    );
+    let v = audit_json(d.path(), &[], 1);
+    let found: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("deploy/prod.txt".to_string(), 1, "high".to_string()),
+            ("docs/deploy.md".to_string(), 1, "low".to_string()),
+            ("docs/deploy.md".to_string(), 2, "low".to_string()),
+        ],
+        "{v:#}"
+    );
+}
+
+#[test]
 fn manifests_under_examples_weigh_less() {
     let d = tempfile::tempdir().unwrap();
     let manifest = r#"{"schema_version": "v1", "name_for_model": "todo",
