@@ -1726,7 +1726,7 @@ mod tests {
                 taken += 1;
             }
         }
-        assert!(taken <= 2, "{taken} of 20000 random values taken for phrases");
+        assert_eq!(taken, 0, "random values taken for phrases");
     }
 
     #[test]
