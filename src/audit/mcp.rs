@@ -4,6 +4,7 @@
 //! without an audience check, and redirect URIs accepted by wildcard. Line patterns, not a
 //! parser: every finding says "heuristic" and `plugsmith:allow` silences a line.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -242,6 +243,266 @@ pub fn metadata_uris(chunk: &[u8], first_line: usize, out: &mut Vec<MetadataUri>
             }
         }
     }
+    // Issuers and entries written with a constant of this file, where it resolves.
+    for (line, t) in templates(&text, first_line) {
+        if out.len() >= METADATA_URIS_PER_FILE {
+            return;
+        }
+        let names_issuer = t.key.eq_ignore_ascii_case("authorization_servers");
+        let issuer =
+            t.key.eq_ignore_ascii_case("issuer") || t.key.eq_ignore_ascii_case("issuer_url");
+        let Some(uri) = t.resolved.filter(|r| r.starts_with("http")) else {
+            continue;
+        };
+        if names_issuer || issuer {
+            out.push(MetadataUri {
+                names_issuer,
+                uri,
+                line,
+            });
+        }
+    }
+}
+
+/// A metadata value written with a constant: an f-string (`f"{BASE_URL}/mcp/"`), a template
+/// string (`` `${base}/mcp/` ``) or the constant itself (`AnyHttpUrl(BASE_URL)`, `[base]`).
+struct Template<'a> {
+    /// `resource`, `issuer`, `authorization_servers`…
+    key: &'a str,
+    /// As written, quotes and `f` included.
+    raw: &'a str,
+    /// The value with every placeholder it could resolve replaced.
+    resolved: Option<String>,
+    /// The literal text after the last placeholder (`/mcp/`).
+    suffix: &'a str,
+    /// The first placeholder names a URL (`BASE_URL`, `base`, `issuer`, `host`…) or the value
+    /// starts with `http(s)://`.
+    url_like: bool,
+}
+
+/// How many constants one chunk may define before the rest are ignored.
+const CONSTANTS_PER_CHUNK: usize = 200;
+
+fn template_res() -> &'static (Regex, Regex, Regex) {
+    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    R.get_or_init(|| {
+        const VALUE: &str = r#"(?:AnyHttpUrl\(\s*|new URL\(\s*)?((?:f|rf|fr)["'][^"'\n]*["']|`[^`\n]*`|[A-Za-z_][\w.]*\b(?:\s*[,)\]}]|\s*$))"#;
+        let key = format!(
+            r#"(?i)["']?\b(resource|resource_server_url|resourceServerUrl|resource_url|resourceUrl|issuer|issuer_url|issuerUrl)["']?\s*[:=]\s*{VALUE}"#
+        );
+        let servers = format!(r#"(?i)["']?\b(authorization_servers)["']?\s*[:=]\s*\[\s*{VALUE}"#);
+        // `BASE_URL = "https://…"`, `const base = process.env.BASE ?? "https://…"`,
+        // `AUTH = os.getenv("AUTH", "https://…")`: the name in 1, the rest in 2.
+        let constant = r#"^\s*(?:export\s+)?(?:const\s+|let\s+|var\s+)?([A-Za-z_]\w*)\s*(?::\s*[\w.\[\]]+\s*)?=\s*(.+)$"#;
+        (
+            Regex::new(&key).expect("valid template regex"),
+            Regex::new(&servers).expect("valid template regex"),
+            Regex::new(constant).expect("valid constant regex"),
+        )
+    })
+}
+
+/// The URL constants a chunk defines: a literal, or the default of an environment lookup.
+fn url_constants(text: &str) -> HashMap<String, String> {
+    let constant = &template_res().2;
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        if out.len() >= CONSTANTS_PER_CHUNK {
+            break;
+        }
+        if line.len() > 2000 || !line.contains("://") || !line.contains('=') {
+            continue;
+        }
+        let Some(c) = constant.captures(line) else {
+            continue;
+        };
+        let rhs = c[2].trim();
+        let env = [
+            "getenv(",
+            "environ.get(",
+            "process.env.",
+            "env.get(",
+            "os.environ[",
+        ]
+        .iter()
+        .any(|e| rhs.contains(e));
+        if !env && !rhs.starts_with(['"', '\'', '`']) {
+            continue;
+        }
+        let Some(url) = first_url_literal(rhs) else {
+            continue;
+        };
+        // A literal is the value; beside an environment lookup it is the default. Either way
+        // the one the file states.
+        out.entry(c[1].to_string()).or_insert(url);
+    }
+    out
+}
+
+/// The first quoted `http(s)://…` literal without placeholders in `s`.
+fn first_url_literal(s: &str) -> Option<String> {
+    for q in ['"', '\'', '`'] {
+        for (i, part) in s.split(q).enumerate() {
+            if i % 2 == 1
+                && (part.starts_with("https://") || part.starts_with("http://"))
+                && !part.contains(['{', '$', ' ', '<', '>'])
+            {
+                return Some(part.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn url_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    [
+        "url", "uri", "base", "host", "origin", "server", "issuer", "domain", "endpoint",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+}
+
+/// Reads one written value: placeholders resolved against `consts` where they can be.
+fn template<'a>(
+    key: &'a str,
+    raw: &'a str,
+    consts: &HashMap<String, String>,
+) -> Option<Template<'a>> {
+    let (body, python) = if let Some(b) = raw.strip_prefix('`') {
+        (b.strip_suffix('`')?, false)
+    } else if raw.starts_with(['f', 'r']) && raw.contains(['"', '\'']) {
+        let b = raw.trim_start_matches(['f', 'r']);
+        (&b[1..b.len().checked_sub(1)?.max(1)], true)
+    } else {
+        // A bare constant: only when the file defines it.
+        let name = raw.trim();
+        let url = consts.get(name)?;
+        return Some(Template {
+            key,
+            raw,
+            resolved: Some(url.clone()),
+            suffix: "",
+            url_like: true,
+        });
+    };
+    let open = if python { "{" } else { "${" };
+    let mut resolved = Some(String::new());
+    let mut rest = body;
+    let mut first_name: Option<&str> = None;
+    let mut suffix = body;
+    let mut any = false;
+    while let Some(i) = rest.find(open) {
+        let lit = &rest[..i];
+        let after = &rest[i + open.len()..];
+        let j = after.find('}')?;
+        let name = after[..j].trim();
+        if !any && i == 0 && body.len() == rest.len() {
+            first_name = Some(name);
+        }
+        any = true;
+        resolved = match (resolved, consts.get(name)) {
+            (Some(mut r), Some(v)) => {
+                r.push_str(lit);
+                r.push_str(v);
+                Some(r)
+            }
+            _ => None,
+        };
+        rest = &after[j + 1..];
+        suffix = rest;
+    }
+    if !any {
+        return None;
+    }
+    let resolved = resolved.map(|mut r| {
+        r.push_str(rest);
+        r
+    });
+    let url_like = body.starts_with("https://")
+        || body.starts_with("http://")
+        || first_name.is_some_and(url_name);
+    Some(Template {
+        key,
+        raw,
+        resolved,
+        suffix,
+        url_like,
+    })
+}
+
+/// Every templated metadata value on the keyword lines of `text` (comments and
+/// `plugsmith:allow` lines left out), with the line it is on; `None` when the text has none.
+fn templates<'a>(text: &'a str, first_line: usize) -> Vec<(usize, Template<'a>)> {
+    let (key, servers, _) = template_res();
+    let mut found: Vec<(usize, &str, &str)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.len() > 2000
+            || line.contains("plugsmith:allow")
+            || !(line.contains("resource")
+                || line.contains("Resource")
+                || line.contains("issuer")
+                || line.contains("Issuer")
+                || line.contains("authorization_servers"))
+        {
+            continue;
+        }
+        let t = line.trim_start();
+        if t.starts_with("//") || t.starts_with('#') || t.starts_with("* ") {
+            continue;
+        }
+        for re in [key, servers] {
+            for c in re.captures_iter(line) {
+                let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+                    continue;
+                };
+                let raw = v.as_str().trim_end_matches([',', ')', ']', '}', ' ']);
+                found.push((first_line + i, k.as_str(), raw));
+            }
+        }
+        if found.len() >= METADATA_URIS_PER_FILE {
+            break;
+        }
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let consts = url_constants(text);
+    found
+        .into_iter()
+        .filter_map(|(n, k, raw)| template(k, raw, &consts).map(|t| (n, t)))
+        .collect()
+}
+
+/// `mcp.metadata-uri` for values written with a constant: `f"{BASE_URL}/mcp/"`, or a constant
+/// of this file that ends in `/`. Literal values are [`check`]'s.
+pub fn template_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    if !text.contains("resource") && !text.contains("Resource") && !text.contains("issuer") {
+        return;
+    }
+    for (n, t) in templates(text, first_line) {
+        if t.key.eq_ignore_ascii_case("authorization_servers") || !t.url_like {
+            continue;
+        }
+        let slash = match &t.resolved {
+            Some(r) => r.starts_with("http") && r.ends_with('/'),
+            None => t.suffix.ends_with('/'),
+        };
+        if !slash {
+            continue;
+        }
+        let what = match &t.resolved {
+            Some(r) => format!(
+                "`{}` is `{r}` (from `{}`), it ends in `/` (compared exactly by clients)",
+                t.key, t.raw
+            ),
+            None => format!(
+                "`{}` ends in `/` after its base (compared exactly by clients)",
+                t.key
+            ),
+        };
+        hit(out, RuleId::McpMetadataUri, n, &what, t.raw);
+    }
 }
 
 /// `https://Host:1/p/` → (`https`, `host:1`, `/p/`).
@@ -370,6 +631,40 @@ mod tests {
         let mut out = Vec::new();
         scan(src, 1, &mut out);
         out.into_iter().map(|h| h.rule).collect()
+    }
+
+    fn template_rules(src: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        template_hits(src, 1, &mut out);
+        out.into_iter().map(|h| (h.line, h.message)).collect()
+    }
+
+    #[test]
+    fn templated_uris_resolve_against_the_files_constants() {
+        let src = "BASE = \"https://notes.acme.dev\"\nSLASHED_URL = os.getenv(\"U\", \"https://notes.acme.dev/\")\nres = {\"resource\": f\"{BASE}/mcp\"}\nres = {\"resource\": f\"{BASE}/mcp/\"}\nauth = AuthSettings(issuer_url=AnyHttpUrl(SLASHED_URL))\nauth = AuthSettings(issuer_url=AnyHttpUrl(f\"{OTHER}\"))\nx = {resource: `${base_url}/mcp/`}\n";
+        let got = template_rules(src);
+        assert_eq!(
+            got.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            [4, 5, 7],
+            "{got:?}"
+        );
+        assert!(got[0]
+            .1
+            .contains("`https://notes.acme.dev/mcp/` (from `f\"{BASE}/mcp/\"`)"));
+        assert!(got[1]
+            .1
+            .contains("`https://notes.acme.dev/` (from `SLASHED_URL`)"));
+        assert!(got[2].1.contains("after its base"));
+        // Issuers written with a constant join the cross-file check once resolved.
+        assert_eq!(
+            uris(src),
+            [(false, "https://notes.acme.dev/".to_string(), 14)]
+        );
+        // Not URLs: a bucket path, an AWS policy's Resource.
+        assert!(template_rules(
+            "resource = f\"{bucket}/uploads/\"\np = {\"Resource\": f\"arn:aws:s3:::{b}/\"}\n"
+        )
+        .is_empty());
     }
 
     #[test]

@@ -142,6 +142,9 @@ fn scan_chunk(
     let text = String::from_utf8_lossy(chunk);
     let mut hits = Vec::new();
     code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
+    if kind.mcp {
+        mcp::template_hits(&text, first_line, &mut hits);
+    }
     // Timing of a comparison in test code leaks nothing; a client's code decodes tokens it
     // holds (its own caches), not tokens presented to it, so no audience applies there.
     let test = code::is_test_path(rel);
