@@ -291,6 +291,8 @@ rules! {
     McpNoAudienceCheck: heuristic("mcp.no-audience-check", High, "token verified without an audience check (heuristic)", "verify `aud` against this server's resource URI (RFC 8707): a token issued for another service must be refused"),
     McpRedirectWildcard: heuristic("mcp.redirect-wildcard", High, "redirect URI accepted by wildcard or pattern (heuristic)", "compare redirect URIs exactly against the registered list (loopback: any port, same path)"),
     McpIssuerMismatch: heuristic("mcp.issuer-mismatch", Medium, "authorization_servers names an issuer the project declares otherwise: a trailing slash, another host (heuristic)", "make each authorization_servers entry the authorization server's issuer byte for byte: clients fetch its metadata from that URL and refuse an issuer that differs"),
+    McpRedirectUnchecked: heuristic("mcp.redirect-unchecked", High, "authorization endpoint redirects to the request's redirect_uri without checking it against the registered ones (heuristic)", "compare redirect_uri exactly against the client's registered redirect_uris before redirecting: an unchecked one sends the authorization code to whoever asks for it"),
+    McpPkceOptional: heuristic("mcp.pkce-optional", High, "PKCE checked only when the token request sends a code_verifier (heuristic)", "refuse a token request without code_verifier when the authorization request had a code_challenge (better: require PKCE with S256 for every client, as OAuth 2.1 and MCP do); otherwise a stolen code is redeemed by leaving the verifier out"),
 }
 
 impl RuleId {

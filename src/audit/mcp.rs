@@ -484,6 +484,13 @@ pub fn template_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
         if t.key.eq_ignore_ascii_case("authorization_servers") || !t.url_like {
             continue;
         }
+        // `issuer=ISSUER`: the constant's own line (`ISSUER = "https://…/"`) is reported already.
+        let name = t.raw.trim().trim_matches(|c: char| "f\"'`${}".contains(c));
+        if t.suffix.is_empty()
+            && (name.eq_ignore_ascii_case("issuer") || name.eq_ignore_ascii_case("resource"))
+        {
+            continue;
+        }
         let slash = match &t.resolved {
             Some(r) => r.starts_with("http") && r.ends_with('/'),
             None => t.suffix.ends_with('/'),
@@ -502,6 +509,239 @@ pub fn template_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
             ),
         };
         hit(out, RuleId::McpMetadataUri, n, &what, t.raw);
+    }
+}
+
+struct FlowRes {
+    checked: Regex,
+    source: Regex,
+    destructured: Regex,
+    param: Regex,
+    alias: Regex,
+    sink: Regex,
+    presence: Regex,
+}
+
+fn flow_res() -> &'static FlowRes {
+    static R: OnceLock<FlowRes> = OnceLock::new();
+    R.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("valid flow regex");
+        FlowRes {
+            // Any comparison of a redirect URI, or the registered list itself.
+            checked: re(
+                r#"(?i)(?:redirect_?uris\b|validate_?redirect|allowed_?redirect|registered_?redirect|check_?redirect|verify_?redirect|is_?valid_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*[\w.\[\]"']*redirect_?uri)"#,
+            ),
+            // `redirect_uri = request.query_params["redirect_uri"]`,
+            // `const redirectUri = url.searchParams.get("redirect_uri")`.
+            source: re(
+                r#"(?i)^\s*(?:const\s+|let\s+|var\s+)?(\w+)\s*(?::\s*[\w|\[\] ]+)?=\s*(?:await\s+)?[^\n;=]*\b(?:request|req|ctx|query|query_params|args|form|body|params|searchParams|querystring)\b[^\n;]*?(?:\[\s*["']|\.get\(\s*["']|\.)redirect_?uri\b"#,
+            ),
+            // `const { client_id, redirect_uri } = req.query`.
+            destructured: re(
+                r#"(?i)\b(?:const|let|var)\s*\{([^}]*\bredirect_?uri\b[^}]*)\}\s*=\s*(?:await\s+)?[^\n;]*\b(?:req|request|ctx|c\.req|query|body|params|searchParams)\b"#,
+            ),
+            // `async def authorize(client_id: str, redirect_uri: str, …)`.
+            param: re(r#"\bdef\s+\w*authori[sz]\w*\s*\([^)]*\b(redirect_uri)\s*:"#),
+            alias: re(r#"^\s*(?:const\s+|let\s+|var\s+)?(\w+)\s*(?::\s*[\w|\[\] ]+)?=\s*(.+)$"#),
+            sink: re(
+                r#"(?i)(?:\b(?:RedirectResponse|HttpResponseRedirect|redirect)\s*\(|["']location["']\s*[:,]|\.set\(\s*["']location["'])"#,
+            ),
+            // A clause that only asks whether a verifier was sent: `code_verifier`,
+            // `body.code_verifier`, `form.get("code_verifier") is not None`.
+            presence: re(
+                r#"^\(*\s*[\w.\[\]"'()]*(?:code_verifier|codeVerifier|\bverifier)\b[\w.\[\]"'()]*\s*(?:is not None|!=\s*None|!==?\s*(?:undefined|null))?\s*\)*$"#,
+            ),
+        }
+    })
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// The condition of an `if`/`elif`/`else if` line, without its keyword, parentheses or colon.
+fn condition(line: &str) -> Option<&str> {
+    let t = line.trim_start().trim_start_matches('}').trim_start();
+    let t = t
+        .strip_prefix("elif ")
+        .or_else(|| t.strip_prefix("else if"))
+        .or_else(|| t.strip_prefix("if"))?;
+    if !t.starts_with([' ', '(']) {
+        return None;
+    }
+    let t = t.trim().trim_end_matches('{').trim_end();
+    Some(t.strip_suffix(':').unwrap_or(t).trim())
+}
+
+/// `mcp.pkce-optional` and `mcp.redirect-unchecked`: the token endpoint checks the PKCE
+/// challenge only when a `code_verifier` was sent; the authorization endpoint redirects to the
+/// request's `redirect_uri` and the file never compares it with anything. Code files only.
+pub fn flow_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    let lower_has = |needles: &[&str]| {
+        let b = text.as_bytes();
+        needles
+            .iter()
+            .any(|n| memchr::memmem::find_iter(b, n.as_bytes()).next().is_some())
+    };
+    if lower_has(&["verifier", "Verifier"]) {
+        pkce_optional(text, first_line, out);
+    }
+    if lower_has(&["redirect_uri", "redirectUri", "RedirectUri"])
+        && lower_has(&["uthoriz", "uthoris"])
+    {
+        redirect_unchecked(text, first_line, out);
+    }
+}
+
+fn usable(line: &str) -> bool {
+    let t = line.trim_start();
+    !(line.len() > 2000
+        || line.contains("plugsmith:allow")
+        || t.starts_with("//")
+        || t.starts_with('#')
+        || t.starts_with("* "))
+}
+
+fn pkce_optional(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    let r = flow_res();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !usable(line) || !(line.contains("erifier")) || line.contains("skipLocalPkce") {
+            continue;
+        }
+        let Some(cond) = condition(line) else {
+            continue;
+        };
+        if cond.contains("||") || cond.contains(" or ") {
+            continue;
+        }
+        let clauses: Vec<&str> = cond
+            .split("&&")
+            .flat_map(|c| c.split(" and "))
+            .map(str::trim)
+            .collect();
+        let Some(p) = clauses.iter().position(|c| r.presence.is_match(c)) else {
+            continue;
+        };
+        let challenge = |s: &str| s.to_ascii_lowercase().contains("challenge");
+        // `if code_verifier and not verify(code_verifier, challenge):`, or
+        // `if grant.code_challenge and code_verifier:`: the challenge is in the condition.
+        let inline = clauses
+            .iter()
+            .enumerate()
+            .any(|(j, c)| j != p && challenge(c));
+        // Else the block it guards: deeper-indented lines below.
+        let depth = indent(line);
+        let mut body = Vec::new();
+        let mut k = i + 1;
+        while k < lines.len() && body.len() < 12 {
+            let l = lines[k];
+            if !l.trim().is_empty() && indent(l) <= depth {
+                break;
+            }
+            body.push(l);
+            k += 1;
+        }
+        let compares = body.iter().any(|l| {
+            ["!=", "==", "compare_digest", "timingSafeEqual", "verify"]
+                .iter()
+                .any(|w| l.contains(w))
+        });
+        let guarded = body.iter().any(|l| challenge(l)) && compares;
+        if !(inline || guarded) {
+            continue;
+        }
+        // `else: raise …` beside it: a missing verifier is refused after all.
+        let refused = lines.get(k).is_some_and(|l| {
+            indent(l) == depth
+                && l.trim_start()
+                    .trim_start_matches('}')
+                    .trim_start()
+                    .starts_with("else")
+                && lines[k..lines.len().min(k + 4)].iter().any(|l| {
+                    ["raise", "throw", "error", "Error", "400", "invalid"]
+                        .iter()
+                        .any(|w| l.contains(w))
+                })
+        });
+        if refused {
+            continue;
+        }
+        hit(
+            out,
+            RuleId::McpPkceOptional,
+            first_line + i,
+            "the PKCE check runs only when a code_verifier is sent",
+            line,
+        );
+    }
+}
+
+fn redirect_unchecked(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
+    let r = flow_res();
+    let lines: Vec<&str> = text.lines().collect();
+    let usable_lines = || lines.iter().enumerate().filter(|(_, l)| usable(l));
+    if usable_lines().any(|(_, l)| r.checked.is_match(l)) {
+        return;
+    }
+    let mut tainted: Vec<(String, usize)> = Vec::new();
+    for (i, l) in usable_lines() {
+        if let Some(c) = r.source.captures(l) {
+            tainted.push((c[1].to_string(), i));
+        } else if let Some(c) = r.destructured.captures(l) {
+            for part in c[1].split(',') {
+                let part = part.trim();
+                let (key, alias) = part.split_once(':').unwrap_or((part, part));
+                let key = key.trim().to_ascii_lowercase().replace('_', "");
+                if key == "redirecturi" {
+                    tainted.push((alias.trim().to_string(), i));
+                }
+            }
+        } else if let Some(c) = r.param.captures(l) {
+            tainted.push((c[1].to_string(), i));
+        }
+    }
+    if tainted.is_empty() {
+        return;
+    }
+    let word = |hay: &str, w: &str| {
+        hay.match_indices(w).any(|(at, _)| {
+            let before = hay[..at].chars().next_back();
+            let after = hay[at + w.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
+    // One hop of aliases: `const target = new URL(redirectUri)`, `url = f"{redirect_uri}?…"`.
+    for _ in 0..2 {
+        let mut more = Vec::new();
+        for (i, l) in usable_lines() {
+            if let Some(c) = r.alias.captures(l) {
+                let name = &c[1];
+                if !tainted.iter().any(|(t, _)| t == name)
+                    && tainted.iter().any(|(t, _)| word(&c[2], t))
+                {
+                    more.push((name.to_string(), i));
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        tainted.extend(more);
+    }
+    let origin = tainted.iter().map(|(_, i)| *i).min().unwrap_or(0);
+    for (i, l) in usable_lines() {
+        let Some(m) = r.sink.find(l) else { continue };
+        let args = &l[m.start()..];
+        if let Some((name, _)) = tainted.iter().find(|(t, _)| word(args, t)) {
+            let what = format!(
+                "redirects to `{name}`, the request's redirect_uri (line {}), never compared with the registered redirect URIs",
+                first_line + origin
+            );
+            hit(out, RuleId::McpRedirectUnchecked, first_line + i, &what, l);
+            return;
+        }
     }
 }
 
@@ -665,6 +905,45 @@ mod tests {
             "resource = f\"{bucket}/uploads/\"\np = {\"Resource\": f\"arn:aws:s3:::{b}/\"}\n"
         )
         .is_empty());
+    }
+
+    fn flow_rules(src: &str) -> Vec<(RuleId, usize)> {
+        let mut out = Vec::new();
+        flow_hits(src, 1, &mut out);
+        out.into_iter().map(|h| (h.rule, h.line)).collect()
+    }
+
+    #[test]
+    fn pkce_guarded_by_the_verifier_is_optional() {
+        let guarded = "def token(form, grant):\n    v = form.get(\"code_verifier\")\n    if form.get(\"code_verifier\") is not None:\n        if s256(v) != grant.code_challenge:\n            raise Bad()\n    return ok()\n";
+        assert_eq!(flow_rules(guarded), [(RuleId::McpPkceOptional, 3)]);
+        // The block holds no comparison with the challenge: the client adding its verifier.
+        assert!(
+            flow_rules("if code_verifier:\n    data[\"code_verifier\"] = code_verifier\n")
+                .is_empty()
+        );
+        // A missing verifier refused: negated, or in the else branch.
+        assert!(flow_rules(
+            "if not code_verifier or s256(code_verifier) != c.code_challenge:\n    raise Bad()\n"
+        )
+        .is_empty());
+        assert!(flow_rules(
+            "if (!codeVerifier) {\n  throw new Error(\"code_verifier required\");\n}\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_redirect_uri_from_the_request_needs_a_comparison_somewhere() {
+        let open = "def authorize(request):\n    ru = request.args.get(\"redirect_uri\")\n    target = ru + \"?code=\" + code\n    return redirect(target)\n";
+        assert_eq!(flow_rules(open), [(RuleId::McpRedirectUnchecked, 4)]);
+        let checked = open.replace(
+            "    target",
+            "    if ru != client.redirect_uri:\n        abort(400)\n    target",
+        );
+        assert!(flow_rules(&checked).is_empty());
+        // Not from the request: the server's own callback.
+        assert!(flow_rules("def authorize():\n    redirect_uri = url_for(\"cb\")\n    return redirect(redirect_uri)\n").is_empty());
     }
 
     #[test]

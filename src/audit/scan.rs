@@ -142,16 +142,28 @@ fn scan_chunk(
     let text = String::from_utf8_lossy(chunk);
     let mut hits = Vec::new();
     code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
-    if kind.mcp {
+    let test = code::is_test_path(rel);
+    // Templated metadata URIs and the endpoint flows: a test's fixtures and mock authorization
+    // servers are not the server's own (literal URIs are still checked there, line by line).
+    if kind.mcp && !test {
         mcp::template_hits(&text, first_line, &mut hits);
+        if kind.code {
+            mcp::flow_hits(&text, first_line, &mut hits);
+        }
     }
     // Timing of a comparison in test code leaks nothing; a client's code decodes tokens it
-    // holds (its own caches), not tokens presented to it, so no audience applies there.
-    let test = code::is_test_path(rel);
+    // holds (its own caches), not tokens presented to it, and sends a PKCE verifier rather than
+    // checking one.
     let client = code::is_client_path(rel);
     for h in hits.into_iter().filter(|h| {
         !(test && h.rule == RuleId::CodeInsecureCompare
-            || client && h.rule == RuleId::McpNoAudienceCheck)
+            || client
+                && matches!(
+                    h.rule,
+                    RuleId::McpNoAudienceCheck
+                        | RuleId::McpPkceOptional
+                        | RuleId::McpRedirectUnchecked
+                ))
     }) {
         out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
