@@ -278,7 +278,7 @@ rules! {
     GitKeyFile: rule("git.key-file", High, "key or certificate store tracked or not ignored", "remove it from the repository and .gitignore it; issue a new key"),
     GitHistorySecret: rule("git.history-secret", High, "secret in git history", "rotate the credential (it stays readable in every clone); rewrite history only after rotating"),
     GitHistoryEnv: rule("git.history-env", High, ".env file committed in git history and removed from git since (deleted or untracked)", "rotate every value the file held (every clone still has it); keep `.env*` in .gitignore"),
-    GitDatabaseFile: rule("git.database-file", High, "database file (SQLite) tracked by git", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
+    GitDatabaseFile: rule("git.database-file", Medium, "database file (SQLite) tracked by git; high when its schema holds tokens, secrets or sessions", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
     CodeCorsWildcard: heuristic("code.cors-wildcard", Medium, "wildcard CORS (heuristic)", "allow only the origins that need it (https://chat.openai.com, https://chatgpt.com)"),
     CodeCorsReflected: heuristic("code.cors-reflected", Medium, "CORS origin reflected from the request (heuristic)", "compare the Origin header against a fixed allow-list"),
     CodeDebugMode: heuristic("code.debug-mode", Medium, "debug mode enabled (heuristic)", "turn debug off outside development; read it from the environment"),

@@ -201,7 +201,10 @@ pub fn scan_bytes(
 
 enum FileOutcome {
     Text(u64),
-    Binary,
+    /// A NUL byte in the first 8 KiB; `sqlite`: the file starts with the SQLite header.
+    Binary {
+        sqlite: bool,
+    },
 }
 
 /// Appends up to `CHUNK` bytes; fewer only at the end of the file.
@@ -236,7 +239,9 @@ fn scan_file(
         if first {
             first = false;
             if data[..data.len().min(8192)].contains(&0) {
-                return Ok(FileOutcome::Binary);
+                return Ok(FileOutcome::Binary {
+                    sqlite: data.starts_with(gitcheck::SQLITE_MAGIC),
+                });
             }
         }
         let cut = if eof {
@@ -325,6 +330,7 @@ struct Shared {
     metadata: Mutex<Vec<(String, mcp::MetadataUri)>>,
     errors: Mutex<Vec<ScanError>>,
     paths: Mutex<Vec<String>>,
+    sqlite: Mutex<HashSet<String>>,
     files: AtomicU64,
     bytes: AtomicU64,
     binary: AtomicU64,
@@ -341,8 +347,11 @@ impl Shared {
                 self.files.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(n, Ordering::Relaxed);
             }
-            Ok(FileOutcome::Binary) => {
+            Ok(FileOutcome::Binary { sqlite }) => {
                 self.binary.fetch_add(1, Ordering::Relaxed);
+                if sqlite {
+                    self.sqlite.lock().expect("lock").insert(rel.clone());
+                }
             }
             Err(e) => self.errors.lock().expect("lock").push(ScanError {
                 path: rel.clone(),
@@ -458,6 +467,8 @@ struct Walked {
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     paths: Vec<String>,
+    /// Paths of files that start with the SQLite header.
+    sqlite: HashSet<String>,
     /// Issuer URIs declared or named in the scanned files, with their paths.
     metadata: Vec<(String, mcp::MetadataUri)>,
     files: u64,
@@ -476,6 +487,7 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
         metadata: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         paths: Mutex::new(Vec::new()),
+        sqlite: Mutex::new(HashSet::new()),
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         binary: AtomicU64::new(0),
@@ -551,6 +563,7 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
         findings: shared.findings.into_inner().expect("lock"),
         errors: shared.errors.into_inner().expect("lock"),
         paths,
+        sqlite: shared.sqlite.into_inner().expect("lock"),
         metadata,
         files: shared.files.into_inner(),
         bytes: shared.bytes.into_inner(),
@@ -773,7 +786,10 @@ fn git_checks(
     walked: &mut Walked,
 ) -> u64 {
     for p in &walked.paths {
-        walked.findings.extend(gitcheck::file_findings(ign, p));
+        let sqlite = walked.sqlite.contains(p);
+        walked
+            .findings
+            .extend(gitcheck::file_findings(ign, p, &files.abs_of(p), sqlite));
     }
     if !options.history {
         return 0;
@@ -843,6 +859,7 @@ fn finish(walked: Walked, config: &Config, commits: u64) -> Report {
         allowed,
         paths: _,
         metadata: _,
+        sqlite: _,
     } = walked;
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));
