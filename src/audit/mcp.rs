@@ -881,7 +881,7 @@ mod tests {
 
     #[test]
     fn templated_uris_resolve_against_the_files_constants() {
-        let src = "BASE = \"https://notes.acme.dev\"\nSLASHED_URL = os.getenv(\"U\", \"https://notes.acme.dev/\")\nres = {\"resource\": f\"{BASE}/mcp\"}\nres = {\"resource\": f\"{BASE}/mcp/\"}\nauth = AuthSettings(issuer_url=AnyHttpUrl(SLASHED_URL))\nauth = AuthSettings(issuer_url=AnyHttpUrl(f\"{OTHER}\"))\nx = {resource: `${base_url}/mcp/`}\n";
+        let src = "BASE = \"https://notes.acme.dev\"\nSLASHED_URL = os.getenv(\"U\", \"https://notes.acme.dev/\")\nres = {\"resource\": f\"{BASE}/mcp\"}\nres = {\"resource\": f\"{BASE}/mcp/\"}\nauth = AuthSettings(issuer_url=AnyHttpUrl(SLASHED_URL))\nauth = AuthSettings(issuer_url=AnyHttpUrl(f\"{OTHER}\"))\nx = {resource: `${base_url}/mcp/`}\n"; // plugsmith:allow
         let got = template_rules(src);
         assert_eq!(
             got.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
