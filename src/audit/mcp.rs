@@ -527,9 +527,10 @@ fn flow_res() -> &'static FlowRes {
     R.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("valid flow regex");
         FlowRes {
-            // Any comparison of a redirect URI, or the registered list itself.
+            // Any comparison of a redirect URI, or a validator named for it (a registration
+            // handler echoing `redirect_uris` back compares nothing).
             checked: re(
-                r#"(?i)(?:redirect_?uris\b|validate_?redirect|allowed_?redirect|registered_?redirect|check_?redirect|verify_?redirect|is_?valid_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*[\w.\[\]"']*redirect_?uri)"#,
+                r#"(?i)(?:(?:valid|check|verify|allow|match|registered)\w*_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*[\w.\[\]"']*redirect_?uri)"#,
             ),
             // `redirect_uri = request.query_params["redirect_uri"]`,
             // `const redirectUri = url.searchParams.get("redirect_uri")`.
