@@ -514,6 +514,7 @@ pub fn template_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
 
 struct FlowRes {
     checked: Regex,
+    trivial_cmp: Regex,
     source: Regex,
     destructured: Regex,
     param: Regex,
@@ -532,10 +533,14 @@ fn flow_res() -> &'static FlowRes {
             checked: re(
                 r#"(?i)(?:(?:valid|check|verify|allow|match|registered)\w*_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*[\w.\[\]"']*redirect_?uri)"#,
             ),
+            trivial_cmp: re(
+                r#"(?:===?|!==?)\s*(?:undefined|null|None|""|'')|(?:undefined|null|None)\s*(?:===?|!==?)"#,
+            ),
             // `redirect_uri = request.query_params["redirect_uri"]`,
-            // `const redirectUri = url.searchParams.get("redirect_uri")`.
+            // `const redirectUri = url.searchParams.get("redirect_uri")`, Hono's
+            // `c.req.query("redirect_uri")`.
             source: re(
-                r#"(?i)^\s*(?:const\s+|let\s+|var\s+)?(\w+)\s*(?::\s*[\w|\[\] ]+)?=\s*(?:await\s+)?[^\n;=]*\b(?:request|req|ctx|query|query_params|args|form|body|params|searchParams|querystring)\b[^\n;]*?(?:\[\s*["']|\.get\(\s*["']|\.)redirect_?uri\b"#,
+                r#"(?i)^\s*(?:const\s+|let\s+|var\s+)?(\w+)\s*(?::\s*[\w|\[\] ]+)?=\s*(?:await\s+)?[^\n;=]*\b(?:request|req|ctx|query|query_params|args|form|body|params|searchParams|querystring)\b[^\n;]*?(?:\[\s*["']|\.(?:get|query|param|queries|getAll)\(\s*["']|\.)redirect_?uri\b"#,
             ),
             // `const { client_id, redirect_uri } = req.query`.
             destructured: re(
@@ -640,7 +645,10 @@ fn pkce_optional(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
             if !l.trim().is_empty() && indent(l) <= depth {
                 break;
             }
-            body.push(l);
+            // Comments say what the code might do, not what it does.
+            if usable(l) {
+                body.push(l);
+            }
             k += 1;
         }
         let compares = body.iter().any(|l| {
@@ -682,9 +690,6 @@ fn redirect_unchecked(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
     let r = flow_res();
     let lines: Vec<&str> = text.lines().collect();
     let usable_lines = || lines.iter().enumerate().filter(|(_, l)| usable(l));
-    if usable_lines().any(|(_, l)| r.checked.is_match(l)) {
-        return;
-    }
     let mut tainted: Vec<(String, usize)> = Vec::new();
     for (i, l) in usable_lines() {
         if let Some(c) = r.source.captures(l) {
@@ -713,14 +718,16 @@ fn redirect_unchecked(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
                 && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
         })
     };
-    // One hop of aliases: `const target = new URL(redirectUri)`, `url = f"{redirect_uri}?…"`.
+    // Two hops of aliases below the value: `const target = new URL(redirectUri)`,
+    // `url = f"{redirect_uri}?…"`, `parsed = urlparse(redirect_uri)` then
+    // `url = urlunparse(parsed._replace(…))`.
     for _ in 0..2 {
         let mut more = Vec::new();
         for (i, l) in usable_lines() {
             if let Some(c) = r.alias.captures(l) {
                 let name = &c[1];
                 if !tainted.iter().any(|(t, _)| t == name)
-                    && tainted.iter().any(|(t, _)| word(&c[2], t))
+                    && tainted.iter().any(|(t, at)| *at < i && word(&c[2], t))
                 {
                     more.push((name.to_string(), i));
                 }
@@ -731,13 +738,25 @@ fn redirect_unchecked(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
         }
         tainted.extend(more);
     }
+    // A comparison or a validator call that reads the value (a presence test such as
+    // `redirect_uri !== undefined` is none; a validator applied to the registration's list is
+    // not applied to this value).
+    let checked = usable_lines().any(|(_, l)| {
+        let l = r.trivial_cmp.replace_all(l, "");
+        r.checked.is_match(&l)
+            && (tainted.iter().any(|(t, _)| word(&l, t))
+                || ["redirect_uri", "redirectUri"].iter().any(|t| word(&l, t)))
+    });
+    if checked {
+        return;
+    }
     let origin = tainted.iter().map(|(_, i)| *i).min().unwrap_or(0);
     for (i, l) in usable_lines() {
         let Some(m) = r.sink.find(l) else { continue };
         let args = &l[m.start()..];
-        if let Some((name, _)) = tainted.iter().find(|(t, _)| word(args, t)) {
+        if let Some((name, _)) = tainted.iter().find(|(t, at)| *at < i && word(args, t)) {
             let what = format!(
-                "redirects to `{name}`, the request's redirect_uri (line {}), never compared with the registered redirect URIs",
+                "redirects to `{name}`, from the request's redirect_uri (line {}), which nothing compares with the registered redirect URIs",
                 first_line + origin
             );
             hit(out, RuleId::McpRedirectUnchecked, first_line + i, &what, l);
