@@ -583,18 +583,11 @@ fn condition(line: &str) -> Option<&str> {
 /// challenge only when a `code_verifier` was sent; the authorization endpoint redirects to the
 /// request's `redirect_uri` and the file never compares it with anything. Code files only.
 pub fn flow_hits(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
-    let lower_has = |needles: &[&str]| {
-        let b = text.as_bytes();
-        needles
-            .iter()
-            .any(|n| memchr::memmem::find_iter(b, n.as_bytes()).next().is_some())
-    };
-    if lower_has(&["verifier", "Verifier"]) {
+    let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    if has(&["verifier", "Verifier"]) {
         pkce_optional(text, first_line, out);
     }
-    if lower_has(&["redirect_uri", "redirectUri", "RedirectUri"])
-        && lower_has(&["uthoriz", "uthoris"])
-    {
+    if has(&["redirect_uri", "redirectUri", "RedirectUri"]) && has(&["uthoriz", "uthoris"]) {
         redirect_unchecked(text, first_line, out);
     }
 }
@@ -660,7 +653,15 @@ fn pkce_optional(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
         if !(inline || guarded) {
             continue;
         }
-        // `else: raise …` beside it: a missing verifier is refused after all.
+        // `else: raise …` beside it: a missing verifier is refused after all (in JavaScript
+        // the `else` may follow the block's closing brace on the next line).
+        if lines.get(k).is_some_and(|l| l.trim() == "}")
+            && lines
+                .get(k + 1)
+                .is_some_and(|l| l.trim_start().starts_with("else"))
+        {
+            k += 1;
+        }
         let refused = lines.get(k).is_some_and(|l| {
             indent(l) == depth
                 && l.trim_start()
@@ -951,6 +952,12 @@ mod tests {
             "if (!codeVerifier) {\n  throw new Error(\"code_verifier required\");\n}\n"
         )
         .is_empty());
+        let with_else = "if (codeVerifier) {\n  if (s256(codeVerifier) !== grant.codeChallenge) throw bad();\n}\nelse {\n  throw new InvalidRequestError(\"code_verifier required\");\n}\n";
+        assert!(flow_rules(with_else).is_empty());
+        assert_eq!(
+            flow_rules(&with_else.replace("throw new InvalidRequestError", "log")),
+            [(RuleId::McpPkceOptional, 1)]
+        );
     }
 
     #[test]
