@@ -932,6 +932,54 @@ fn a_committed_sqlite_database_is_high_when_its_schema_holds_tokens() {
 }
 
 #[test]
+fn a_database_committed_then_deleted_is_reported_from_history() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    put(
+        "data/tokens.db",
+        &sqlite_file(&["CREATE TABLE refresh_tokens (token TEXT, user_id TEXT)"]),
+    );
+    put(
+        "data/catalog.db",
+        &sqlite_file(&["CREATE TABLE products (id INTEGER, name TEXT)"]),
+    );
+    write(root, "README.md", "notes\n");
+    let first = commit_all(root, "data");
+    std::fs::remove_file(root.join("data/tokens.db")).unwrap();
+    std::fs::remove_file(root.join("data/catalog.db")).unwrap();
+    commit_all(root, "drop the data");
+    // Without --history nothing is left to see; with it, both, from the commit that added them.
+    assert!(!has_rule(&audit_json(root, &[], 0), "git.database-file"));
+    let v = audit_json(root, &["--history"], 1);
+    let db: Vec<(&str, &str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "git.database-file")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["commit"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        db,
+        [
+            ("data/catalog.db", "medium", first.as_str()),
+            ("data/tokens.db", "high", first.as_str()),
+        ],
+        "{v:#}"
+    );
+}
+
+#[test]
 fn manifests_under_examples_weigh_less() {
     let d = tempfile::tempdir().unwrap();
     let manifest = r#"{"schema_version": "v1", "name_for_model": "todo",

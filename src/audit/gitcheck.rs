@@ -301,7 +301,14 @@ fn database_finding(rel: &str, name: &str, abs: &Path) -> Finding {
         std::io::Read::read_to_end(&mut std::io::Read::take(f, SCHEMA_SCAN), &mut head)
     });
     let schema = read.ok().and_then(|_| sqlite_schema(&head));
-    let (severity, message) = match schema {
+    let (severity, message) = database_verdict(name, schema, "is tracked by git");
+    Finding::new(RuleId::GitDatabaseFile, rel, None, message).severity(severity)
+}
+
+/// The severity and message of `git.database-file` for a database `name` whose schema (if it
+/// is SQLite) is `schema`; `state` says where it is ("is tracked by git").
+fn database_verdict(name: &str, schema: Option<Schema>, state: &str) -> (Severity, String) {
+    match schema {
         Some(s) if !s.sensitive.is_empty() => {
             let shown: Vec<&str> = s.sensitive.iter().take(6).map(String::as_str).collect();
             let more = s.sensitive.len().saturating_sub(shown.len());
@@ -313,7 +320,7 @@ fn database_finding(rel: &str, name: &str, abs: &Path) -> Finding {
             (
                 Severity::High,
                 format!(
-                    "{name} (a SQLite database) is tracked by git; its schema holds tokens or secrets: {}{more}",
+                    "{name} (a SQLite database) {state}; its schema holds tokens or secrets: {}{more}",
                     shown.join(", ")
                 ),
             )
@@ -330,15 +337,14 @@ fn database_finding(rel: &str, name: &str, abs: &Path) -> Finding {
             };
             (
                 Severity::Medium,
-                format!("{name} (a SQLite database) is tracked by git; {what}, but it may hold user data"),
+                format!("{name} (a SQLite database) {state}; {what}, but it may hold user data"),
             )
         }
         None => (
             Severity::Medium,
-            format!("{name} (a database: tokens, sessions, users) is tracked by git; not a SQLite file, its contents were not read"),
+            format!("{name} (a database: tokens, sessions, users) {state}; not a SQLite file, its contents were not read"),
         ),
-    };
-    Finding::new(RuleId::GitDatabaseFile, rel, None, message).severity(severity)
+    }
 }
 
 /// Private keys and key stores by name.
@@ -459,6 +465,9 @@ pub fn history(
     let mut overflow: BTreeMap<String, usize> = BTreeMap::new();
     // `.env` files ever committed: path -> the first commit that added it.
     let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
+    // Database files ever committed: path -> the first commit, and the schema of the version
+    // that names the most credential tables.
+    let mut dbs: BTreeMap<String, (Oid, Option<Schema>)> = BTreeMap::new();
     // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
     let mut unreadable = 0u64;
     let mut commits = 0;
@@ -517,6 +526,18 @@ pub fn history(
                 unreadable += 1;
                 continue;
             };
+            let content = blob.content();
+            if is_database_file(rel.rsplit('/').next().unwrap_or(rel))
+                || content.starts_with(SQLITE_MAGIC)
+            {
+                let head = &content[..content.len().min(SCHEMA_SCAN as usize)];
+                let schema = sqlite_schema(head);
+                let e = dbs.entry(rel.to_string()).or_insert((oid, None));
+                let weight = |s: &Option<Schema>| s.as_ref().map_or(0, |s| s.sensitive.len() + 1);
+                if weight(&schema) > weight(&e.1) {
+                    e.1 = schema;
+                }
+            }
             if blob.is_binary() {
                 continue;
             }
@@ -626,6 +647,24 @@ pub fn history(
             None,
             format!("{name} was committed in {short} and removed from the repository since: every clone still has its values"),
         );
+        f.commit = Some(oid.to_string());
+        findings.push(f);
+    }
+    for (rel, (oid, schema)) in dbs {
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        if at_head {
+            continue; // tracked now: the tree's `git.database-file` reports it
+        }
+        let short = &oid.to_string()[..12];
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let state = format!(
+            "was committed in {short} and removed from the repository since (every clone still has it)"
+        );
+        let (severity, message) = database_verdict(name, schema, &state);
+        let mut f = Finding::new(RuleId::GitDatabaseFile, &rel, None, message).severity(severity);
         f.commit = Some(oid.to_string());
         findings.push(f);
     }
