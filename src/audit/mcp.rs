@@ -619,7 +619,16 @@ fn pkce_optional(text: &str, first_line: usize, out: &mut Vec<CodeHit>) {
             .flat_map(|c| c.split(" and "))
             .map(str::trim)
             .collect();
-        let Some(p) = clauses.iter().position(|c| r.presence.is_match(c)) else {
+        // Rust: `if let Some(verifier) = &form.code_verifier {`.
+        let some = |c: &str| {
+            c.strip_prefix("let Some(")
+                .and_then(|c| c.split_once('='))
+                .is_some_and(|(_, rhs)| r.presence.is_match(rhs.trim().trim_start_matches('&')))
+        };
+        let Some(p) = clauses
+            .iter()
+            .position(|c| r.presence.is_match(c) || some(c))
+        else {
             continue;
         };
         let challenge = |s: &str| s.to_ascii_lowercase().contains("challenge");
