@@ -531,7 +531,7 @@ fn flow_res() -> &'static FlowRes {
             // Any comparison of a redirect URI, or a validator named for it (a registration
             // handler echoing `redirect_uris` back compares nothing).
             checked: re(
-                r#"(?i)(?:(?:valid|check|verify|allow|match|registered)\w*_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*[\w.\[\]"']*redirect_?uri)"#,
+                r#"(?i)(?:(?:valid|check|verify|allow|match|registered)\w*_?redirect|redirect_?uri\w*["'\]]*\s*(?:not\s+in\b|in\s+[\w.\[\]"'(]|===?|!==?)|(?:===?|!==?)\s*[\w.\[\]"']*redirect_?uri|(?:includes|indexOf|has|contains|__contains__|startswith|startsWith|starts_with|match|test|fullmatch)\(\s*&?[\w.\[\]"']*redirect_?uri)"#,
             ),
             trivial_cmp: re(
                 r#"(?:===?|!==?)\s*(?:undefined|null|None|""|'')|(?:undefined|null|None)\s*(?:===?|!==?)"#,
@@ -550,7 +550,7 @@ fn flow_res() -> &'static FlowRes {
             param: re(r#"\bdef\s+\w*authori[sz]\w*\s*\([^)]*\b(redirect_uri)\s*:"#),
             alias: re(r#"^\s*(?:const\s+|let\s+|var\s+)?(\w+)\s*(?::\s*[\w|\[\] ]+)?=\s*(.+)$"#),
             sink: re(
-                r#"(?i)(?:\b(?:RedirectResponse|HttpResponseRedirect|redirect)\s*\(|["']location["']\s*[:,]|\.set\(\s*["']location["'])"#,
+                r#"(?i)(?:\b(?:RedirectResponse|HttpResponseRedirect|redirect)\s*\(|\bRedirect::(?:to|temporary|permanent|see_other)\(|["']location["']\s*[:,]|\.set\(\s*["']location["'])"#,
             ),
             // A clause that only asks whether a verifier was sent: `code_verifier`,
             // `body.code_verifier`, `form.get("code_verifier") is not None`.
