@@ -372,8 +372,9 @@ fn template<'a>(
     let (body, python) = if let Some(b) = raw.strip_prefix('`') {
         (b.strip_suffix('`')?, false)
     } else if raw.starts_with(['f', 'r']) && raw.contains(['"', '\'']) {
+        // `f"…"`: the text between the quotes.
         let b = raw.trim_start_matches(['f', 'r']);
-        (&b[1..b.len().checked_sub(1)?.max(1)], true)
+        (b.get(1..b.len().saturating_sub(1))?, true)
     } else {
         // A bare constant: only when the file defines it.
         let name = raw.trim();
@@ -432,7 +433,7 @@ fn template<'a>(
 }
 
 /// Every templated metadata value on the keyword lines of `text` (comments and
-/// `plugsmith:allow` lines left out), with the line it is on; `None` when the text has none.
+/// `plugsmith:allow` lines left out), with the line it is on (none when the text has no such line).
 fn templates<'a>(text: &'a str, first_line: usize) -> Vec<(usize, Template<'a>)> {
     let (key, servers, _) = template_res();
     let mut found: Vec<(usize, &str, &str)> = Vec::new();
