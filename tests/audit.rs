@@ -801,6 +801,185 @@ fn a_loopback_database_url_with_a_dev_password_is_low() {
 }
 
 #[test]
+fn a_database_url_with_a_default_or_placeholder_password_is_low_on_any_host() {
+    let d = tempfile::tempdir().unwrap();
+    // Stock words with digits and word phrases: guessable defaults, not leaked credentials.
+    write(
+        d.path(),
+        "docs/deploy.md",
+        concat!(
+            "DATABASE_URL=postgresql://admin:admin123@db.acme.dev:5432/app\n", // plugsmith:allow
+            "MONGO_URL=mongodb://root:my-db-password-1@mongo.acme.dev:27017\n", // plugsmith:allow
+        ),
+    );
+    let pw = fake_alnum("", 20);
+    write(
+        d.path(),
+        "deploy/prod.txt",
+        &format!("DATABASE_URL=postgres://svc:{pw}@db.acme.dev:5432/svc\n"),
+    );
+    let v = audit_json(d.path(), &[], 1);
+    let found: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("deploy/prod.txt".to_string(), 1, "high".to_string()),
+            ("docs/deploy.md".to_string(), 1, "low".to_string()),
+            ("docs/deploy.md".to_string(), 2, "low".to_string()),
+        ],
+        "{v:#}"
+    );
+}
+
+/// The bytes of a SQLite file as far as the audit reads them: the 100-byte header, then page 1's
+/// schema records (sqlite_master keeps each table's `CREATE TABLE` text as is).
+fn sqlite_file(tables: &[&str]) -> Vec<u8> {
+    let mut b = b"SQLite format 3\0".to_vec();
+    b.extend_from_slice(&[0x10, 0x00, 0x01, 0x01, 0x00, 0x40, 0x20, 0x20]);
+    b.resize(100, 0);
+    b.extend_from_slice(&[0x0d, 0x00, 0x00, 0x00, tables.len() as u8]);
+    b.resize(3000, 0);
+    for t in tables {
+        let name = t.split_whitespace().nth(2).unwrap_or("t");
+        b.extend_from_slice(&[0x81, 0x10, 0x01, 0x07, 0x17]);
+        b.extend_from_slice(format!("table{name}{name}").as_bytes());
+        b.push(0x02);
+        b.extend_from_slice(t.as_bytes());
+    }
+    b.resize(8192, 0);
+    b
+}
+
+#[test]
+fn a_committed_sqlite_database_is_high_when_its_schema_holds_tokens() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    put(
+        "data/app.db",
+        &sqlite_file(&[
+            "CREATE TABLE oauth_access_tokens (token TEXT PRIMARY KEY, client_id TEXT)",
+            "CREATE TABLE \"api_keys\" (id INTEGER PRIMARY KEY, key_hash TEXT)",
+            "CREATE TABLE [users] (id integer, email text, password_hash text)",
+        ]),
+    );
+    put(
+        "data/catalog.sqlite",
+        &sqlite_file(&["CREATE TABLE products (id INTEGER, name TEXT, price REAL)"]),
+    );
+    put(
+        "var/state",
+        &sqlite_file(&["CREATE TABLE sessions (id TEXT PRIMARY KEY, data BLOB)"]),
+    );
+    put("legacy.db", b"{\"_id\":\"1\",\"name\":\"a\"}\n");
+    put(
+        "static/Thumbs.db",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0\0\0",
+    );
+    commit_all(root, "data");
+    let v = audit_json(root, &[], 1);
+    let db: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "git.database-file")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let paths: Vec<(&str, &str)> = db
+        .iter()
+        .map(|(p, s, _)| (p.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("data/app.db", "high"),
+            ("data/catalog.sqlite", "medium"),
+            ("legacy.db", "medium"),
+            ("var/state", "high"),
+        ],
+        "{db:#?}"
+    );
+    assert!(
+        db[0]
+            .2
+            .contains("oauth_access_tokens, api_keys, users (password_hash)"),
+        "{}",
+        db[0].2
+    );
+    assert!(db[1].2.contains("products"), "{}", db[1].2);
+    assert!(db[3].2.contains("sessions"), "{}", db[3].2);
+}
+
+#[test]
+fn a_database_committed_then_deleted_is_reported_from_history() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    put(
+        "data/tokens.db",
+        &sqlite_file(&["CREATE TABLE refresh_tokens (token TEXT, user_id TEXT)"]),
+    );
+    put(
+        "data/catalog.db",
+        &sqlite_file(&["CREATE TABLE products (id INTEGER, name TEXT)"]),
+    );
+    write(root, "README.md", "notes\n");
+    let first = commit_all(root, "data");
+    std::fs::remove_file(root.join("data/tokens.db")).unwrap();
+    std::fs::remove_file(root.join("data/catalog.db")).unwrap();
+    commit_all(root, "drop the data");
+    // Without --history nothing is left to see; with it, both, from the commit that added them.
+    assert!(!has_rule(&audit_json(root, &[], 0), "git.database-file"));
+    let v = audit_json(root, &["--history"], 1);
+    let db: Vec<(&str, &str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "git.database-file")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["commit"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        db,
+        [
+            ("data/catalog.db", "medium", first.as_str()),
+            ("data/tokens.db", "high", first.as_str()),
+        ],
+        "{v:#}"
+    );
+}
+
+#[test]
 fn manifests_under_examples_weigh_less() {
     let d = tempfile::tempdir().unwrap();
     let manifest = r#"{"schema_version": "v1", "name_for_model": "todo",

@@ -278,7 +278,7 @@ rules! {
     GitKeyFile: rule("git.key-file", High, "key or certificate store tracked or not ignored", "remove it from the repository and .gitignore it; issue a new key"),
     GitHistorySecret: rule("git.history-secret", High, "secret in git history", "rotate the credential (it stays readable in every clone); rewrite history only after rotating"),
     GitHistoryEnv: rule("git.history-env", High, ".env file committed in git history and removed from git since (deleted or untracked)", "rotate every value the file held (every clone still has it); keep `.env*` in .gitignore"),
-    GitDatabaseFile: rule("git.database-file", High, "database file (SQLite) tracked by git", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
+    GitDatabaseFile: rule("git.database-file", Medium, "database file (SQLite) tracked by git; high when its schema holds tokens, secrets or sessions", "remove it from the repository and .gitignore it (`*.db`, `*.sqlite*`); revoke every token and session it held"),
     CodeCorsWildcard: heuristic("code.cors-wildcard", Medium, "wildcard CORS (heuristic)", "allow only the origins that need it (https://chat.openai.com, https://chatgpt.com)"),
     CodeCorsReflected: heuristic("code.cors-reflected", Medium, "CORS origin reflected from the request (heuristic)", "compare the Origin header against a fixed allow-list"),
     CodeDebugMode: heuristic("code.debug-mode", Medium, "debug mode enabled (heuristic)", "turn debug off outside development; read it from the environment"),
@@ -291,6 +291,8 @@ rules! {
     McpNoAudienceCheck: heuristic("mcp.no-audience-check", High, "token verified without an audience check (heuristic)", "verify `aud` against this server's resource URI (RFC 8707): a token issued for another service must be refused"),
     McpRedirectWildcard: heuristic("mcp.redirect-wildcard", High, "redirect URI accepted by wildcard or pattern (heuristic)", "compare redirect URIs exactly against the registered list (loopback: any port, same path)"),
     McpIssuerMismatch: heuristic("mcp.issuer-mismatch", Medium, "authorization_servers names an issuer the project declares otherwise: a trailing slash, another host (heuristic)", "make each authorization_servers entry the authorization server's issuer byte for byte: clients fetch its metadata from that URL and refuse an issuer that differs"),
+    McpRedirectUnchecked: heuristic("mcp.redirect-unchecked", High, "authorization endpoint redirects to the request's redirect_uri without checking it against the registered ones (heuristic)", "compare redirect_uri exactly against the client's registered redirect_uris before redirecting: an unchecked one sends the authorization code to whoever asks for it"),
+    McpPkceOptional: heuristic("mcp.pkce-optional", High, "PKCE checked only when the token request sends a code_verifier (heuristic)", "refuse a token request without code_verifier when the authorization request had a code_challenge (better: require PKCE with S256 for every client, as OAuth 2.1 and MCP do); otherwise a stolen code is redeemed by leaving the verifier out"),
 }
 
 impl RuleId {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions, Oid, Repository, Sort};
 
-use super::finding::{Finding, RuleId, ScanError};
+use super::finding::{Finding, RuleId, ScanError, Severity};
 use super::scan::{scan_bytes, FileKind, CAP_PER_FILE_RULE};
 
 /// The repository around the scanned root, if any.
@@ -151,12 +151,200 @@ pub fn is_vendored(rel: &str) -> bool {
     .any(|s| name.ends_with(s))
 }
 
-/// SQLite databases by name: `data/app.db`, `tokens.sqlite3`.
+/// SQLite databases by name: `data/app.db`, `tokens.sqlite3` (not Windows Explorer's
+/// thumbnail cache `Thumbs.db`).
 pub fn is_database_file(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
-    [".db", ".sqlite", ".sqlite3", ".db3"]
-        .iter()
-        .any(|e| l.ends_with(e))
+    l != "thumbs.db"
+        && [".db", ".sqlite", ".sqlite3", ".db3"]
+            .iter()
+            .any(|e| l.ends_with(e))
+}
+
+/// The first bytes of every SQLite 3 database file.
+pub const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// How much of a database file is read for its schema: sqlite_master starts on page 1 and a
+/// small application's schema fits in its first pages.
+const SCHEMA_SCAN: u64 = 1 << 20;
+
+/// Tables read from one schema, at most.
+const SCHEMA_TABLES: usize = 500;
+
+/// What the schema text of a SQLite file says.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Schema {
+    pub tables: Vec<String>,
+    /// Tables that hold credentials by their name (`oauth_access_tokens`, `api_keys`,
+    /// `sessions`), or by a column (`users (password_hash)`).
+    pub sensitive: Vec<String>,
+}
+
+fn sensitive_table(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "session",
+        "credential",
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "oauth",
+        "auth_code",
+        "authorization_code",
+        "refresh",
+        "jwt",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+}
+
+fn sensitive_column(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l.contains("secret")
+        || l.contains("password")
+        || l.contains("passwd")
+        || l == "token"
+        || l.ends_with("_token")
+        || l.ends_with("token_hash")
+        || matches!(
+            l.as_str(),
+            "api_key" | "apikey" | "private_key" | "key_hash"
+        )
+        || l.ends_with("_api_key")
+}
+
+fn unquote(s: &str) -> &str {
+    s.trim()
+        .trim_matches(|c| matches!(c, '"' | '`' | '[' | ']' | '\''))
+}
+
+/// The tables of a SQLite file from the `CREATE TABLE` statements sqlite_master keeps as plain
+/// text in its pages (a bounded byte scan, no SQLite library); `None` when `head` is not a
+/// SQLite file.
+pub fn sqlite_schema(head: &[u8]) -> Option<Schema> {
+    if !head.starts_with(&SQLITE_MAGIC[..15]) {
+        return None;
+    }
+    let mut schema = Schema::default();
+    for at in memchr::memmem::find_iter(head, b"CREATE TABLE ") {
+        if schema.tables.len() >= SCHEMA_TABLES {
+            break;
+        }
+        // The statement: printable text up to a control byte, 4 KiB at most.
+        let rest = &head[at + 13..head.len().min(at + 13 + 4096)];
+        let end = rest
+            .iter()
+            .position(|&b| b < 0x20 && b != b'\n' && b != b'\t' && b != b'\r')
+            .unwrap_or(rest.len());
+        let stmt = String::from_utf8_lossy(&rest[..end]);
+        let stmt = stmt.trim_start();
+        let stmt = stmt
+            .strip_prefix("IF NOT EXISTS ")
+            .or_else(|| stmt.strip_prefix("if not exists "))
+            .unwrap_or(stmt);
+        let Some(open) = stmt.find('(') else {
+            continue;
+        };
+        let name = unquote(&stmt[..open]).to_string();
+        if name.is_empty() || name.starts_with("sqlite_") || schema.tables.contains(&name) {
+            continue;
+        }
+        // Column names: the first word of each top-level definition, constraints left out.
+        let mut columns = Vec::new();
+        let mut depth = 0usize;
+        let mut start = open + 1;
+        for (i, c) in stmt.char_indices().skip_while(|(i, _)| *i <= open) {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => {
+                    columns.push(&stmt[start..i]);
+                    break;
+                }
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    columns.push(&stmt[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        let flagged: Vec<&str> = columns
+            .iter()
+            .filter_map(|d| d.split_whitespace().next().map(unquote))
+            .filter(|c| {
+                !matches!(
+                    c.to_ascii_uppercase().as_str(),
+                    "PRIMARY" | "FOREIGN" | "UNIQUE" | "CHECK" | "CONSTRAINT"
+                ) && sensitive_column(c)
+            })
+            .collect();
+        if sensitive_table(&name) {
+            schema.sensitive.push(name.clone());
+        } else if !flagged.is_empty() {
+            schema
+                .sensitive
+                .push(format!("{name} ({})", flagged.join(", ")));
+        }
+        schema.tables.push(name);
+    }
+    Some(schema)
+}
+
+/// `git.database-file` for a tracked database: high when its schema names token, secret or
+/// session tables (or such columns), medium otherwise or when it cannot be read as SQLite.
+fn database_finding(rel: &str, name: &str, abs: &Path) -> Finding {
+    let mut head = Vec::new();
+    let read = std::fs::File::open(abs).and_then(|f| {
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, SCHEMA_SCAN), &mut head)
+    });
+    let schema = read.ok().and_then(|_| sqlite_schema(&head));
+    let (severity, message) = database_verdict(name, schema, "is tracked by git");
+    Finding::new(RuleId::GitDatabaseFile, rel, None, message).severity(severity)
+}
+
+/// The severity and message of `git.database-file` for a database `name` whose schema (if it
+/// is SQLite) is `schema`; `state` says where it is ("is tracked by git").
+fn database_verdict(name: &str, schema: Option<Schema>, state: &str) -> (Severity, String) {
+    match schema {
+        Some(s) if !s.sensitive.is_empty() => {
+            let shown: Vec<&str> = s.sensitive.iter().take(6).map(String::as_str).collect();
+            let more = s.sensitive.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            (
+                Severity::High,
+                format!(
+                    "{name} (a SQLite database) {state}; its schema holds tokens or secrets: {}{more}",
+                    shown.join(", ")
+                ),
+            )
+        }
+        Some(s) => {
+            let shown: Vec<&str> = s.tables.iter().take(6).map(String::as_str).collect();
+            let what = if shown.is_empty() {
+                "no table was read from its schema".to_string()
+            } else {
+                format!(
+                    "its schema ({}) shows no token, secret or session table",
+                    shown.join(", ")
+                )
+            };
+            (
+                Severity::Medium,
+                format!("{name} (a SQLite database) {state}; {what}, but it may hold user data"),
+            )
+        }
+        None => (
+            Severity::Medium,
+            format!("{name} (a database: tokens, sessions, users) {state}; not a SQLite file, its contents were not read"),
+        ),
+    }
 }
 
 /// Private keys and key stores by name.
@@ -170,18 +358,14 @@ pub fn is_key_file(name: &str) -> bool {
             && (l.contains("priv") || l.contains("key") || l.contains("server"))
 }
 
-/// The git findings for one walked file (`.env` and key files).
-pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
+/// The git findings for one walked file (`.env`, key and database files); `abs` is where it
+/// is, `sqlite` whether it starts with the SQLite header (whatever its name).
+pub fn file_findings(ign: &Ignores, rel: &str, abs: &Path, sqlite: bool) -> Vec<Finding> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let env = is_env_file(name);
     let key = is_key_file(name);
-    if is_database_file(name) && ign.is_tracked(rel) && !is_vendored(rel) {
-        return vec![Finding::new(
-            RuleId::GitDatabaseFile,
-            rel,
-            None,
-            format!("{name} (a database: tokens, sessions, users) is tracked by git"),
-        )];
+    if (sqlite || is_database_file(name)) && ign.is_tracked(rel) && !is_vendored(rel) {
+        return vec![database_finding(rel, name, abs)];
     }
     if !env && !key {
         return Vec::new();
@@ -223,7 +407,7 @@ pub fn file_findings(ign: &Ignores, rel: &str) -> Vec<Finding> {
                 None,
                 format!("{name} (a key or key store) is not gitignored"),
             )
-            .severity(super::finding::Severity::Medium),
+            .severity(Severity::Medium),
         );
     }
     out
@@ -281,6 +465,9 @@ pub fn history(
     let mut overflow: BTreeMap<String, usize> = BTreeMap::new();
     // `.env` files ever committed: path -> the first commit that added it.
     let mut envs: BTreeMap<String, Oid> = BTreeMap::new();
+    // Database files ever committed: path -> the first commit, and the schema of the version
+    // that names the most credential tables.
+    let mut dbs: BTreeMap<String, (Oid, Option<Schema>)> = BTreeMap::new();
     // Objects libgit2 could not read (a shallow clone, a damaged pack): counted, not hidden.
     let mut unreadable = 0u64;
     let mut commits = 0;
@@ -339,6 +526,18 @@ pub fn history(
                 unreadable += 1;
                 continue;
             };
+            let content = blob.content();
+            if is_database_file(rel.rsplit('/').next().unwrap_or(rel))
+                || content.starts_with(SQLITE_MAGIC)
+            {
+                let head = &content[..content.len().min(SCHEMA_SCAN as usize)];
+                let schema = sqlite_schema(head);
+                let e = dbs.entry(rel.to_string()).or_insert((oid, None));
+                let weight = |s: &Option<Schema>| s.as_ref().map_or(0, |s| s.sensitive.len() + 1);
+                if weight(&schema) > weight(&e.1) {
+                    e.1 = schema;
+                }
+            }
             if blob.is_binary() {
                 continue;
             }
@@ -451,6 +650,24 @@ pub fn history(
         f.commit = Some(oid.to_string());
         findings.push(f);
     }
+    for (rel, (oid, schema)) in dbs {
+        let at_head = head_tree.as_ref().is_some_and(|t| {
+            t.get_path(Path::new(&format!("{}{rel}", view.prefix)))
+                .is_ok()
+        });
+        if at_head {
+            continue; // tracked now: the tree's `git.database-file` reports it
+        }
+        let short = &oid.to_string()[..12];
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let state = format!(
+            "was committed in {short} and removed from the repository since (every clone still has it)"
+        );
+        let (severity, message) = database_verdict(name, schema, &state);
+        let mut f = Finding::new(RuleId::GitDatabaseFile, &rel, None, message).severity(severity);
+        f.commit = Some(oid.to_string());
+        findings.push(f);
+    }
     if unreadable > 0 {
         errors.push(ScanError {
             path: ".git".into(),
@@ -465,6 +682,28 @@ pub fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_schema_names_the_tables_that_hold_credentials() {
+        let mut db = SQLITE_MAGIC.to_vec();
+        db.resize(100, 0);
+        for stmt in [
+            "CREATE TABLE products (id INTEGER, name TEXT, CONSTRAINT pk PRIMARY KEY (id))",
+            "CREATE TABLE \"oauth_clients\" (client_id TEXT, client_secret TEXT)",
+            "CREATE TABLE [users] (id integer, email text, \"password_hash\" text)",
+            "CREATE TABLE usage (id INTEGER, token_count INTEGER, model TEXT)",
+            "CREATE TABLE sqlite_sequence(name,seq)",
+        ] {
+            db.extend_from_slice(&[0x81, 0x17, 0x02]);
+            db.extend_from_slice(stmt.as_bytes());
+        }
+        let s = sqlite_schema(&db).unwrap();
+        assert_eq!(s.tables, ["products", "oauth_clients", "users", "usage"]);
+        assert_eq!(s.sensitive, ["oauth_clients", "users (password_hash)"]);
+        assert_eq!(sqlite_schema(b"{\"_id\": 1}"), None);
+        assert!(!is_database_file("Thumbs.db"));
+        assert!(is_database_file("app.db"));
+    }
 
     #[test]
     fn env_files_by_name() {

@@ -486,7 +486,7 @@ fn check_auth(
             if s.trim().is_empty() {
                 continue;
             }
-            if secrets::looks_placeholder(s) {
+            if secrets::looks_placeholder(s) || secrets::placeholder_phrase(s) {
                 out.push(Finding::new(RuleId::ManifestSecretInAuth, path, kl, format!("auth.{k} is in the public manifest (placeholder now): the real value must never go here")).severity(Severity::Low));
             } else {
                 out.push(
@@ -571,6 +571,29 @@ mod tests {
             "<YOUR_OPENAI_VERIFICATION_TOKEN>",
         );
         assert_eq!(rules(&t), [RuleId::ManifestPlaceholderVerificationToken]);
+    }
+
+    #[test]
+    fn a_placeholder_phrase_in_the_auth_block_is_low() {
+        let with = |v: &str| {
+            check(
+                ".well-known/ai-plugin.json",
+                &OK.replace(
+                    "\"authorization_type\":\"bearer\"",
+                    &format!("\"authorization_type\":\"bearer\",\"client_secret\":\"{v}\""),
+                ),
+            )
+            .0
+            .into_iter()
+            .filter(|f| f.rule == RuleId::ManifestSecretInAuth)
+            .map(|f| f.severity)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(with("my-client-secret-123"), [Severity::Low]);
+        assert_eq!(
+            with(&["q8ZrT2xLw9", "VbN4mKp7Hs"].concat()),
+            [Severity::High]
+        );
     }
 
     #[test]

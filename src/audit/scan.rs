@@ -142,13 +142,28 @@ fn scan_chunk(
     let text = String::from_utf8_lossy(chunk);
     let mut hits = Vec::new();
     code::scan_with(&text, first_line, kind.code, kind.mcp, &mut hits);
-    // Timing of a comparison in test code leaks nothing; a client's code decodes tokens it
-    // holds (its own caches), not tokens presented to it, so no audience applies there.
     let test = code::is_test_path(rel);
+    // Templated metadata URIs and the endpoint flows: a test's fixtures and mock authorization
+    // servers are not the server's own (literal URIs are still checked there, line by line).
+    if kind.mcp && !test {
+        mcp::template_hits(&text, first_line, &mut hits);
+        if kind.code {
+            mcp::flow_hits(&text, first_line, &mut hits);
+        }
+    }
+    // Timing of a comparison in test code leaks nothing; a client's code decodes tokens it
+    // holds (its own caches), not tokens presented to it, and sends a PKCE verifier rather than
+    // checking one.
     let client = code::is_client_path(rel);
     for h in hits.into_iter().filter(|h| {
         !(test && h.rule == RuleId::CodeInsecureCompare
-            || client && h.rule == RuleId::McpNoAudienceCheck)
+            || client
+                && matches!(
+                    h.rule,
+                    RuleId::McpNoAudienceCheck
+                        | RuleId::McpPkceOptional
+                        | RuleId::McpRedirectUnchecked
+                ))
     }) {
         out.push(Finding::new(h.rule, rel, Some(h.line), h.message));
     }
@@ -186,7 +201,10 @@ pub fn scan_bytes(
 
 enum FileOutcome {
     Text(u64),
-    Binary,
+    /// A NUL byte in the first 8 KiB; `sqlite`: the file starts with the SQLite header.
+    Binary {
+        sqlite: bool,
+    },
 }
 
 /// Appends up to `CHUNK` bytes; fewer only at the end of the file.
@@ -221,7 +239,9 @@ fn scan_file(
         if first {
             first = false;
             if data[..data.len().min(8192)].contains(&0) {
-                return Ok(FileOutcome::Binary);
+                return Ok(FileOutcome::Binary {
+                    sqlite: data.starts_with(gitcheck::SQLITE_MAGIC),
+                });
             }
         }
         let cut = if eof {
@@ -310,6 +330,7 @@ struct Shared {
     metadata: Mutex<Vec<(String, mcp::MetadataUri)>>,
     errors: Mutex<Vec<ScanError>>,
     paths: Mutex<Vec<String>>,
+    sqlite: Mutex<HashSet<String>>,
     files: AtomicU64,
     bytes: AtomicU64,
     binary: AtomicU64,
@@ -326,8 +347,11 @@ impl Shared {
                 self.files.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(n, Ordering::Relaxed);
             }
-            Ok(FileOutcome::Binary) => {
+            Ok(FileOutcome::Binary { sqlite }) => {
                 self.binary.fetch_add(1, Ordering::Relaxed);
+                if sqlite {
+                    self.sqlite.lock().expect("lock").insert(rel.clone());
+                }
             }
             Err(e) => self.errors.lock().expect("lock").push(ScanError {
                 path: rel.clone(),
@@ -443,6 +467,8 @@ struct Walked {
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     paths: Vec<String>,
+    /// Paths of files that start with the SQLite header.
+    sqlite: HashSet<String>,
     /// Issuer URIs declared or named in the scanned files, with their paths.
     metadata: Vec<(String, mcp::MetadataUri)>,
     files: u64,
@@ -461,6 +487,7 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
         metadata: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         paths: Mutex::new(Vec::new()),
+        sqlite: Mutex::new(HashSet::new()),
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         binary: AtomicU64::new(0),
@@ -536,6 +563,7 @@ fn walk(files: &Files, options: &ScanOptions, config: &Config, ign: &Ignores) ->
         findings: shared.findings.into_inner().expect("lock"),
         errors: shared.errors.into_inner().expect("lock"),
         paths,
+        sqlite: shared.sqlite.into_inner().expect("lock"),
         metadata,
         files: shared.files.into_inner(),
         bytes: shared.bytes.into_inner(),
@@ -758,7 +786,10 @@ fn git_checks(
     walked: &mut Walked,
 ) -> u64 {
     for p in &walked.paths {
-        walked.findings.extend(gitcheck::file_findings(ign, p));
+        let sqlite = walked.sqlite.contains(p);
+        walked
+            .findings
+            .extend(gitcheck::file_findings(ign, p, &files.abs_of(p), sqlite));
     }
     if !options.history {
         return 0;
@@ -828,6 +859,7 @@ fn finish(walked: Walked, config: &Config, commits: u64) -> Report {
         allowed,
         paths: _,
         metadata: _,
+        sqlite: _,
     } = walked;
     let before = findings.len() as u64;
     findings.retain(|f| !config.suppresses(f));

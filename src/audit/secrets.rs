@@ -598,7 +598,11 @@ fn scan_line(s: &Scanner, text: &[u8], w: &Window, hits: &mut Vec<Hit>, depth: u
                         .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
                     match pw {
                         Some(p) if !weak_or_placeholder_password(&p) => {
-                            if let Some((sev, note)) = loopback_database(&value, &p) {
+                            if placeholder_phrase(&p) || common_word_and_digits(&p) {
+                                // `admin:admin123@db.acme.dev`: guessable, not a leaked secret.
+                                severity = Some(Severity::Low);
+                                what.push_str(" (a default or placeholder password)");
+                            } else if let Some((sev, note)) = loopback_database(&value, &p) {
                                 severity = Some(sev);
                                 what.push_str(note);
                             }
@@ -1320,6 +1324,209 @@ fn common_word_and_digits(v: &str) -> bool {
         .contains(&word)
 }
 
+/// Words that placeholder and demo values are made of (`secret-api-key-12345`,
+/// `this-is-a-test-secret`, `MySuperSecretKey2024`, `admin:admin123`).
+const PHRASE_WORDS: &[&str] = &[
+    // glue
+    "a",
+    "an",
+    "the",
+    "this",
+    "that",
+    "is",
+    "it",
+    "my",
+    "your",
+    "our",
+    "me",
+    "for",
+    "of",
+    "to",
+    "in",
+    "on",
+    "not",
+    "no",
+    "do",
+    "use",
+    "only",
+    "here",
+    "be",
+    "and",
+    "or",
+    "with",
+    "at",
+    "go",
+    "some",
+    "any",
+    "please",
+    "set",
+    "put",
+    "enter",
+    "replace",
+    "real",
+    "value",
+    "string",
+    // what the value stands for
+    "secret",
+    "secrets",
+    "key",
+    "keys",
+    "api",
+    "apikey",
+    "token",
+    "tokens",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "passphrase",
+    "admin",
+    "administrator",
+    "root",
+    "user",
+    "username",
+    "guest",
+    "login",
+    "auth",
+    "access",
+    "client",
+    "session",
+    "signing",
+    "sign",
+    "jwt",
+    "hmac",
+    "webhook",
+    "bearer",
+    "private",
+    "credential",
+    "credentials",
+    "app",
+    "application",
+    "service",
+    "server",
+    "db",
+    "database",
+    "encryption",
+    "cookie",
+    "oauth",
+    "shared",
+    "master",
+    "django",
+    "flask",
+    "express",
+    "nextauth",
+    // what says it is not real
+    "test",
+    "testing",
+    "tests",
+    "demo",
+    "dummy",
+    "sample",
+    "example",
+    "fake",
+    "mock",
+    "stub",
+    "default",
+    "temp",
+    "tmp",
+    "foo",
+    "bar",
+    "baz",
+    "qux",
+    "abc",
+    "abcd",
+    "abcdef",
+    "xyz",
+    "qwerty",
+    "asdf",
+    "hello",
+    "world",
+    "lorem",
+    "ipsum",
+    "changeme",
+    "change",
+    "super",
+    "very",
+    "really",
+    "long",
+    "strong",
+    "random",
+    "insecure",
+    "unsafe",
+    "local",
+    "localhost",
+    "dev",
+    "develop",
+    "development",
+    "staging",
+    "prod",
+    "production",
+    "ci",
+    "deadbeef",
+];
+
+/// Whether lower-case `s` is a run of [`PHRASE_WORDS`] (`mysupersecretkey`).
+fn word_run(s: &str) -> bool {
+    let b = s.as_bytes();
+    // ok[i]: b[..i] splits into words.
+    let mut ok = vec![false; b.len() + 1];
+    ok[0] = true;
+    for i in 0..b.len() {
+        if !ok[i] {
+            continue;
+        }
+        for w in PHRASE_WORDS {
+            if b[i..].starts_with(w.as_bytes()) {
+                ok[i + w.len()] = true;
+            }
+        }
+    }
+    ok[b.len()]
+}
+
+/// Digits a person types, not digits a generator draws: up to 4 (`123`, `2024`), one digit
+/// repeated, or a run up or down (`1234567890`, `987654`).
+fn trivial_digits(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() <= 4
+        || b.iter().all(|&c| c == b[0])
+        || b.windows(2).all(|w| (w[0] - b'0' + 1) % 10 == w[1] - b'0')
+        || b.windows(2).all(|w| (w[1] - b'0' + 1) % 10 == w[0] - b'0')
+}
+
+/// A placeholder phrase: the words of demo values and trivial digits only, in any case and
+/// with any separators (`secret-api-key-12345`, `this-is-a-test-secret`, `admin:admin`,
+/// `SuperSecretSessionKey2024`). A random part anywhere (`test-q8ZrT2xLw9…`) makes it a secret.
+pub fn placeholder_phrase(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    let mut letters = 0usize;
+    let mut words = 0usize;
+    for seg in l.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut rest = seg;
+        while !rest.is_empty() {
+            let digit = rest.as_bytes()[0].is_ascii_digit();
+            let n = rest
+                .bytes()
+                .position(|b| b.is_ascii_digit() != digit)
+                .unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(n);
+            if digit {
+                if !trivial_digits(run) {
+                    return false;
+                }
+            } else {
+                if !word_run(run) {
+                    return false;
+                }
+                letters += run.len();
+                words += 1;
+            }
+            rest = tail;
+        }
+    }
+    letters >= 3 && words >= 1
+}
+
 /// `true/false`, `read/write`: alternatives in documentation.
 fn word_choice(v: &str) -> bool {
     v.contains('/')
@@ -1335,7 +1542,7 @@ pub fn generic_value_is_secret(kind: NameKind, v: &str) -> bool {
         NameKind::Secret => 12,
         NameKind::Token => 16,
     };
-    if len < min || looks_placeholder(v) {
+    if len < min || looks_placeholder(v) || placeholder_phrase(v) {
         return false;
     }
     // References with TypeScript's non-null assertion or optional chaining:
@@ -1592,6 +1799,53 @@ mod tests {
         assert!(common_word_and_digits("secret123"));
         assert!(!common_word_and_digits("secret"));
         assert!(!common_word_and_digits("s3cr3tXq9"));
+    }
+
+    #[test]
+    fn placeholder_phrases_are_words_and_trivial_digits() {
+        for v in [
+            "secret-api-key-12345",
+            "this-is-a-test-secret",
+            "this-is-a-test-secret-key-1234",
+            "your-api-key-here",
+            "admin:admin",
+            "admin:admin123",
+            "MySuperSecretKey2024",
+            "demo-token-2024-abcdef",
+            "dev_secret_do_not_use_in_production",
+            "my-db-password-1",
+            "test-token-1234567890",
+        ] {
+            assert!(placeholder_phrase(v), "{v}");
+        }
+        for v in [
+            "test-q8ZrT2xLw9VbN4mKp7Hs3",
+            "my-secret-Zq81Lx0bW2mN7vPe",
+            "secret-api-key-83649201",
+            "correct-horse-battery-staple",
+            "s3cr3t-k3y-2024",
+            "1234",
+        ] {
+            assert!(!placeholder_phrase(v), "{v}");
+        }
+        // Random values are almost never taken for a phrase (fixed seed: a reproducible sample).
+        let alpha = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut taken = 0;
+        for _ in 0..20_000 {
+            let v: String = (0..16)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alpha[(x % alpha.len() as u64) as usize] as char
+                })
+                .collect();
+            if placeholder_phrase(&v) {
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 0, "random values taken for phrases");
     }
 
     #[test]
