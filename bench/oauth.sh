@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark of a generated `oauth` project (not run in CI; no thresholds enforced here):
-# requests/s and p50/p99 latency of an authenticated endpoint versus an unauthenticated one, on
-# the same running uvicorn server on 127.0.0.1, and of the token endpoint (refresh_token grant,
-# with rotation). The authenticated endpoint is measured twice: with one token on every call
+# Benchmark of a generated `oauth` project with the mcp surface (not run in CI; no thresholds
+# enforced here): requests/s and p50/p99 latency of an authenticated endpoint versus an
+# unauthenticated one, on the same running uvicorn server on 127.0.0.1, for the REST API and
+# for MCP `tools/call`; of the token endpoint (refresh_token grant, with rotation); and the time
+# of an MCP client's whole first connection (registration, authorize, login, consent, token). The authenticated endpoint is measured twice: with one token on every call
 # (on PostgreSQL the server's token cache answers) and with a new token on every call (each
 # one a database lookup: the cost before a token is cached, or on SQLite every time).
 # The endpoints are measured ROUNDS times, alternating; each figure is the median of the rounds.
@@ -12,7 +13,7 @@
 # Environment: PLUGSMITH (the binary; default: the cargo build in CARGO_TARGET_DIR or target/),
 # VENV (default $HOME/.cache/plugsmith/venv-bench-oauth), DATABASE_URL (default: the project's
 # SQLite), ROUNDS (default 5).
-# The goal from issue 3: token checking adds at most 20% to p50.
+# The goal (issues 3 and 12): token checking adds at most 20% to p50, for REST and for MCP.
 set -euo pipefail
 
 REQUESTS=${1:-3000}
@@ -34,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" new "$PROJECT" --yes --auth oauth \
+"$BIN" new "$PROJECT" --yes --auth oauth --surface mcp,action \
   --redirect-uri https://chat.openai.com/aip/plugin-bench/oauth/callback >/dev/null
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
 "$VENV/bin/pip" install -q -e "$PROJECT" >/dev/null
@@ -54,19 +55,24 @@ import sys, time
 from pathlib import Path
 from app import oauth_store
 from app.db import Database
-from app.settings import SCOPES, load_settings
+from app.settings import MCP_URL, SCOPES, load_settings
 s = load_settings()
 db = Database(s.database_url, oauth_store.SCHEMA)
 scope = " ".join(SCOPES)
-def tokens():
-    grant = oauth_store.create_grant(db, s.oauth_client_id, "bench", scope, time.time())
+def tokens(resource=None):
+    grant = oauth_store.create_grant(db, s.oauth_client_id, "bench", scope, time.time(), resource)
     return oauth_store.issue_tokens(db, s, grant_id=grant, client_id=s.oauth_client_id, user="bench", scope=scope, now=time.time())
 work = Path(sys.argv[3])
 (work / "access").write_text(tokens()["access_token"])
+(work / "mcp").write_text(tokens(MCP_URL)["access_token"])
+oauth_store.create_user(db, "signin", "bench-password-1", time.time())
 (work / "refresh").write_text("\n".join(tokens()["refresh_token"] for _ in range(int(sys.argv[1]))))
 (work / "fresh").write_text("\n".join(tokens()["access_token"] for _ in range(int(sys.argv[2]))))
 PY
 ACCESS=$(cat "$WORK/access")
+MCP_TOKEN=$(cat "$WORK/mcp")
+BASE_URL=$(sed -n 's/^base_url = "\(.*\)"$/\1/p' plugsmith.toml)
+CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_todos","arguments":{}}}'
 CLIENT_ID=$(grep '^OAUTH_CLIENT_ID=' .env | cut -d= -f2-)
 CLIENT_SECRET=$(grep '^OAUTH_CLIENT_SECRET=' .env | cut -d= -f2-)
 API_PATH=$(grep -m 1 -E '^  "?/[^{"]*"?:$' openapi.yaml | tr -d ' :"')
@@ -90,10 +96,14 @@ for round in $(seq "$ROUNDS"); do
     echo "open $(load --requests "$REQUESTS" --path /bench/open)"
     echo "auth $(load --requests "$REQUESTS" --path "$API_PATH" --token "$ACCESS")"
     echo "fresh $(load --requests "$REQUESTS" --path "$API_PATH" --tokens "$WORK/fresh.$round")"
+    echo "mcpopen $(load --requests "$REQUESTS" --path /bench/mcp-open --post-json "$CALL")"
+    echo "mcpauth $(load --requests "$REQUESTS" --path /mcp --post-json "$CALL" --token "$MCP_TOKEN")"
   } >>"$WORK/results"
 done
 echo "token $(load --requests $((REQUESTS / 5)) --warmup 0 --refresh "$WORK/refresh" \
   --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET")" >>"$WORK/results"
+# Logins hash a password (Argon2id, 64 MiB): a few connections, a few rounds.
+echo "signin $(load --requests 20 --concurrency 2 --warmup 0 --sign-in signin:bench-password-1 --base-url "$BASE_URL")" >>"$WORK/results"
 
 python3 - "$WORK/results" "$API_PATH" "$CONCURRENCY" "$ROUNDS" "${DATABASE_URL:-sqlite}" <<'PY'
 import json, statistics, sys
@@ -111,7 +121,10 @@ rows = [
     (f"GET {path} handler without auth (/bench/open)", median("open")),
     (f"GET {path} with bearer token (scope checked)", median("auth")),
     (f"GET {path} with a new token on every call", median("fresh")),
+    ("POST /mcp tools/call get_todos without the gate (/bench/mcp-open)", median("mcpopen")),
+    ("POST /mcp tools/call get_todos with bearer token (audience, scope)", median("mcpauth")),
     ("POST /oauth/token (refresh_token, rotation)", median("token")),
+    ("MCP client first connection: register + authorize + login + consent + token", median("signin")),
 ]
 print(f"uvicorn on 127.0.0.1, 1 process, {conc} keep-alive connections, database {db}; "
       f"median of {rounds} rounds")
@@ -121,4 +134,7 @@ for name, r in rows:
 base = rows[1][1]["p50_ms"]
 print(f"token checking adds {(rows[2][1]['p50_ms'] / base - 1) * 100:.0f}% to p50 (goal: at most 20%); "
       f"{(rows[3][1]['p50_ms'] / base - 1) * 100:.0f}% with a new token on every call")
+mcp_base = rows[4][1]["p50_ms"]
+print(f"on MCP, the gate (origin, token, audience, scope) adds {(rows[5][1]['p50_ms'] / mcp_base - 1) * 100:.0f}% to "
+      f"tools/call's p50 (goal: at most 20%)")
 PY

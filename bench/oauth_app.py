@@ -1,20 +1,38 @@
-"""bench/oauth.sh's server: the generated application, plus an unauthenticated copy of its list
-endpoint at /bench/open, so that the two endpoints compared differ only by the token check.
-Run from the generated project's directory (BENCH_PATH = the list endpoint's path)."""
+"""bench/oauth.sh's server: the generated application, plus unauthenticated copies of its list
+endpoint at /bench/open and of its MCP endpoint at /bench/mcp-open (the same MCP server, its
+gate skipped), so that the endpoints compared differ only by the token check. Run from the
+generated project's directory (BENCH_PATH = the list endpoint's path)."""
 
 from __future__ import annotations
 
 import os
 
 from fastapi import Request
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 
-from app import routes
+from app import items
 from app.main import create_app
+from app.models import ItemList
+from app.settings import SCOPES
 
 app = create_app()
 COLLECTION = os.environ.get("BENCH_PATH", "/todos")
 
 
-@app.get("/bench/open", response_model=routes.ItemList)
-def open_list(request: Request) -> routes.ItemList:
-    return routes._item_list(request.app.state.store.list("bench", COLLECTION))
+@app.get("/bench/open", response_model=ItemList)
+def open_list(request: Request) -> ItemList:
+    return items._item_list(request.app.state.store.list("bench", COLLECTION))
+
+
+class OpenMcp:
+    """/mcp's MCP server without its gate: no Origin, credential, audience or scope check (an
+    ASGI app, as the generated app's McpEndpoint is)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        scope = {**scope, "path": "/mcp", "raw_path": b"/mcp"}
+        scope["user"] = AuthenticatedUser(AccessToken(token="", client_id="", scopes=list(SCOPES), subject="bench"))
+        await app.state.mcp.app(scope, receive, send)
+
+
+app.add_route("/bench/mcp-open", OpenMcp(), include_in_schema=False)

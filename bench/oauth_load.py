@@ -4,22 +4,80 @@
     oauth_load.py --port P --path /todos [--token T] [--requests N] [--concurrency C]
     oauth_load.py --port P --path /todos --tokens TOKEN_FILE ...
     oauth_load.py --port P --refresh TOKEN_FILE --client-id ID --client-secret S ...
+    oauth_load.py --port P --path /mcp --post-json BODY [--token T] ...
+    oauth_load.py --port P --sign-in USER:PASSWORD --requests N     # DCR + authorize + token
 
 Each worker thread keeps one HTTP/1.1 keep-alive connection to 127.0.0.1 and sends its share of
 the requests. With --tokens, every request carries another access token of TOKEN_FILE (one
 per line, used once each: none can be in the server's token cache). With --refresh, each worker
 walks its own chain of refresh tokens (one per line of TOKEN_FILE) through POST /oauth/token, as
-ChatGPT does when an access token expires. Prints one JSON line: requests, seconds, requests/s,
+ChatGPT does when an access token expires. With --post-json, each request POSTs BODY (an MCP
+JSON-RPC message) as an MCP client does. With --sign-in, each "request" is a whole first
+connection of an MCP client: dynamic registration, the authorize request, login, consent and
+the code exchange, timed end to end. Prints one JSON line: requests, seconds, requests/s,
 p50 and p99 latency in ms, and non-2xx count."""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
+import re
+import secrets
 import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+CALLBACK = "http://127.0.0.1:53682/callback"
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+def sign_in(conn: http.client.HTTPConnection, base: str, user: str, password: str) -> int:
+    """An MCP client's first connection: register (public client), authorize with PKCE and
+    `resource`, sign in, allow, exchange the code. Returns the token endpoint's status."""
+
+    def send(method: str, url: str, body: str | None = None, headers: dict | None = None, cookies: dict | None = None):
+        h = dict(headers or {})
+        if cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        conn.request(method, url, body, h)
+        r = conn.getresponse()
+        data = r.read().decode()
+        for header, value in r.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                if cookies is not None:
+                    cookies[name] = rest.split(";", 1)[0]
+        return r.status, r.getheader("location"), data
+
+    status, _, data = send("POST", "/oauth/register", json.dumps({
+        "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none", "client_name": "bench",
+    }), {"Content-Type": "application/json"})
+    client_id = json.loads(data)["client_id"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": CALLBACK, "state": "bench",
+        "code_challenge": challenge, "code_challenge_method": "S256", "resource": f"{base}/mcp",
+    })
+    cookies: dict[str, str] = {}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    _, _, page = send("GET", f"/oauth/authorize?{query}", cookies=cookies)
+    csrf = re.search(r'name=csrf_token value="([^"]+)"', page).group(1)
+    login = urlencode({"csrf_token": csrf, "username": user, "password": password})
+    _, location, _ = send("POST", f"/oauth/authorize?{query}", login, form, cookies)
+    _, _, page = send("GET", location, cookies=cookies)
+    csrf = re.search(r'name=csrf_token value="([^"]+)"', page).group(1)
+    _, location, _ = send("POST", f"/oauth/authorize?{query}", urlencode({"csrf_token": csrf, "decision": "allow"}), form, cookies)
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    status, _, _ = send("POST", "/oauth/token", urlencode({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "client_id": client_id,
+        "code_verifier": verifier, "resource": f"{base}/mcp",
+    }), form)
+    return status
+
 
 
 def worker(
@@ -29,6 +87,23 @@ def worker(
     conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     for i in range(n):
+        if args.sign_in:
+            user, _, password = args.sign_in.partition(":")
+            started = time.perf_counter()
+            status = sign_in(conn, args.base_url, user, password)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(status)
+            continue
+        if args.post_json:
+            started = time.perf_counter()
+            conn.request("POST", args.path, args.post_json, {**MCP_HEADERS, **headers})
+            response = conn.getresponse()
+            data = response.read()
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200 or b'"isError":true' in data:
+                errors.append(response.status)
+            continue
         if access_tokens is not None:
             headers = {"Authorization": f"Bearer {access_tokens[i]}"}
         if refresh_token is not None:
@@ -74,6 +149,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--post-json", help="POST this body (an MCP JSON-RPC message) instead of GET")
+    parser.add_argument("--sign-in", metavar="USER:PASSWORD", help="time whole MCP client sign-ins")
+    parser.add_argument("--base-url", default="http://localhost:8000", help="the server's public base URL")
     args = parser.parse_args()
 
     chains = open(args.refresh).read().split() if args.refresh else [None] * args.concurrency
@@ -81,7 +159,7 @@ def main() -> None:
     access = open(args.tokens).read().split() if args.tokens else None
     if access is not None and len(access) < per * args.concurrency:
         parser.error(f"--tokens: {len(access)} tokens for {per * args.concurrency} requests")
-    if args.warmup and not args.refresh and access is None:
+    if args.warmup and not args.refresh and not args.sign_in and access is None:
         worker(args, args.warmup, None, None, [], [])
     latencies: list[float] = []
     errors: list[int] = []

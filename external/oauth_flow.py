@@ -10,6 +10,7 @@ import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import httpx2  # authlib's client is built on httpx2 when it is installed (the MCP SDK needs it)
 from authlib.integrations.httpx_client import OAuth2Client
 
 from support import REDIRECT_URI, Target, answer_pages
@@ -26,23 +27,23 @@ def local(target: Target, url: str) -> str:
     return target.url + parts.path + ("?" + parts.query if parts.query else "")
 
 
-class JsonBodyTransport(httpx.BaseTransport):
+class JsonBodyTransport(httpx2.BaseTransport):
     """Re-encodes each token request that authlib built (client credentials included) as a JSON
     object, as ChatGPT does when the manifest says `authorization_content_type:
     application/json`. Everything else passes unchanged."""
 
     def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx2.HTTPTransport()
         self.sent_json = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method == "POST" and request.url.path == "/oauth/token" and request.headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"
         ):
             body = request.read().decode()
             fields = dict(parse_qsl(body, keep_blank_values=True))
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "content-type")}
-            request = httpx.Request("POST", request.url, headers=headers, json=fields)
+            request = httpx2.Request("POST", request.url, headers=headers, json=fields)
             self.sent_json += 1
         return self.inner.handle_request(request)
 
