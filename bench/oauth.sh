@@ -124,13 +124,13 @@ rows = [
     ("POST /mcp tools/call get_todos without the gate (/bench/mcp-open)", median("mcpopen")),
     ("POST /mcp tools/call get_todos with bearer token (audience, scope)", median("mcpauth")),
     ("POST /oauth/token (refresh_token, rotation)", median("token")),
-    ("MCP client first connection: register + authorize + login + consent + token", median("signin")),
+    ("MCP client sign-in: register, authorize, login, consent, token", median("signin")),
 ]
 print(f"uvicorn on 127.0.0.1, 1 process, {conc} keep-alive connections, database {db}; "
       f"median of {rounds} rounds")
-print(f"{'endpoint':<60} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+print(f"{'endpoint':<78} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
 for name, r in rows:
-    print(f"{name:<60} {r['requests']:>8g} {r['rps']:>8g} {r['p50_ms']:>8g} {r['p99_ms']:>8g} {r['errors']:>6}")
+    print(f"{name:<78} {r['requests']:>8g} {r['rps']:>8g} {r['p50_ms']:>8g} {r['p99_ms']:>8g} {r['errors']:>6}")
 base = rows[1][1]["p50_ms"]
 print(f"token checking adds {(rows[2][1]['p50_ms'] / base - 1) * 100:.0f}% to p50 (goal: at most 20%); "
       f"{(rows[3][1]['p50_ms'] / base - 1) * 100:.0f}% with a new token on every call")
