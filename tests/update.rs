@@ -250,6 +250,33 @@ fn add_endpoint_keeps_a_hand_edit_and_adds_the_route_and_operation() {
         .stderr(predicate::str::contains("already").or(predicate::str::contains("same route")));
 }
 
+#[test]
+fn add_endpoint_on_an_mcp_project_adds_its_tool_and_keeps_the_logic_written_in_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = generate(tmp.path(), &["--surface", "mcp,action"]);
+    let mine = "return _item_list(_store.list(_user, _where)[:10])  # my logic";
+    replace(
+        &p,
+        "app/items.py",
+        "return _item_list(_store.list(_user, _where))",
+        mine,
+    );
+    commit_all(&p, "my logic");
+    run(&p, &["add", "endpoint", NOTES])
+        .success()
+        .stdout(predicate::str::contains("app/mcp.py"));
+    let tools = read(&p, "app/mcp.py");
+    assert!(
+        tools.contains("name=\"post_notes\"") && tools.contains("_items.post_notes"),
+        "the new operation is a tool calling its function: {tools}"
+    );
+    let items = read(&p, "app/items.py");
+    assert!(
+        items.contains(mine) && items.contains("def post_notes("),
+        "the hand-written logic survives beside the new function: {items}"
+    );
+}
+
 /// The handler's summary, changed by hand in routes.py and, differently, in plugsmith.toml.
 fn conflicting_edits(p: &Path) {
     replace(
