@@ -166,8 +166,11 @@ class Client:
     redirect_uris: tuple[str, ...]
     # No secret (RFC 7591 `none`): authenticated by PKCE alone.
     public: bool = False
-    # Registered by itself (RFC 7591), not by the server's owner: its name is its own claim.
+    # Registered by itself (RFC 7591) or described by its own metadata document, not by the
+    # server's owner: its name is its own claim.
     registered: bool = False
+    # private_key_jwt (a client metadata document's `jwks_uri`): its key set; else empty.
+    jwks_uri: str = ""
 
     def secret_matches(self, secret: str) -> bool:
         return hmac.compare_digest(digest(secret), self.secret_hash)
