@@ -78,3 +78,56 @@ def test_browser_signs_in_allows_and_cannot_frame_consent(name, target_for, reco
         f"code + unchanged state at the redirect URI; consent frame refused ({result['consentFrameUrl']}); "
         f"screenshots {Path(result['login']).relative_to(REPO)}, {Path(result['consent']).relative_to(REPO)}"
     ))
+
+
+@pytest.mark.parametrize("name", OAUTH_TARGETS)
+def test_browser_signs_in_an_mcp_client_that_registered_itself(name, target_for, record_property):
+    """An MCP client as Claude connects: dynamic registration (public client), the pages in
+    Chromium with PKCE and `resource`, the code exchanged, and the token used at /mcp."""
+    import base64
+    import hashlib
+
+    import httpx
+
+    import mcp_flow
+
+    node = _tools()
+    target = target_for(name)
+    callback = "https://claude.ai/api/mcp/auth_callback"
+    registered = httpx.post(target.url + "/oauth/register", timeout=10, json={
+        "client_name": "Claude (browser test)", "redirect_uris": [callback], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+    })
+    assert registered.status_code == 201, registered.text
+    client_id = registered.json()["client_id"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    resource = mcp_flow.public_base(target) + "/mcp"
+    state = "mcp-" + secrets.token_urlsafe(16)
+    authorize_url = target.url + "/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": callback, "scope": "read write offline_access",
+        "state": state, "code_challenge": challenge, "code_challenge_method": "S256", "resource": resource,
+    })
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "authorizeUrl": authorize_url, "username": target.user, "password": target.password,
+        "redirectUri": callback, "framerOrigin": f"http://127.0.0.1:{free_port()}",
+        "screenshotDir": str(SCREENSHOTS), "prefix": name + "-mcp",
+    }
+    done = run([node, str(HERE / "browser.mjs"), json.dumps(payload)], timeout=180, cwd=HERE,
+               env={**os.environ, "CHROMIUM": CHROMIUM})
+    assert done.returncode == 0, f"browser.mjs failed:\n{done.stderr[-3000:]}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in result, result["error"]
+    landed = query_of(result["finalUrl"])
+    assert result["finalUrl"].startswith(callback) and landed.get("state") == state, result["finalUrl"]
+    tokens = httpx.post(target.url + "/oauth/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": landed["code"], "redirect_uri": callback,
+        "client_id": client_id, "code_verifier": verifier, "resource": resource,
+    })
+    assert tokens.status_code == 200, tokens.text
+    listed = httpx.post(target.url + "/mcp", timeout=10, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers={
+        "Authorization": f"Bearer {tokens.json()['access_token']}", "Accept": "application/json, text/event-stream",
+    })
+    assert listed.status_code == 200 and listed.json()["result"]["tools"], listed.text
+    record_property("detail", f"registered {client_id[:8]}…, signed in and allowed in Chromium, PKCE + resource, tools/list")

@@ -844,21 +844,7 @@ fn update(args: &UpdateArgs, extra: Answers) -> Result<ExitCode> {
     if env_step.is_some() {
         files.push(env_file);
     }
-    let changes = files
-        .iter()
-        .map(|f| {
-            let change = match dir.join(&f.path).exists() {
-                true => Change::Overwritten,
-                false => Change::Created,
-            };
-            (f.path.clone(), change)
-        })
-        .collect();
-    let plan = writer::Plan {
-        target: Target::Existing,
-        changes,
-        kept: Vec::new(),
-    };
+    let plan = overwrite_plan(&dir, &files);
     let removed: Vec<&str> = steps
         .iter()
         .filter(|s| s.what == What::Removed)
@@ -1261,21 +1247,7 @@ fn abort(args: &UpdateArgs) -> Result<ExitCode> {
     };
     print(&out);
     if !put.is_empty() {
-        let changes = put
-            .iter()
-            .map(|f| {
-                let change = match dir.join(&f.path).exists() {
-                    true => Change::Overwritten,
-                    false => Change::Created,
-                };
-                (f.path.clone(), change)
-            })
-            .collect();
-        let plan = writer::Plan {
-            target: Target::Existing,
-            changes,
-            kept: Vec::new(),
-        };
+        let plan = overwrite_plan(&dir, &put);
         let staging = writer::Staging::new(&dir, Target::Existing)?;
         writer::write(staging, &dir, &put, &plan, |_| Ok(()))?;
         // The exact mode, whatever the umask took off.
@@ -1512,6 +1484,27 @@ fn has_markers(bytes: &[u8]) -> bool {
     String::from_utf8_lossy(bytes)
         .lines()
         .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> "))
+}
+
+/// The plan of writing `files` into the existing project `dir`: each one overwritten, or created
+/// where there is none.
+fn overwrite_plan(dir: &Path, files: &[GeneratedFile]) -> writer::Plan {
+    let changes = files
+        .iter()
+        .map(|f| {
+            let change = if dir.join(&f.path).exists() {
+                Change::Overwritten
+            } else {
+                Change::Created
+            };
+            (f.path.clone(), change)
+        })
+        .collect();
+    writer::Plan {
+        target: Target::Existing,
+        changes,
+        kept: Vec::new(),
+    }
 }
 
 #[cfg(test)]
