@@ -740,6 +740,11 @@ fn the_updated_project_passes_its_own_tests() {
     let tmp = tempfile::tempdir().unwrap();
     let p = generate_with_a_hand_edit(tmp.path());
     run(&p, &["add", "endpoint", NOTES]).success();
+    commit_all(&p, "notes");
+    // And an MCP endpoint: the new operation is a tool too, which tests/test_mcp.py calls.
+    run(&p, &["add", "surface", "mcp"]).success();
+    assert!(read(&p, "app/mcp.py").contains("name=\"post_notes\""));
+    assert!(read(&p, "pyproject.toml").contains("mcp=="));
     let stack = plugsmith::stack::find("python").unwrap();
     common::tool("python3", "--version");
     for cmd in &stack.test_commands {
