@@ -39,7 +39,9 @@ class RequestLimiter:
             windows[key] = (start, count)  # now the most recently used
             if len(windows) > self.max_keys:
                 windows.popitem(last=False)
-            reset = max(1, math.ceil(start + self.window - now))
+            # The time left, from the time elapsed: `start + window - now` can round up past the
+            # window (8161.96… + 60 - 8161.96… is 60.000000000001).
+            reset = max(1, math.ceil(self.window - (now - start)))
             return allowed, self.limit - count, reset
 
 

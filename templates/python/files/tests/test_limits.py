@@ -29,6 +29,12 @@ def test_api_responses_carry_rate_limit_headers(client, auth_headers):
     assert "ratelimit-limit" not in client.get("/openapi.yaml").headers
 
 
+def test_the_reset_is_never_past_the_window():
+    # A clock reading where `start + 60 - now` rounds to 60.000000000001.
+    now = 8161.962517661547
+    assert RequestLimiter(limit=5).hit("address:a", now) == (True, 4, 60)
+
+
 def test_over_the_limit_answers_429_with_retry_after(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=3)
     client = TestClient(app)
