@@ -116,7 +116,7 @@ def test_a_metadata_document_client_with_private_key_jwt_signs_in_and_calls_tool
         local_token_url = target.url + "/oauth/token"
         oauth = OAuth2Client(
             client_id=client_id, client_secret=pem, redirect_uri=redirect_uri, scope="read write",
-            token_endpoint_auth_method=PrivateKeyJWT(token_url, alg="RS256", key_id="k1"),
+            token_endpoint_auth_method=PrivateKeyJWT(token_url, headers={"kid": "k1"}, alg="RS256"),
             code_challenge_method="S256", timeout=20,
         )
         verifier = "v" * 43 + "-pkce-verifier"

@@ -37,10 +37,12 @@ pub struct EnvVar {
     /// A fixed value for both files.
     #[serde(default)]
     pub value: String,
-    /// The value comes from an answer instead: `name_for_model`, or `redirect_uris`
-    /// (comma-separated).
+    /// The value comes from an answer instead: one of [`ENV_FROM`].
     pub from: Option<String>,
 }
+
+/// The answers an `[[env]]` value may come from (`redirect_uris` comma-separated).
+pub const ENV_FROM: [&str; 3] = ["name_for_model", "base_url", "redirect_uris"];
 
 /// A file that exists only for some auth modes or surfaces.
 #[derive(Debug, Clone, Deserialize)]
@@ -311,6 +313,15 @@ impl Stack {
                 return Err(format!(
                     "{what}: surface `{s}` is not one of the stack's surfaces ({})",
                     self.surfaces.join(", ")
+                ));
+            }
+        }
+        for e in &self.env {
+            if let Some(from) = e.from.as_deref().filter(|f| !ENV_FROM.contains(f)) {
+                return Err(format!(
+                    "env `{}`: `from = \"{from}\"` must be one of {}",
+                    e.name,
+                    ENV_FROM.join(", ")
                 ));
             }
         }

@@ -176,6 +176,17 @@ fn a_broken_stack_folder_gets_a_clear_error() {
                 let text = fs::read_to_string(d.join("stack.toml")).unwrap();
                 fs::write(
                     d.join("stack.toml"),
+                    text.replace("value = \"8000\"", "from = \"colour\""),
+                )
+                .unwrap();
+            }),
+            "env `PORT`: `from = \"colour\"` must be one of name_for_model, base_url, redirect_uris",
+        ),
+        (
+            broken(|d| {
+                let text = fs::read_to_string(d.join("stack.toml")).unwrap();
+                fs::write(
+                    d.join("stack.toml"),
                     text.replace("surfaces = [\"action\"]", "surfaces = [\"skill\"]"),
                 )
                 .unwrap();

@@ -358,6 +358,7 @@ fn env_files(
                 let value = match var.from.as_deref() {
                     None => var.value.clone(),
                     Some("name_for_model") => p.name_for_model.clone(),
+                    Some("base_url") => p.base_url.clone(),
                     Some("redirect_uris") => p.oauth.redirect_uris.join(","),
                     Some(other) => {
                         return Err(Error::Internal(format!(

@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
+from app.public import served
 from app.settings import PROJECT_ROOT
 
 MANIFEST_PATH = PROJECT_ROOT / ".well-known" / "ai-plugin.json"
@@ -17,8 +18,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def manifest(verification_token: str) -> dict:
-    """The manifest, with the verification token (public) filled in from the environment."""
-    data = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    """The manifest, with the verification token (public) filled in from the environment and the
+    base URL from PUBLIC_BASE_URL."""
+    data = json.loads(served(MANIFEST_PATH.read_text(encoding="utf-8")))
     tokens = data.get("auth", {}).get("verification_tokens")
     if tokens is not None and verification_token:
         tokens["openai"] = verification_token

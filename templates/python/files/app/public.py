@@ -8,16 +8,21 @@ import html
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from app.settings import CONTACT_EMAIL, NAME_FOR_HUMAN, PROJECT_ROOT
+from app.settings import BASE_URL, CONTACT_EMAIL, GENERATED_BASE_URL, NAME_FOR_HUMAN, PROJECT_ROOT
 
 SPEC_PATH = PROJECT_ROOT / "openapi.yaml"
+
+
+def served(text: str) -> str:
+    """A public file as served: the base URL it was generated with replaced by PUBLIC_BASE_URL."""
+    return text if BASE_URL == GENERATED_BASE_URL else text.replace(GENERATED_BASE_URL, BASE_URL)
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/openapi.yaml")
 def get_spec() -> Response:
-    return Response(SPEC_PATH.read_bytes(), media_type="application/yaml")
+    return Response(served(SPEC_PATH.read_text(encoding="utf-8")), media_type="application/yaml")
 
 
 @router.get("/legal")
