@@ -38,7 +38,7 @@ trap cleanup EXIT
 "$BIN" new "$PROJECT" --yes --auth oauth --surface mcp,action \
   --redirect-uri https://chat.openai.com/aip/plugin-bench/oauth/callback >/dev/null
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-"$VENV/bin/pip" install -q -e "$PROJECT" >/dev/null
+"$VENV/bin/pip" install -q -c "$PROJECT/constraints.txt" -e "$PROJECT" >/dev/null
 
 cd "$PROJECT"
 # The API's per-credential rate limit would answer most of this load with 429: lift it, the

@@ -89,7 +89,8 @@ for mode in ${modes//,/ }; do
     || { cat "$work/new-$mode.log" >&2; die "plugsmith new --auth $mode failed"; }
   # Each project in its own venv, as its README says; installed side by side.
   ( "$python" -m venv "$work/$mode/.venv" \
-    && "$work/$mode/.venv/bin/pip" install -q --disable-pip-version-check -e "$work/$mode[test]" ) \
+    && "$work/$mode/.venv/bin/pip" install -q --disable-pip-version-check \
+         -c "$work/$mode/constraints.txt" -e "$work/$mode[test]" ) \
     >"$work/pip-$mode.log" 2>&1 &
   pids+=("$!:$mode")
 done
