@@ -54,8 +54,18 @@ def test_tools_are_listed_and_called_with_the_modes_credentials(name, target_for
 @pytest.mark.parametrize("name", [n for n in target_names() if not n.startswith("oauth") and n != "none"])
 def test_missing_credentials_are_refused(name, target_for):
     target = target_for(name)
+    # What the SDK meets, seen directly: a 401 (so its exception below is that refusal, not
+    # some other failure).
+    assert _initialize(target, {}).status_code == 401
     with pytest.raises(Exception):  # the SDK raises on the 401 (it has no OAuth to fall back on)
         asyncio.run(mcp_flow.session(target, lambda client: client.list_tools()))
+
+
+def _initialize(target, headers: dict) -> httpx.Response:
+    return httpx.post(target.url + "/mcp", timeout=10, headers={"Accept": "application/json, text/event-stream", **headers}, json={
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "external", "version": "1"}},
+    })
 
 
 @pytest.mark.parametrize("auth_method", ["none", "client_secret_post"])
@@ -99,6 +109,8 @@ def test_the_sdk_oauth_client_discovers_registers_signs_in_and_refreshes(name, a
     # A token for /mcp is not one for the REST API, and the REST API's is not one for /mcp.
     bearer = {"Authorization": f"Bearer {tokens.access_token}"}
     assert httpx.get(target.url + "/todos", headers=bearer, timeout=10).status_code == 401
+    refused = _initialize(target, target.auth_headers())
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
     with pytest.raises(Exception):
         asyncio.run(mcp_flow.session(target, lambda client: client.list_tools(), headers=target.auth_headers()))
 
@@ -128,4 +140,5 @@ def test_the_2026_protocol_is_served_too(name, target_for, record_property):
 
     tools, version = asyncio.run(run())
     assert "get_todos" in _names(tools)
+    assert version == "2026-07-28", version
     record_property("detail", f"negotiated {version}")
