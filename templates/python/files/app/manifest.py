@@ -29,7 +29,7 @@ def manifest(verification_token: str) -> dict:
 
 @router.get("/.well-known/ai-plugin.json")
 def get_manifest(request: Request) -> JSONResponse:
-    return JSONResponse(manifest(request.app.state.settings.verification_token))
+    return JSONResponse(manifest(request.app.state.settings.openai_verification_token))
 
 
 @router.get("/logo.png")

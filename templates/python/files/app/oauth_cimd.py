@@ -89,7 +89,7 @@ def fetch_json(url: str, settings: Settings) -> tuple[Any, float]:
     if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise FetchError("only https URLs without user info are fetched")
     port = parts.port or 443
-    address = _public_addresses(parts.hostname, port, settings.cimd_allow_private_hosts)[0]
+    address = _public_addresses(parts.hostname, port, settings.oauth_cimd_allow_private_hosts)[0]
     conn = _PinnedHTTPS(parts.hostname, address, port)
     try:
         conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers={"Accept": "application/json"})

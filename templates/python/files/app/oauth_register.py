@@ -111,7 +111,7 @@ def purge_unused(db: Database, settings: Settings, now: float) -> int:
         cursor = conn.execute(
             "DELETE FROM oauth_clients WHERE registered = 1 AND created_at <= ?"
             " AND client_id NOT IN (SELECT client_id FROM oauth_grants)",
-            (now - settings.unused_client_lifetime,),
+            (now - settings.oauth_unused_client_lifetime,),
         )
     return max(cursor.rowcount, 0)
 

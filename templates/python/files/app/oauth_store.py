@@ -413,12 +413,12 @@ def issue_tokens(
     access = new_secret(ACCESS_PREFIX)
     refresh = new_secret(REFRESH_PREFIX)
     if refresh_expires_at is None:
-        refresh_expires_at = now + settings.refresh_token_lifetime
+        refresh_expires_at = now + settings.oauth_refresh_token_lifetime
     with db.connect() as conn:
         conn.execute(
             "INSERT INTO oauth_access_tokens (token_hash, grant_id, client_id, user_name, scope, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (digest(access), grant_id, client_id, user, scope, now + settings.access_token_lifetime),
+            (digest(access), grant_id, client_id, user, scope, now + settings.oauth_access_token_lifetime),
         )
         conn.execute(
             "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, scope, expires_at)"
@@ -428,7 +428,7 @@ def issue_tokens(
     return {
         "access_token": access,
         "token_type": "bearer",
-        "expires_in": settings.access_token_lifetime,
+        "expires_in": settings.oauth_access_token_lifetime,
         "refresh_token": refresh,
         "scope": scope,
     }
@@ -651,7 +651,7 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
 def purge_expired(db: Database, settings: Settings, now: float) -> int:
     """Deletes what can no longer be used; returns how many rows went. Codes and grants stay as
     long as a refresh token of theirs could live, so that a late replay is still caught."""
-    keep = now - settings.refresh_token_lifetime - settings.code_lifetime
+    keep = now - settings.oauth_refresh_token_lifetime - settings.oauth_code_lifetime
     statements = [
         ("DELETE FROM oauth_access_tokens WHERE expires_at <= ?", now),
         ("DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?", now),

@@ -3,7 +3,6 @@ an untrusted redirect URI is never redirected to."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pytest
 
@@ -37,7 +36,7 @@ NEAR_MISSES = [
 
 @pytest.fixture
 def narrow_app(settings, clock):
-    app = create_app(replace(settings, oauth_redirect_uris=(ALLOWED,)))
+    app = create_app(settings.model_copy(update={"oauth_redirect_uris": (ALLOWED,)}))
     app.state.clock = clock
     yield app
     app.state.db.close()
@@ -80,7 +79,7 @@ def test_c2_missing_redirect_uri_gets_an_error_page(app):
 
 
 def test_c2_no_configured_redirect_uri_explains_what_to_set(settings, clock):
-    app = create_app(replace(settings, oauth_redirect_uris=()))
+    app = create_app(settings.model_copy(update={"oauth_redirect_uris": ()}))
     r = browser(app).get("/oauth/authorize", params=authorize_params())
     app.state.db.close()
     assert_error_page(r)

@@ -170,9 +170,8 @@ def test_fetches_never_reach_private_addresses_or_leave_https(settings, url):
 
 
 def test_the_development_setting_allows_loopback_fetches(settings):
-    from dataclasses import replace
 
-    local = replace(settings, cimd_allow_private_hosts=True)
+    local = settings.model_copy(update={"oauth_cimd_allow_private_hosts": True})
     # The address is allowed now; nothing listens on port 9, so the fetch itself fails.
     with pytest.raises(oauth_cimd.FetchError, match="could not be fetched"):
         oauth_cimd.fetch_json("https://127.0.0.1:9/client.json", local)

@@ -74,9 +74,8 @@ def test_add_client_refuses_bad_redirect_uris(settings):
 
 
 def test_the_server_starts_without_a_redirect_uri(settings):
-    from dataclasses import replace
 
-    app = create_app(replace(settings, oauth_redirect_uris=()))
+    app = create_app(settings.model_copy(update={"oauth_redirect_uris": ()}))
     assert TestClient(app).get("/.well-known/oauth-authorization-server").status_code == 200
     app.state.db.close()
 

@@ -163,7 +163,7 @@ def test_registrations_no_user_allowed_are_deleted_after_the_configured_time(app
     authorize(app, used)
     now = app.state.clock()
     assert oauth_register.purge_unused(app.state.db, settings, now) == 0
-    assert oauth_register.purge_unused(app.state.db, settings, now + settings.unused_client_lifetime + 1) == 1
+    assert oauth_register.purge_unused(app.state.db, settings, now + settings.oauth_unused_client_lifetime + 1) == 1
     r = browser(app).get("/oauth/authorize", params={"client_id": unused, "redirect_uri": CALLBACK, "state": "s"})
     assert r.status_code == 400 and "Unknown client" in r.text
     query, _ = authorize(app, used, user="alice2")

@@ -92,7 +92,7 @@ def test_c7_code_is_bound_to_user_and_scope(app, client):
 
 
 def test_c7_code_lifetime_is_at_most_60_seconds_by_default(settings):
-    assert settings.code_lifetime == 60
+    assert settings.oauth_code_lifetime == 60
 
 
 def test_c7_expired_code_is_invalid_grant(app, client, clock):
