@@ -302,9 +302,8 @@ fn project_file(stack: &Stack, p: &Plugin) -> Result<String> {
         }
     }
     match pf.format {
-        stack::Format::Toml => {
-            toml::to_string(&doc).map_err(|e| stack_error(stack, format!("{}: {e}", pf.path)))
-        }
+        stack::Format::Toml => toml::to_string_pretty(&doc)
+            .map_err(|e| stack_error(stack, format!("{}: {e}", pf.path))),
         stack::Format::Json => serde_json::to_string_pretty(&doc)
             .map(|mut s| {
                 s.push('\n');
