@@ -23,9 +23,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.settings import PROJECT_ROOT
 
@@ -39,7 +39,7 @@ def sqlite_path(url: str) -> Path:
     """`sqlite:///data/app.db` → PROJECT_ROOT/data/app.db; `sqlite:////abs/app.db` → /abs/app.db."""
     if not url.startswith("sqlite:///"):
         raise ValueError("DATABASE_URL must be a sqlite:///PATH URL")
-    path = Path(url[len("sqlite:///"):])
+    path = Path(url[len("sqlite:///") :])
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
@@ -47,18 +47,28 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+class Cursor(Protocol):
+    """What execute() returns on both backends."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
 class Connection:
-    """One connection, the same API on both backends: execute() returns a cursor with
-    fetchone(), fetchall() and rowcount."""
+    """One connection, the same API on both backends: execute() returns a Cursor."""
 
     def __init__(self, raw: Any, postgres: bool) -> None:
         self.raw = raw
         self.postgres = postgres
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if self.postgres:
             sql = sql.replace("%", "%%").replace("?", "%s")
-        return self.raw.execute(sql, tuple(params))
+        cursor: Cursor = self.raw.execute(sql, tuple(params))
+        return cursor
 
 
 class Database:
@@ -112,6 +122,7 @@ class Database:
 
             return Connection(psycopg.connect(self.url, autocommit=True, connect_timeout=10), True)
         # Used by one thread at a time (its owner); close() may run on another thread.
+        assert self.path is not None
         raw = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         raw.execute("PRAGMA busy_timeout=10000")
         return Connection(raw, False)
@@ -144,10 +155,8 @@ class Database:
         for listener in listeners:
             listener.stop()
         for conn in opened:
-            try:
+            with suppress(Exception):
                 conn.raw.close()
-            except Exception:
-                pass
         self._local = threading.local()
 
     def _after_fork(self) -> None:
@@ -185,8 +194,13 @@ class Listener:
 
     HEARTBEAT = 1.0
     # libpq settings: a dead peer breaks the connection within seconds, not TCP's minutes.
-    KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-                 "keepalives_count": 2, "tcp_user_timeout": 10_000}
+    KEEPALIVE: dict[str, Any] = {
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 10_000,
+    }
 
     def __init__(self, url: str, channel: str) -> None:
         if not CHANNEL.match(channel):
@@ -223,10 +237,16 @@ class Listener:
         stop = self._stop
         while not stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=10, **self.KEEPALIVE) as conn:
+                with psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=10, **self.KEEPALIVE
+                ) as conn:
                     self._listen(conn, stop)
             except Exception as exc:  # the message could name the server: the type is enough
-                log.warning("LISTEN %s: lost the connection (%s); reconnecting", self.channel, type(exc).__name__)
+                log.warning(
+                    "LISTEN %s: lost the connection (%s); reconnecting",
+                    self.channel,
+                    type(exc).__name__,
+                )
             self._alive_until = 0.0
             stop.wait(1.0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -17,10 +18,10 @@ VERIFICATION_PLACEHOLDER = "${OPENAI_VERIFICATION_TOKEN}"
 router = APIRouter(include_in_schema=False)
 
 
-def manifest(verification_token: str) -> dict:
+def manifest(verification_token: str) -> dict[str, Any]:
     """The manifest, with the verification token (public) filled in from the environment and the
     base URL from PUBLIC_BASE_URL."""
-    data = json.loads(served(MANIFEST_PATH.read_text(encoding="utf-8")))
+    data: dict[str, Any] = json.loads(served(MANIFEST_PATH.read_text(encoding="utf-8")))
     tokens = data.get("auth", {}).get("verification_tokens")
     if tokens is not None and verification_token:
         tokens["openai"] = verification_token

@@ -20,7 +20,9 @@ def _encodable(value: str) -> str:
 
 
 Text = Annotated[
-    str, Field(min_length=1, max_length=TEXT_MAX, description="The item's text."), AfterValidator(_encodable)
+    str,
+    Field(min_length=1, max_length=TEXT_MAX, description="The item's text."),
+    AfterValidator(_encodable),
 ]
 
 

@@ -37,7 +37,9 @@ MAX_BYTES = 64 * 1024
 TIMEOUT = 5.0
 CACHE_ENTRIES = 1000
 CACHE_SECONDS = (60, 24 * 3600, 300)  # least, most, and without Cache-Control
-MAX_ASSERTION_LIFETIME = 3600  # seconds an assertion may still be valid for (authlib signs for 3600)
+MAX_ASSERTION_LIFETIME = (
+    3600  # seconds an assertion may still be valid for (authlib signs for 3600)
+)
 
 # The `jti` of every assertion seen, until it expires: each is accepted once (on every worker).
 SCHEMA = """
@@ -63,7 +65,7 @@ def _public_addresses(host: str, port: int, allow_private: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as e:
         raise FetchError(f"{host} does not resolve") from e
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not allow_private and not ip.is_global:
@@ -92,7 +94,11 @@ def fetch_json(url: str, settings: Settings) -> tuple[Any, float]:
     address = _public_addresses(parts.hostname, port, settings.oauth_cimd_allow_private_hosts)[0]
     conn = _PinnedHTTPS(parts.hostname, address, port)
     try:
-        conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers={"Accept": "application/json"})
+        conn.request(
+            "GET",
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            headers={"Accept": "application/json"},
+        )
         response = conn.getresponse()
         if response.status != 200:
             raise FetchError(f"{url} answered {response.status} (redirects are not followed)")
@@ -161,7 +167,9 @@ def client(settings: Settings, client_id: str) -> Client:
     if method not in AUTH_METHODS:
         raise FetchError(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
     jwks_uri = document.get("jwks_uri")
-    if method == "private_key_jwt" and not (isinstance(jwks_uri, str) and jwks_uri.startswith("https://")):
+    if method == "private_key_jwt" and not (
+        isinstance(jwks_uri, str) and jwks_uri.startswith("https://")
+    ):
         raise FetchError("private_key_jwt needs an https jwks_uri")
     name = document.get("client_name")
     host = urlsplit(client_id).hostname or client_id
@@ -172,7 +180,7 @@ def client(settings: Settings, client_id: str) -> Client:
         redirect_uris=tuple(uris),
         public=method == "none",
         registered=True,
-        jwks_uri=jwks_uri if method == "private_key_jwt" else "",
+        jwks_uri=str(jwks_uri) if method == "private_key_jwt" else "",
     )
 
 
@@ -185,7 +193,9 @@ def check_assertion(db: Database, settings: Settings, client: Client, assertion:
     except jwt.PyJWTError as e:
         raise ValueError("the client assertion is not a JWT") from e
     if header.get("alg") not in SIGNING_ALGORITHMS:
-        raise ValueError(f"the assertion must be signed with one of {', '.join(SIGNING_ALGORITHMS)}")
+        raise ValueError(
+            f"the assertion must be signed with one of {', '.join(SIGNING_ALGORITHMS)}"
+        )
     try:
         keys = jwt.PyJWKSet.from_dict(_key_sets.get(client.jwks_uri, settings))
     except (jwt.PyJWTError, FetchError) as e:
@@ -195,9 +205,13 @@ def check_assertion(db: Database, settings: Settings, client: Client, assertion:
     for key in candidates:
         try:
             claims = jwt.decode(
-                assertion, key, algorithms=[header["alg"]],
-                audience=[f"{BASE_URL}/oauth/token", BASE_URL], issuer=client.client_id,
-                options={"require": ["iss", "sub", "aud", "exp", "jti"]}, leeway=30,
+                assertion,
+                key,
+                algorithms=[header["alg"]],
+                audience=[f"{BASE_URL}/oauth/token", BASE_URL],
+                issuer=client.client_id,
+                options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+                leeway=30,
             )
             break
         except jwt.InvalidSignatureError:

@@ -63,20 +63,31 @@ def check_metadata(body: bytes) -> dict[str, Any]:
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
         raise InvalidMetadata("invalid_redirect_uri", "`redirect_uris` must list at least one URI")
     if len(uris) > MAX_REDIRECT_URIS or any(len(u) > MAX_URI_LENGTH for u in uris):
-        raise InvalidMetadata("invalid_redirect_uri", f"at most {MAX_REDIRECT_URIS} redirect URIs of {MAX_URI_LENGTH} characters")
+        raise InvalidMetadata(
+            "invalid_redirect_uri",
+            f"at most {MAX_REDIRECT_URIS} redirect URIs of {MAX_URI_LENGTH} characters",
+        )
     for uri in uris:
         problem = redirect_uri_problem(uri)
         if problem:
             raise InvalidMetadata("invalid_redirect_uri", problem)
-    method = _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"  # RFC 7591 §2
+    method = (
+        _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"
+    )  # RFC 7591 §2
     if method not in AUTH_METHODS:
-        raise InvalidMetadata("invalid_client_metadata", f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+        raise InvalidMetadata(
+            "invalid_client_metadata",
+            f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
+        )
     grant_types = _optional(data, "grant_types", list) or ["authorization_code"]
     if "authorization_code" not in grant_types or not set(grant_types) <= set(GRANT_TYPES):
-        raise InvalidMetadata("invalid_client_metadata", "grant_types: authorization_code, and refresh_token if wanted")
+        raise InvalidMetadata(
+            "invalid_client_metadata",
+            "grant_types: authorization_code, and refresh_token if wanted",
+        )
     response_types = _optional(data, "response_types", list) or ["code"]
     if response_types != ["code"]:
-        raise InvalidMetadata("invalid_client_metadata", "response_types must be [\"code\"]")
+        raise InvalidMetadata("invalid_client_metadata", 'response_types must be ["code"]')
     name = " ".join((_optional(data, "client_name", str) or "MCP client").split())[:MAX_NAME_LENGTH]
     return {
         "client_name": name,
@@ -96,8 +107,14 @@ def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, An
         conn.execute(
             "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, created_at, public, registered)"
             " VALUES (?, ?, ?, ?, ?, ?, 1)",
-            (client_id, metadata["client_name"], "" if secret is None else digest(secret),
-             "\n".join(metadata["redirect_uris"]), now, int(public)),
+            (
+                client_id,
+                metadata["client_name"],
+                "" if secret is None else digest(secret),
+                "\n".join(metadata["redirect_uris"]),
+                now,
+                int(public),
+            ),
         )
     answer = {"client_id": client_id, "client_id_issued_at": int(now), **metadata}
     if secret is not None:
@@ -124,6 +141,12 @@ async def register_client(request: Request) -> JSONResponse:
     try:
         metadata = check_metadata(body)
     except InvalidMetadata as e:
-        return JSONResponse({"error": e.error, "error_description": e.description}, status_code=400, headers=NO_STORE)
-    answer = await run_in_threadpool(register, request.app.state.db, metadata, request.app.state.clock())
+        return JSONResponse(
+            {"error": e.error, "error_description": e.description},
+            status_code=400,
+            headers=NO_STORE,
+        )
+    answer = await run_in_threadpool(
+        register, request.app.state.db, metadata, request.app.state.clock()
+    )
     return JSONResponse(answer, status_code=201, headers=NO_STORE)

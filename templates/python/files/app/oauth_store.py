@@ -29,6 +29,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -207,7 +208,9 @@ def get_client(db: Database, settings: Settings, client_id: str) -> Client | Non
     return Client(row[0], row[1], row[2], uris, public=bool(row[4]), registered=bool(row[5]))
 
 
-def add_client(db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float) -> str:
+def add_client(
+    db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float
+) -> str:
     """Registers a client and returns its secret (shown once; only its hash is stored)."""
     from app.settings import redirect_uri_problem
 
@@ -258,10 +261,15 @@ def check_password(db: Database, name: str, password: str) -> bool:
     row = None
     if USER_NAME.match(name):
         with db.connect() as conn:
-            row = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", (name,)).fetchone()
+            row = conn.execute(
+                "SELECT password_hash FROM oauth_users WHERE name = ?", (name,)
+            ).fetchone()
     with _hashing:
         try:
-            return _hasher.verify(row[0] if row else _dummy_hash(_hasher), password) and row is not None
+            return (
+                _hasher.verify(row[0] if row else _dummy_hash(_hasher), password)
+                and row is not None
+            )
         except (VerificationError, InvalidHashError):
             return False
 
@@ -302,7 +310,10 @@ def upgrade_sqlite(db: Database) -> None:
     """Adds the columns a SQLite database made by an older version of this project lacks."""
     added = {
         "oauth_grants": ["resource TEXT"],
-        "oauth_clients": ["public INTEGER NOT NULL DEFAULT 0", "registered INTEGER NOT NULL DEFAULT 0"],
+        "oauth_clients": [
+            "public INTEGER NOT NULL DEFAULT 0",
+            "registered INTEGER NOT NULL DEFAULT 0",
+        ],
     }
     with db.connect() as conn:
         for table, columns in added.items():
@@ -327,8 +338,16 @@ def create_grant(
 
 
 def issue_code(
-    db: Database, *, client_id: str, redirect_uri: str, scope: str, user: str,
-    challenge: str | None, now: float, lifetime: int, resource: str | None = None,
+    db: Database,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    user: str,
+    challenge: str | None,
+    now: float,
+    lifetime: int,
+    resource: str | None = None,
 ) -> str:
     """A new grant and its authorization code, bound to the client, the redirect URI, the scope,
     the user, the PKCE challenge and the resource."""
@@ -338,7 +357,16 @@ def issue_code(
         conn.execute(
             "INSERT INTO oauth_codes (code_hash, grant_id, client_id, redirect_uri, scope, user_name,"
             " challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (digest(code), grant_id, client_id, redirect_uri, scope, user, challenge, now + lifetime),
+            (
+                digest(code),
+                grant_id,
+                client_id,
+                redirect_uri,
+                scope,
+                user,
+                challenge,
+                now + lifetime,
+            ),
         )
     return code
 
@@ -370,14 +398,27 @@ def find_code(db: Database, code: str) -> Code | None:
         ).fetchone()
     if row is None:
         return None
-    return Code(*row[:8], used=row[8] is not None, grant_revoked=row[9] is not None, resource=row[10])
+    return Code(
+        code_hash=row[0],
+        grant_id=row[1],
+        client_id=row[2],
+        redirect_uri=row[3],
+        scope=row[4],
+        user=row[5],
+        challenge=row[6],
+        expires_at=row[7],
+        used=row[8] is not None,
+        grant_revoked=row[9] is not None,
+        resource=row[10],
+    )
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
     """Marks the code used; True for exactly one caller however many race (one atomic UPDATE)."""
     with db.connect() as conn:
         cur = conn.execute(
-            "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", (now, code_hash)
+            "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+            (now, code_hash),
         )
         return cur.rowcount == 1
 
@@ -386,7 +427,8 @@ def revoke_grant(db: Database, grant_id: str, now: float) -> None:
     """Revokes the grant: its access and refresh tokens stop working at once."""
     with db.connect() as conn:
         cur = conn.execute(
-            "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, grant_id)
+            "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (now, grant_id),
         )
     if cur.rowcount:
         _changed(db)
@@ -395,7 +437,8 @@ def revoke_grant(db: Database, grant_id: str, now: float) -> None:
 def revoke_user_grants(db: Database, user: str, now: float) -> int:
     with db.connect() as conn:
         cur = conn.execute(
-            "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL", (now, user)
+            "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL",
+            (now, user),
         )
     if cur.rowcount:
         _changed(db)
@@ -403,9 +446,17 @@ def revoke_user_grants(db: Database, user: str, now: float) -> int:
 
 
 def issue_tokens(
-    db: Database, settings: Settings, *, grant_id: str, client_id: str, user: str, scope: str,
-    refresh_scope: str | None = None, refresh_expires_at: float | None = None, now: float,
-) -> dict:
+    db: Database,
+    settings: Settings,
+    *,
+    grant_id: str,
+    client_id: str,
+    user: str,
+    scope: str,
+    refresh_scope: str | None = None,
+    refresh_expires_at: float | None = None,
+    now: float,
+) -> dict[str, Any]:
     """A new access token and refresh token for the grant; the token response's body.
 
     The refresh token keeps the grant's scope and its absolute expiry (rotation never extends
@@ -418,7 +469,14 @@ def issue_tokens(
         conn.execute(
             "INSERT INTO oauth_access_tokens (token_hash, grant_id, client_id, user_name, scope, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (digest(access), grant_id, client_id, user, scope, now + settings.oauth_access_token_lifetime),
+            (
+                digest(access),
+                grant_id,
+                client_id,
+                user,
+                scope,
+                now + settings.oauth_access_token_lifetime,
+            ),
         )
         conn.execute(
             "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, scope, expires_at)"
@@ -473,7 +531,9 @@ def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | N
         ).fetchone()
     if row is None or row[3] <= now:
         return None
-    found = AccessToken(user=row[0], scopes=frozenset(row[1].split()), client_id=row[2], resource=row[4])
+    found = AccessToken(
+        user=row[0], scopes=frozenset(row[1].split()), client_id=row[2], resource=row[4]
+    )
     if cache is not None:
         cache.put(token_hash, found, row[3], generation)
     return found
@@ -500,7 +560,9 @@ class AccessTokenCache:
     MAX_AGE = 30.0
     MAX_ENTRIES = 10_000
 
-    def __init__(self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.healthy = healthy
         self._monotonic = monotonic
         self._entries: OrderedDict[str, tuple[AccessToken, float, float]] = OrderedDict()
@@ -531,7 +593,9 @@ class AccessTokenCache:
             self._entries.move_to_end(token_hash)
             return token
 
-    def put(self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None) -> None:
+    def put(
+        self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None
+    ) -> None:
         with self._lock:
             if generation is None or generation != self._generation or not self.healthy():
                 return
@@ -545,7 +609,9 @@ class AccessTokenCache:
         return len(self._entries)
 
 
-_caches: weakref.WeakKeyDictionary[Database, tuple[AccessTokenCache, Listener]] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Database, tuple[AccessTokenCache, Listener]] = (
+    weakref.WeakKeyDictionary()
+)
 _caches_lock = threading.Lock()
 
 
@@ -614,8 +680,15 @@ def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
     if row is None:
         return None
     return RefreshToken(
-        row[0], row[1], row[2], row[3], row[4], used=row[5] is not None, user=row[6],
-        grant_revoked=row[7] is not None, resource=row[8],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        used=row[5] is not None,
+        user=row[6],
+        grant_revoked=row[7] is not None,
+        resource=row[8],
     )
 
 

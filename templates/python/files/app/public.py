@@ -17,6 +17,7 @@ def served(text: str) -> str:
     """A public file as served: the base URL it was generated with replaced by PUBLIC_BASE_URL."""
     return text if BASE_URL == GENERATED_BASE_URL else text.replace(GENERATED_BASE_URL, BASE_URL)
 
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -32,5 +33,5 @@ def get_legal() -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html lang=en><meta charset=utf-8><title>{name}: legal</title>"
         f"<h1>{name}</h1><p>Terms of use and privacy policy: write them here.</p>"
-        f"<p>Contact: <a href=\"mailto:{mail}\">{mail}</a></p></html>"
+        f'<p>Contact: <a href="mailto:{mail}">{mail}</a></p></html>'
     )

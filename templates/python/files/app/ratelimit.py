@@ -57,7 +57,11 @@ class FailureLimiter:
     recently used go first."""
 
     def __init__(
-        self, per_address: int = 100, per_account: int = 10, window: float = 300.0, max_keys: int = 100_000
+        self,
+        per_address: int = 100,
+        per_account: int = 10,
+        window: float = 300.0,
+        max_keys: int = 100_000,
     ) -> None:
         self.per_address = per_address
         self.per_account = per_account
@@ -67,7 +71,10 @@ class FailureLimiter:
         self._lock = threading.Lock()
 
     def _limits(self, address: str, account: str) -> dict[str, int]:
-        return {f"addr:{address}": self.per_address, f"addr+account:{address} {account}": self.per_account}
+        return {
+            f"addr:{address}": self.per_address,
+            f"addr+account:{address} {account}": self.per_account,
+        }
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.pop(key, None) or deque()

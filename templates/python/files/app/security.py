@@ -4,12 +4,15 @@ credential."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
@@ -18,6 +21,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ratelimit import RequestLimiter
 from app.settings import BASE_URL, Settings
@@ -38,12 +44,17 @@ class AsciiJSONResponse(JSONResponse):
     """JSON with every non-ASCII character escaped: it encodes whatever the request held, a lone
     surrogate too."""
 
-    def render(self, content) -> bytes:
+    def render(self, content: Any) -> bytes:
         return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 # Headers ChatGPT sends besides the standard ones.
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "openai-conversation-id", "openai-ephemeral-user-id"]
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "openai-conversation-id",
+    "openai-ephemeral-user-id",
+]
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization\s*[:=]\s*)\S+(\s+\S+)?"),
@@ -98,7 +109,7 @@ class NoCorsOnAuthorize(CORSMiddleware):
     """CORS for the configured origins, except on /oauth/authorize: that page is for a browser
     window, never for a script on another site (no CORS headers, not even to listed origins)."""
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].rstrip("/") == "/oauth/authorize":
             await self.app(scope, receive, send)
             return
@@ -110,10 +121,8 @@ def source_address(request: Request) -> str:
     uvicorn trusts the proxy's X-Forwarded-For). IPv6 by /64: one host may hold a whole /64."""
     host = request.client.host if request.client else "unknown"
     if ":" in host:
-        try:
+        with contextlib.suppress(ValueError):
             host = str(ipaddress.ip_network(host + "/64", strict=False))
-        except ValueError:
-            pass
     return host
 
 
@@ -125,11 +134,11 @@ class BodyLimit:
     credential is checked, without reading it: at once when its Content-Length says so, else
     as soon as the chunks read so far pass the limit (a chunked upload)."""
 
-    def __init__(self, app, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -139,7 +148,7 @@ class BodyLimit:
             return
         received = 0
 
-        async def receive_at_most_limit():
+        async def receive_at_most_limit() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
@@ -166,7 +175,7 @@ def limit_request(request: Request, credential: str | None = None, caller: str =
         raise HTTPException(429, "Too many requests.", headers={"Retry-After": str(reset)})
 
 
-def api_routes(routes):
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
     """Every APIRoute, looking inside included routers (FastAPI keeps them wrapped)."""
     for route in routes:
         if isinstance(route, APIRoute):
@@ -184,7 +193,9 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         rate_limit = getattr(request.state, "rate_limit", None)  # set by limit_request()
@@ -224,9 +235,16 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         # Starlette names only the first route that matched the path; list every method served.
         methods = sorted(
-            {m for r in api_routes(app.routes) if r.path_regex.match(request.url.path) for m in r.methods}
+            {
+                m
+                for r in api_routes(app.routes)
+                if r.path_regex.match(request.url.path)
+                for m in r.methods or ()
+            }
         )
-        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(methods)})
+        return JSONResponse(
+            {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(methods)}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -238,4 +256,6 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         logging.getLogger("app").error(
             "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path
         )
-        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=SECURITY_HEADERS)
+        return JSONResponse(
+            {"detail": "Internal server error."}, status_code=500, headers=SECURITY_HEADERS
+        )

@@ -18,7 +18,9 @@ from app.settings import BASE_URL, SCOPES
 
 CLIENT_ID = "chatgpt-test"
 CLIENT_SECRET = "pcs_" + secrets.token_urlsafe(32)  # pragma: allowlist secret
-REDIRECT_URI = "https://chat.openai.com/aip/plugin-00000000-0000-0000-0000-000000000000/oauth/callback"
+REDIRECT_URI = (
+    "https://chat.openai.com/aip/plugin-00000000-0000-0000-0000-000000000000/oauth/callback"
+)
 LOOPBACK_URI = "http://127.0.0.1:8765/callback"
 REDIRECT_URIS = (REDIRECT_URI, LOOPBACK_URI)
 PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
@@ -48,12 +50,16 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
 
 def browser(app, address: str = "testclient") -> TestClient:
     """A user's browser at `address`: https (so `__Host-` cookies work), redirects not followed."""
-    return TestClient(app, base_url="https://testserver", follow_redirects=False, client=(address, 50000))
+    return TestClient(
+        app, base_url="https://testserver", follow_redirects=False, client=(address, 50000)
+    )
 
 
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
@@ -92,7 +98,11 @@ def login(b: TestClient, params: dict, user: str = "alice", password: str = PASS
 def consent(b: TestClient, params: dict, decision: str = "allow"):
     page = b.get("/oauth/authorize", params=params)
     assert page.status_code == 200 and "Allow" in page.text, page.text
-    return b.post("/oauth/authorize", params=params, data={"csrf_token": csrf_of(page.text), "decision": decision})
+    return b.post(
+        "/oauth/authorize",
+        params=params,
+        data={"csrf_token": csrf_of(page.text), "decision": decision},
+    )
 
 
 def redirect_query(response) -> dict[str, str]:
@@ -116,14 +126,23 @@ def get_code(app, user: str = "alice", make: bool = True, **overrides) -> str:
     return q["code"]
 
 
-def token_request(client: TestClient, data: dict, auth: str = "post", content: str = "form", secret: str = CLIENT_SECRET, client_id: str = CLIENT_ID):
+def token_request(
+    client: TestClient,
+    data: dict,
+    auth: str = "post",
+    content: str = "form",
+    secret: str = CLIENT_SECRET,
+    client_id: str = CLIENT_ID,
+):
     """POST /oauth/token with client_secret_post or client_secret_basic, as a form or JSON."""
     data = dict(data)
     headers = {}
     if auth == "post":
         data.update(client_id=client_id, client_secret=secret)
     elif auth == "basic":
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        headers["Authorization"] = (
+            "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        )
     if content == "json":
         return client.post("/oauth/token", json=data, headers=headers)
     return client.post("/oauth/token", data=data, headers=headers)

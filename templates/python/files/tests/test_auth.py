@@ -21,7 +21,9 @@ def call(client, method: str, path: str, op: dict, **kwargs):
 
 
 @pytest.mark.skipif(not AUTHENTICATED, reason="auth mode `none` has no credentials to check")
-@pytest.mark.parametrize("method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS])
+@pytest.mark.parametrize(
+    "method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
+)
 def test_401_without_credentials(client, method, path, op):
     r = call(client, method, path, op)
     assert r.status_code == 401
@@ -60,7 +62,9 @@ def test_credentials_in_the_query_string_are_ignored(client, auth_headers):
     assert r.status_code == 401
 
 
-@pytest.mark.parametrize("method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS])
+@pytest.mark.parametrize(
+    "method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
+)
 def test_right_credentials_are_accepted(client, auth_headers, method, path, op):
     r = call(client, method, path, op, headers=auth_headers)
     expected = {success_status(op)}
@@ -75,7 +79,9 @@ def test_credentials_never_reach_the_server_logs(client, auth_headers, caplog):
     call(client, method, path + "?access_token=pat_" + "B" * 43, op, headers=auth_headers)
     # The server's loggers only: the test client logs its own request URLs.
     server = "\n".join(
-        r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("app", "uvicorn", "fastapi")
+        r.getMessage()
+        for r in caplog.records
+        if r.name.split(".")[0] in ("app", "uvicorn", "fastapi")
     )
     assert fill(path) in server, "the request was logged"
     assert "pat_" + "B" * 43 not in server
@@ -86,6 +92,8 @@ def test_credentials_never_reach_the_server_logs(client, auth_headers, caplog):
 def test_the_log_filter_redacts_credentials():
     from app.security import redact
 
-    line = redact("Authorization: Bearer pss_" + "x" * 43 + " and ?access_token=abc&x=1 and psk_" + "y" * 43)
+    line = redact(
+        "Authorization: Bearer pss_" + "x" * 43 + " and ?access_token=abc&x=1 and psk_" + "y" * 43
+    )
     assert "x" * 43 not in line and "y" * 43 not in line and "abc" not in line
     assert line.count("[REDACTED]") >= 3

@@ -17,14 +17,26 @@ ALLOWED = "https://chat.openai.com"
 def test_allowed_origins_get_cors_headers(client, origin):
     r = client.options(
         fill(PATH),
-        headers={"Origin": origin, "Access-Control-Request-Method": METHOD, "Access-Control-Request-Headers": "authorization"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": METHOD,
+            "Access-Control-Request-Headers": "authorization",
+        },
     )
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers.get("access-control-allow-credentials") is None
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "null", "https://chat.openai.com.evil.example", "http://chat.openai.com"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "null",
+        "https://chat.openai.com.evil.example",
+        "http://chat.openai.com",
+    ],
+)
 def test_other_origins_get_no_cors_headers(client, auth_headers, origin):
     preflight = client.options(
         fill(PATH), headers={"Origin": origin, "Access-Control-Request-Method": METHOD}
@@ -51,7 +63,9 @@ def test_security_headers(client):
 
 def test_credentialed_responses_are_not_cached(client, auth_headers):
     headers = auth_headers or {"Authorization": "Bearer anything"}
-    r = client.request(METHOD, fill(PATH), headers=headers, json={"text": "x"} if "requestBody" in OP else None)
+    r = client.request(
+        METHOD, fill(PATH), headers=headers, json={"text": "x"} if "requestBody" in OP else None
+    )
     assert r.headers["cache-control"] == "no-store"
 
 
@@ -64,7 +78,9 @@ def test_errors_are_json_without_stack_traces(app):
     assert r.status_code == 500
     assert r.json() == {"detail": "Internal server error."}
     assert "ZeroDivisionError" not in r.text and "Traceback" not in r.text
-    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert (
+        r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    )
 
 
 def test_a_lone_surrogate_in_a_body_gets_a_json_4xx(app, auth_headers):
@@ -76,11 +92,18 @@ def test_a_lone_surrogate_in_a_body_gets_a_json_4xx(app, auth_headers):
         for body in (b'{"text": "\\ud800"}', b'{"\\udc00": "x"}'):
             headers = {**auth_headers, "Content-Type": "application/json"}
             r = client.request(method, fill(path), content=body, headers=headers)
-            assert 400 <= r.status_code < 500 and r.json()["detail"], (method, path, body, r.status_code)
+            assert 400 <= r.status_code < 500 and r.json()["detail"], (
+                method,
+                path,
+                body,
+                r.status_code,
+            )
             assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_trailing_slash_never_redirects_to_the_host_header(client, auth_headers):
-    r = client.get(fill(PATH) + "/", headers={**auth_headers, "Host": "evil.example"}, follow_redirects=False)
+    r = client.get(
+        fill(PATH) + "/", headers={**auth_headers, "Host": "evil.example"}, follow_redirects=False
+    )
     assert "evil.example" not in r.headers.get("location", "")
     assert r.status_code == 404

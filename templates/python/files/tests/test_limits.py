@@ -65,7 +65,9 @@ def test_spellings_of_bearer_get_no_fresh_budget(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=3)
     client = TestClient(app)
     token = auth_headers_for(app, "alice").get("Authorization", "Bearer anything").split()[-1]
-    spellings = [f"{scheme} {token}" for scheme in ("Bearer", "bearer", "BEARER", "Bearer  ")] + [f"Bearer {token} "]
+    spellings = [f"{scheme} {token}" for scheme in ("Bearer", "bearer", "BEARER", "Bearer  ")] + [
+        f"Bearer {token} "
+    ]
     answers = [call(client, {"Authorization": s}).status_code for s in spellings]
     assert 429 not in answers[:3] and answers[3:] == [429, 429]
 

@@ -26,7 +26,9 @@ def test_each_request_is_logged_once_with_its_caller(client, auth_headers, caplo
     lines = [r.getMessage() for r in caplog.records if r.name == "app.access"]
     assert len(lines) == 1
     caller = {"none": "anonymous", "service_http": "chatgpt"}.get(AUTH_MODE, "alice")
-    assert lines[0].startswith(f"GET {fill(PATH)} 200 ") and lines[0].endswith(f"ms caller={caller}")
+    assert lines[0].startswith(f"GET {fill(PATH)} 200 ") and lines[0].endswith(
+        f"ms caller={caller}"
+    )
     assert "?" not in lines[0] and LEAK not in caplog.text
     for header in auth_headers.values():
         assert header.split()[-1] not in caplog.text
@@ -40,7 +42,15 @@ def _free_port() -> int:
 
 SERVERS = {
     "python -m app": ["-m", "app"],
-    "uvicorn app.main:app": ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "{port}"],
+    "uvicorn app.main:app": [
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    ],
 }
 
 
@@ -73,7 +83,9 @@ def test_the_server_logs_each_request_once(tmp_path, command):
                 break
             except OSError:
                 time.sleep(0.1)
-        conn.request("GET", fill(PATH) + f"?access_token={LEAK}", headers={"Authorization": f"Bearer {LEAK}"})
+        conn.request(
+            "GET", fill(PATH) + f"?access_token={LEAK}", headers={"Authorization": f"Bearer {LEAK}"}
+        )
         status = conn.getresponse().status
     finally:
         server.terminate()

@@ -3,15 +3,23 @@ an untrusted redirect URI is never redirected to."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from app.main import create_app
 from app.settings import BASE_URL, SCOPES, SettingsError, load_settings
 from tests.oauth_helpers import (
-    CLIENT_SECRET, LOOPBACK_URI, REDIRECT_URI, STATE, authorize_params, browser, consent, get_code,
+    CLIENT_SECRET,
+    LOOPBACK_URI,
+    REDIRECT_URI,
+    STATE,
+    authorize_params,
+    browser,
+    consent,
+    get_code,
     login,
-    make_user, pkce_pair, redirect_query,
+    make_user,
+    pkce_pair,
+    redirect_query,
 )
 
 ALLOWED = "https://allowed.example/cb"
@@ -61,7 +69,8 @@ def test_c1_the_exact_redirect_uri_is_accepted(narrow_app):
 
 def test_c1_redirect_uris_come_from_the_environment():
     env = {
-        "OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "OAUTH_CLIENT_ID": "chatgpt",
+        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
         "OAUTH_REDIRECT_URIS": f" {REDIRECT_URI} , {LOOPBACK_URI} ",
     }
     assert load_settings(env).oauth_redirect_uris == (REDIRECT_URI, LOOPBACK_URI)
@@ -100,7 +109,11 @@ def test_c2_no_configured_redirect_uri_explains_what_to_set(settings, clock):
     ],
 )
 def test_c3_http_redirect_uris_only_on_loopback(uri, ok):
-    env = {"OAUTH_CLIENT_ID": "chatgpt", "OAUTH_CLIENT_SECRET": CLIENT_SECRET, "OAUTH_REDIRECT_URIS": uri}
+    env = {
+        "OAUTH_CLIENT_ID": "chatgpt",
+        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "OAUTH_REDIRECT_URIS": uri,
+    }
     if ok:
         assert load_settings(env).oauth_redirect_uris == (uri,)
     else:
@@ -118,7 +131,9 @@ def test_c3_loopback_http_redirect_uri_works(app):
 def test_c4_only_response_type_code(app, response_type):
     r = browser(app).get("/oauth/authorize", params=authorize_params(response_type=response_type))
     q = redirect_query(r)
-    assert q["error"] == "unsupported_response_type" and q["state"] == STATE and q["iss"] == BASE_URL
+    assert (
+        q["error"] == "unsupported_response_type" and q["state"] == STATE and q["iss"] == BASE_URL
+    )
     assert r.headers["location"].startswith(REDIRECT_URI + "?")
     assert "code" not in q and "access_token" not in q
 
@@ -142,8 +157,11 @@ def test_c5_pkce_only_s256_with_a_well_formed_challenge(app, extra):
 
 def test_c5_pkce_s256_is_accepted(app):
     _, challenge = pkce_pair()
-    r = browser(app).get("/oauth/authorize", params=authorize_params(code_challenge=challenge, code_challenge_method="S256"))
-    assert r.status_code == 200 and 'name=username' in r.text
+    r = browser(app).get(
+        "/oauth/authorize",
+        params=authorize_params(code_challenge=challenge, code_challenge_method="S256"),
+    )
+    assert r.status_code == 200 and "name=username" in r.text
 
 
 @pytest.mark.parametrize("state", ["a", "x y+z/=&%20é", "eyJhbGciOi.JIUzI1NiJ9-_~", "S" * 500])
@@ -165,7 +183,9 @@ def test_c10_state_comes_back_on_errors_and_on_deny(app):
     assert r.status_code == 303
     q = redirect_query(r)
     assert q == {
-        "error": "access_denied", "error_description": "the user denied access", "state": "deny-me",
+        "error": "access_denied",
+        "error_description": "the user denied access",
+        "state": "deny-me",
         "iss": BASE_URL,  # RFC 9207, on errors too
     }
 
@@ -195,7 +215,9 @@ def test_unknown_scopes_are_refused(app, scope):
 
 
 def test_mcp_resource_must_be_this_server(app):
-    r = browser(app).get("/oauth/authorize", params=authorize_params(resource="https://other.example"))
+    r = browser(app).get(
+        "/oauth/authorize", params=authorize_params(resource="https://other.example")
+    )
     assert redirect_query(r)["error"] == "invalid_target"
 
 

@@ -42,7 +42,9 @@ def test_c13_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere
     make_user(app)
     attacker = browser(app, ATTACKER)
     for _ in range(10):
-        assert "Wrong user name" in login(attacker, authorize_params(), password=WRONG_PASSWORD).text
+        assert (
+            "Wrong user name" in login(attacker, authorize_params(), password=WRONG_PASSWORD).text
+        )
     assert login(attacker, authorize_params()).status_code == 429  # even with the right password
     assert login(browser(app), authorize_params()).status_code == 303
 
@@ -51,7 +53,8 @@ def test_c13_random_user_names_from_one_address_do_not_lock_out_all_users(app):
     make_user(app)
     attacker = browser(app, ATTACKER)
     answers = [
-        login(attacker, authorize_params(), f"user{i}", WRONG_PASSWORD).status_code for i in range(120)
+        login(attacker, authorize_params(), f"user{i}", WRONG_PASSWORD).status_code
+        for i in range(120)
     ]
     assert answers[-1] == 429, "the address backs off"
     assert login(browser(app), authorize_params()).status_code == 303
@@ -72,7 +75,9 @@ def test_c13_concurrent_guesses_are_counted_before_they_are_checked(app, monkeyp
 
     def guess(i: int) -> int:
         form = {"csrf_token": csrf[i], "username": "alice", "password": WRONG_PASSWORD}
-        return browsers[i].post("/oauth/authorize", params=authorize_params(), data=form).status_code
+        return (
+            browsers[i].post("/oauth/authorize", params=authorize_params(), data=form).status_code
+        )
 
     with ThreadPoolExecutor(40) as pool:
         answers = list(pool.map(guess, range(40)))
@@ -97,7 +102,11 @@ def test_password_hashes_are_computed_a_few_at_a_time(app, monkeypatch):
 
     monkeypatch.setattr(oauth_store, "_hasher", SlowHasher())
     with ThreadPoolExecutor(20) as pool:
-        list(pool.map(lambda _: oauth_store.check_password(app.state.db, "alice", "guess"), range(20)))
+        list(
+            pool.map(
+                lambda _: oauth_store.check_password(app.state.db, "alice", "guess"), range(20)
+            )
+        )
     assert 1 <= peak <= oauth_store.MAX_CONCURRENT_HASHES
 
 

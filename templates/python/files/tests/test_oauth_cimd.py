@@ -48,12 +48,17 @@ def web(monkeypatch, key):
     monkeypatch.setattr(oauth_cimd, "_documents", oauth_cimd._Cache())
     monkeypatch.setattr(oauth_cimd, "_key_sets", oauth_cimd._Cache())
     fake.pages[CLAUDE] = {
-        "client_id": CLAUDE, "client_name": "Claude", "redirect_uris": ["https://claude.example/api/mcp/auth_callback"],
+        "client_id": CLAUDE,
+        "client_name": "Claude",
+        "redirect_uris": ["https://claude.example/api/mcp/auth_callback"],
         "token_endpoint_auth_method": "none",
     }
     fake.pages[CHATGPT] = {
-        "client_id": CHATGPT, "client_name": "ChatGPT", "redirect_uris": [CALLBACK],
-        "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": JWKS,
+        "client_id": CHATGPT,
+        "client_name": "ChatGPT",
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": JWKS,
     }
     public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     fake.pages[JWKS] = {"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}
@@ -62,16 +67,33 @@ def web(monkeypatch, key):
 
 def assertion(key, client_id: str = CHATGPT, **claims) -> str:
     now = int(time.time())
-    body = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60, "iat": now, "jti": str(uuid.uuid4())}
+    body = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": TOKEN_URL,
+        "exp": now + 60,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+    }
     body.update(claims)
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm="RS256", headers={"kid": "k1"})
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None},
+        key,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
 
 
 def code_for(app, client_id: str, redirect_uri: str) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     params = {
-        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": "s",
-        "code_challenge": challenge, "code_challenge_method": "S256", "resource": MCP_URL,
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "resource": MCP_URL,
     }
     make_user(app)
     b = browser(app)
@@ -80,10 +102,17 @@ def code_for(app, client_id: str, redirect_uri: str) -> tuple[str, str]:
 
 
 def exchange(client, code: str, verifier: str, redirect_uri: str, **auth):
-    return client.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-        "code_verifier": verifier, "resource": MCP_URL, **auth,
-    })
+    return client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+            "resource": MCP_URL,
+            **auth,
+        },
+    )
 
 
 def test_the_metadata_advertises_documents_and_private_key_jwt(client):
@@ -106,64 +135,121 @@ def test_a_private_key_jwt_client_signs_in_and_each_assertion_works_once(app, cl
     auth = {"client_assertion_type": oauth_cimd.ASSERTION_TYPE, "client_assertion": assertion(key)}
     r = exchange(client, code, verifier, CALLBACK, **auth)
     assert r.status_code == 200, r.text
-    refreshed = client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"], **auth})
+    refreshed = client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"], **auth},
+    )
     assert refreshed.status_code == 401 and "used already" in refreshed.json()["error_description"]
     fresh = {**auth, "client_assertion": assertion(key)}
-    refreshed = client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"], **fresh})
+    refreshed = client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"], **fresh},
+    )
     assert refreshed.status_code == 200, refreshed.text
 
 
-@pytest.mark.parametrize("claims", [
-    {"aud": "https://elsewhere.example/token"},
-    {"iss": "https://chatgpt.example/oauth/other/client.json"},
-    {"sub": "someone"},
-    {"exp": int(time.time()) + 7200},
-    {"exp": int(time.time()) - 120},
-    {"jti": None},
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": "https://elsewhere.example/token"},
+        {"iss": "https://chatgpt.example/oauth/other/client.json"},
+        {"sub": "someone"},
+        {"exp": int(time.time()) + 7200},
+        {"exp": int(time.time()) - 120},
+        {"jti": None},
+    ],
+)
 def test_a_bad_assertion_is_refused(app, client, web, key, claims):
     code, verifier = code_for(app, CHATGPT, CALLBACK)
     bad = assertion(key, **claims)
-    r = exchange(client, code, verifier, CALLBACK, client_assertion_type=oauth_cimd.ASSERTION_TYPE, client_assertion=bad)
+    r = exchange(
+        client,
+        code,
+        verifier,
+        CALLBACK,
+        client_assertion_type=oauth_cimd.ASSERTION_TYPE,
+        client_assertion=bad,
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
 
 
 def test_an_assertion_signed_by_another_key_or_none_at_all_is_refused(app, client, web):
     code, verifier = code_for(app, CHATGPT, CALLBACK)
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    r = exchange(client, code, verifier, CALLBACK, client_assertion_type=oauth_cimd.ASSERTION_TYPE, client_assertion=assertion(other))
+    r = exchange(
+        client,
+        code,
+        verifier,
+        CALLBACK,
+        client_assertion_type=oauth_cimd.ASSERTION_TYPE,
+        client_assertion=assertion(other),
+    )
     assert r.status_code == 401
-    r = exchange(client, code, verifier, CALLBACK, client_id=CHATGPT)  # no proof: not a public client
+    r = exchange(
+        client, code, verifier, CALLBACK, client_id=CHATGPT
+    )  # no proof: not a public client
     assert r.status_code == 401
 
 
 def test_redirect_uris_come_only_from_the_document(app, web):
-    params = {"response_type": "code", "client_id": CHATGPT, "redirect_uri": "https://chatgpt.example/other",
-              "state": "s", "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
+    params = {
+        "response_type": "code",
+        "client_id": CHATGPT,
+        "redirect_uri": "https://chatgpt.example/other",
+        "state": "s",
+        "code_challenge": pkce_pair()[1],
+        "code_challenge_method": "S256",
+    }
     r = browser(app).get("/oauth/authorize", params=params)
     assert r.status_code == 400 and "not registered" in r.text
 
 
-@pytest.mark.parametrize("document", [
-    {"client_id": "https://claude.example/other", "redirect_uris": ["https://claude.example/cb"]},
-    {"client_id": CLAUDE, "redirect_uris": []},
-    {"client_id": CLAUDE, "redirect_uris": ["http://claude.example/cb"]},
-    {"client_id": CLAUDE, "redirect_uris": ["https://claude.example/cb"], "token_endpoint_auth_method": "client_secret_post"},
-    {"client_id": CLAUDE, "redirect_uris": ["https://claude.example/cb"], "token_endpoint_auth_method": "private_key_jwt"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {
+            "client_id": "https://claude.example/other",
+            "redirect_uris": ["https://claude.example/cb"],
+        },
+        {"client_id": CLAUDE, "redirect_uris": []},
+        {"client_id": CLAUDE, "redirect_uris": ["http://claude.example/cb"]},
+        {
+            "client_id": CLAUDE,
+            "redirect_uris": ["https://claude.example/cb"],
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+        {
+            "client_id": CLAUDE,
+            "redirect_uris": ["https://claude.example/cb"],
+            "token_endpoint_auth_method": "private_key_jwt",
+        },
+        ["not", "an", "object"],
+    ],
+)
 def test_an_unfit_document_is_an_error_page(app, web, document):
     web.pages[CLAUDE] = document
-    params = {"response_type": "code", "client_id": CLAUDE, "redirect_uri": "https://claude.example/cb", "state": "s"}
+    params = {
+        "response_type": "code",
+        "client_id": CLAUDE,
+        "redirect_uri": "https://claude.example/cb",
+        "state": "s",
+    }
     r = browser(app).get("/oauth/authorize", params=params)
     assert r.status_code == 400 and "metadata document" in r.text
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1/client.json", "https://localhost/client.json", "https://[::1]/client.json",
-    "https://10.0.0.1/client.json", "https://169.254.169.254/latest/meta-data", "http://example.com/client.json",
-    "https://user@example.com/client.json",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/client.json",
+        "https://localhost/client.json",
+        "https://[::1]/client.json",
+        "https://10.0.0.1/client.json",
+        "https://169.254.169.254/latest/meta-data",
+        "http://example.com/client.json",
+        "https://user@example.com/client.json",
+    ],
+)
 def test_fetches_never_reach_private_addresses_or_leave_https(settings, url):
     with pytest.raises(oauth_cimd.FetchError):
         oauth_cimd.fetch_json(url, settings)
@@ -177,14 +263,26 @@ def test_the_development_setting_allows_loopback_fetches(settings):
         oauth_cimd.fetch_json("https://127.0.0.1:9/client.json", local)
 
 
-@pytest.mark.parametrize("header,seconds", [
-    ("", 300), ("max-age=600", 600), ("public, max-age=5", 60), ("max-age=999999", 86400), ("no-store", 60),
-])
+@pytest.mark.parametrize(
+    "header,seconds",
+    [
+        ("", 300),
+        ("max-age=600", 600),
+        ("public, max-age=5", 60),
+        ("max-age=999999", 86400),
+        ("no-store", 60),
+    ],
+)
 def test_documents_are_cached_as_their_headers_say_within_bounds(header, seconds):
     assert oauth_cimd._lifetime(header) == seconds
 
 
 def test_only_https_urls_with_a_path_are_metadata_documents():
     assert oauth_cimd.is_metadata_url(CLAUDE)
-    for other in ("chatgpt", "https://claude.example", "https://claude.example/", "http://claude.example/x"):
+    for other in (
+        "chatgpt",
+        "https://claude.example",
+        "https://claude.example/",
+        "http://claude.example/x",
+    ):
         assert not oauth_cimd.is_metadata_url(other)

@@ -24,7 +24,12 @@ def manage(*args: str, settings, stdin: str = "") -> subprocess.CompletedProcess
     }
     return subprocess.run(
         [sys.executable, "-m", "app.manage", *args],
-        cwd=PROJECT_ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -62,7 +67,10 @@ def test_add_client_prints_its_secret_once_and_it_works(settings, app, client):
     assert secret.startswith("pcs_") and len(secret) == 47
     assert secret not in app.state.db.dump()
     code = get_code(app, client_id="my-gpt", redirect_uri=uri)
-    assert exchange(client, code, client_id="my-gpt", secret=secret, redirect_uri=uri).status_code == 200
+    assert (
+        exchange(client, code, client_id="my-gpt", secret=secret, redirect_uri=uri).status_code
+        == 200
+    )
     dup = manage("add-client", "my-gpt", "--redirect-uri", uri, settings=settings)
     assert dup.returncode == 2 and "exists" in dup.stderr
 

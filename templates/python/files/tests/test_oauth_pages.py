@@ -7,7 +7,15 @@ import pytest
 from app import oauth
 from app.settings import BASE_URL
 from tests.oauth_helpers import (
-    PASSWORD, REDIRECT_URI, authorize_params, browser, consent, csrf_of, login, make_user, redirect_query,
+    PASSWORD,
+    REDIRECT_URI,
+    authorize_params,
+    browser,
+    consent,
+    csrf_of,
+    login,
+    make_user,
+    redirect_query,
 )
 
 
@@ -24,7 +32,7 @@ def test_c19_login_and_consent_pages_have_csrf_tokens_and_frame_protection(app):
     params = authorize_params()
     page = b.get("/oauth/authorize", params=params)
     assert_page_headers(page)
-    assert csrf_of(page.text) and 'name=username' in page.text and 'name=password' in page.text
+    assert csrf_of(page.text) and "name=username" in page.text and "name=password" in page.text
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     if BASE_URL.startswith("https://"):
@@ -56,11 +64,15 @@ def test_c19_consent_without_the_right_csrf_token_is_refused(app):
     b = browser(app)
     params = authorize_params()
     login(b, params)
-    r = b.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": "x" * 43})
+    r = b.post(
+        "/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": "x" * 43}
+    )
     assert r.status_code == 403 and "location" not in r.headers
     # A cross-site form post carries no cookies of ours at all.
     fresh = browser(app)
-    r = fresh.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": "x" * 43})
+    r = fresh.post(
+        "/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": "x" * 43}
+    )
     assert r.status_code == 403 and "location" not in r.headers
 
 
@@ -89,7 +101,11 @@ def test_c19_consent_needs_a_signed_in_user(app):
     b = browser(app)
     params = authorize_params()
     page = b.get("/oauth/authorize", params=params)
-    r = b.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": csrf_of(page.text)})
+    r = b.post(
+        "/oauth/authorize",
+        params=params,
+        data={"decision": "allow", "csrf_token": csrf_of(page.text)},
+    )
     assert r.status_code == 200 and "name=password" in r.text and "location" not in r.headers
 
 
@@ -112,16 +128,26 @@ def test_c19_consent_is_single_use(app):
     params = authorize_params()
     login(b, params)
     page = b.get("/oauth/authorize", params=params)
-    first = b.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": csrf_of(page.text)})
+    first = b.post(
+        "/oauth/authorize",
+        params=params,
+        data={"decision": "allow", "csrf_token": csrf_of(page.text)},
+    )
     assert redirect_query(first)["code"]
-    again = b.post("/oauth/authorize", params=params, data={"decision": "allow", "csrf_token": csrf_of(page.text)})
+    again = b.post(
+        "/oauth/authorize",
+        params=params,
+        data={"decision": "allow", "csrf_token": csrf_of(page.text)},
+    )
     assert "location" not in again.headers
 
 
 def test_c19_passwords_are_hashed_with_argon2id(app):
     make_user(app, "carol", "a long enough password")
     with app.state.db.connect() as conn:
-        stored = conn.execute("SELECT password_hash FROM oauth_users WHERE name = ?", ("carol",)).fetchone()[0]
+        stored = conn.execute(
+            "SELECT password_hash FROM oauth_users WHERE name = ?", ("carol",)
+        ).fetchone()[0]
     assert stored.startswith("$argon2id$") and "a long enough password" not in stored
 
 
@@ -129,7 +155,14 @@ def test_c19_pages_escape_what_they_show(app, settings):
     from app import oauth_store
 
     oauth_store.add_client(app.state.db, settings, "x.y", ["https://x.example/cb"], 0)
-    page = browser(app).get("/oauth/authorize", params=authorize_params(client_id="x.y", redirect_uri="https://x.example/cb", state='"><script>alert(1)</script>'))
+    page = browser(app).get(
+        "/oauth/authorize",
+        params=authorize_params(
+            client_id="x.y",
+            redirect_uri="https://x.example/cb",
+            state='"><script>alert(1)</script>',
+        ),
+    )
     assert "<script>alert(1)" not in page.text
 
 
@@ -140,7 +173,9 @@ def test_c20_no_cors_on_the_authorize_endpoint(app):
     b = browser(app)
     for r in (
         b.get("/oauth/authorize", params=authorize_params(), headers={"Origin": ORIGIN}),
-        b.options("/oauth/authorize", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}),
+        b.options(
+            "/oauth/authorize", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+        ),
         b.post("/oauth/authorize", params=authorize_params(), headers={"Origin": ORIGIN}, data={}),
     ):
         assert not any(h.startswith("access-control-") for h in r.headers), r.headers
@@ -148,10 +183,14 @@ def test_c20_no_cors_on_the_authorize_endpoint(app):
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/.well-known/oauth-authorization-server"])
 def test_c20_elsewhere_only_configured_origins_never_a_wildcard(client, path):
-    allowed = client.options(path, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    allowed = client.options(
+        path, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+    )
     assert allowed.headers.get("access-control-allow-origin") == ORIGIN
     for origin in ("https://evil.example", "null", "https://chat.openai.com.evil.example"):
-        r = client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        r = client.options(
+            path, headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+        )
         assert r.headers.get("access-control-allow-origin") in (None,)
         simple = client.get(path, headers={"Origin": origin})
         assert "access-control-allow-origin" not in simple.headers

@@ -7,13 +7,25 @@ import pytest
 
 from app import oauth_register
 from app.settings import BASE_URL, MCP_URL, SCOPES
-from tests.oauth_helpers import browser, consent, login, make_user, pkce_pair, redirect_query, token_request
+from tests.oauth_helpers import (
+    browser,
+    consent,
+    login,
+    make_user,
+    pkce_pair,
+    redirect_query,
+    token_request,
+)
 
 CALLBACK = "http://127.0.0.1:33418/callback"
 
 
 def register(client, **metadata):
-    body = {"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none", "client_name": "Test MCP client"}
+    body = {
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "none",
+        "client_name": "Test MCP client",
+    }
     body.update(metadata)
     return client.post("/oauth/register", json={k: v for k, v in body.items() if v is not ...})
 
@@ -22,13 +34,26 @@ def params_for(client_id: str, redirect_uri: str = CALLBACK, **extra) -> tuple[d
     """An MCP client's authorization request (PKCE S256, `resource`), and its PKCE verifier."""
     verifier, challenge = pkce_pair()
     params = {
-        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": "s-1",
-        "code_challenge": challenge, "code_challenge_method": "S256", "resource": MCP_URL, **extra,
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": "s-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "resource": MCP_URL,
+        **extra,
     }
     return params, verifier
 
 
-def authorize(app, client_id: str, redirect_uri: str = CALLBACK, user: str = "alice", new_user: bool = True, **extra):
+def authorize(
+    app,
+    client_id: str,
+    redirect_uri: str = CALLBACK,
+    user: str = "alice",
+    new_user: bool = True,
+    **extra,
+):
     """Signs in (as a new user, unless told) and allows; returns the redirect's query and the
     PKCE verifier."""
     params, verifier = params_for(client_id, redirect_uri, **extra)
@@ -43,7 +68,9 @@ def test_the_metadata_names_registration_public_clients_and_offline_access(clien
     meta = client.get("/.well-known/oauth-authorization-server").json()
     assert meta["registration_endpoint"] == f"{BASE_URL}/oauth/register"
     assert meta["issuer"] == BASE_URL and meta["code_challenge_methods_supported"] == ["S256"]
-    assert {"none", "client_secret_post", "client_secret_basic"} <= set(meta["token_endpoint_auth_methods_supported"])
+    assert {"none", "client_secret_post", "client_secret_basic"} <= set(
+        meta["token_endpoint_auth_methods_supported"]
+    )
     assert meta["scopes_supported"] == [*SCOPES, "offline_access"]
     assert meta["authorization_response_iss_parameter_supported"] is True
 
@@ -53,18 +80,33 @@ def test_a_public_client_registers_and_gets_tokens_for_the_mcp_endpoint_with_pkc
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     registered = r.json()
     assert registered["client_id"].startswith("mcp_") and "client_secret" not in registered
-    assert registered["redirect_uris"] == [CALLBACK] and registered["token_endpoint_auth_method"] == "none"
+    assert (
+        registered["redirect_uris"] == [CALLBACK]
+        and registered["token_endpoint_auth_method"] == "none"
+    )
     query, verifier = authorize(app, registered["client_id"], scope="read offline_access")
-    r = client.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": query["code"], "redirect_uri": CALLBACK,
-        "client_id": registered["client_id"], "code_verifier": verifier, "resource": MCP_URL,
-    })
+    r = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": CALLBACK,
+            "client_id": registered["client_id"],
+            "code_verifier": verifier,
+            "resource": MCP_URL,
+        },
+    )
     assert r.status_code == 200, r.text
     tokens = r.json()
     assert tokens["scope"] == "read" and tokens["refresh_token"]
-    r = client.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": registered["client_id"],
-    })
+    r = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": registered["client_id"],
+        },
+    )
     assert r.status_code == 200 and r.json()["refresh_token"] != tokens["refresh_token"]
 
 
@@ -72,75 +114,146 @@ def test_a_public_client_must_use_pkce(client):
     client_id = register(client).json()["client_id"]
     params, _ = params_for(client_id, code_challenge=None, code_challenge_method=None)
     params = {k: v for k, v in params.items() if v is not None}
-    assert redirect_query(browser(client.app).get("/oauth/authorize", params=params))["error"] == "invalid_request"
+    assert (
+        redirect_query(browser(client.app).get("/oauth/authorize", params=params))["error"]
+        == "invalid_request"
+    )
 
 
 def test_a_public_client_sending_a_secret_is_refused(app, client):
     client_id = register(client).json()["client_id"]
     query, verifier = authorize(app, client_id)
-    r = client.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": query["code"], "redirect_uri": CALLBACK,
-        "client_id": client_id, "client_secret": "pcs_" + "x" * 43, "code_verifier": verifier,
-    })
+    r = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": CALLBACK,
+            "client_id": client_id,
+            "client_secret": "pcs_" + "x" * 43,
+            "code_verifier": verifier,
+        },
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
 def test_a_confidential_client_registers_with_a_secret_shown_once(app, client):
     r = register(client, token_endpoint_auth_method="client_secret_post")
     registered = r.json()
-    assert registered["client_secret"].startswith("pcs_") and registered["client_secret_expires_at"] == 0
+    assert (
+        registered["client_secret"].startswith("pcs_")
+        and registered["client_secret_expires_at"] == 0
+    )
     query, verifier = authorize(app, registered["client_id"])
-    data = {"grant_type": "authorization_code", "code": query["code"], "redirect_uri": CALLBACK, "code_verifier": verifier}
-    r = token_request(client, data, client_id=registered["client_id"], secret=registered["client_secret"])
+    data = {
+        "grant_type": "authorization_code",
+        "code": query["code"],
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+    }
+    r = token_request(
+        client, data, client_id=registered["client_id"], secret=registered["client_secret"]
+    )
     assert r.status_code == 200, r.text
     # Without its secret it is not a public client.
     query, verifier = authorize(app, registered["client_id"], new_user=False)
-    r = client.post("/oauth/token", data={**data, "code": query["code"], "code_verifier": verifier, "client_id": registered["client_id"]})
+    r = client.post(
+        "/oauth/token",
+        data={
+            **data,
+            "code": query["code"],
+            "code_verifier": verifier,
+            "client_id": registered["client_id"],
+        },
+    )
     assert r.status_code == 401
 
 
 def test_null_and_empty_optional_fields_count_as_absent(client):
-    r = register(client, client_name=None, grant_types=[], response_types=None, scope="", client_uri=None,
-                 logo_uri="", contacts=None, token_endpoint_auth_method=None)
+    r = register(
+        client,
+        client_name=None,
+        grant_types=[],
+        response_types=None,
+        scope="",
+        client_uri=None,
+        logo_uri="",
+        contacts=None,
+        token_endpoint_auth_method=None,
+    )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["grant_types"] == ["authorization_code"] and body["token_endpoint_auth_method"] == "client_secret_basic"
+    assert (
+        body["grant_types"] == ["authorization_code"]
+        and body["token_endpoint_auth_method"] == "client_secret_basic"
+    )
 
 
-@pytest.mark.parametrize("uri", [
-    "http://evil.example/callback", "javascript:alert(1)", "https://claude.ai/cb#frag",
-    "https://user@claude.ai/cb", "https://*.claude.ai/cb", "ftp://claude.ai/cb", "/relative",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://evil.example/callback",
+        "javascript:alert(1)",
+        "https://claude.ai/cb#frag",
+        "https://user@claude.ai/cb",
+        "https://*.claude.ai/cb",
+        "ftp://claude.ai/cb",
+        "/relative",
+    ],
+)
 def test_unsafe_redirect_uris_are_refused(client, uri):
     r = register(client, redirect_uris=[uri])
     assert r.status_code == 400 and r.json()["error"] == "invalid_redirect_uri"
 
 
-@pytest.mark.parametrize("body", [
-    {"redirect_uris": []}, {}, {"redirect_uris": "https://a.example/cb"},
-    {"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt"},
-    {"redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]},
-    {"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]},
-    {"redirect_uris": ["https://a.example/cb"], "client_name": 5},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"redirect_uris": []},
+        {},
+        {"redirect_uris": "https://a.example/cb"},
+        {
+            "redirect_uris": ["https://a.example/cb"],
+            "token_endpoint_auth_method": "private_key_jwt",
+        },
+        {"redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]},
+        {"redirect_uris": ["https://a.example/cb"], "response_types": ["token"]},
+        {"redirect_uris": ["https://a.example/cb"], "client_name": 5},
+    ],
+)
 def test_bad_metadata_is_a_400_saying_why(client, body):
     r = client.post("/oauth/register", json=body)
-    assert r.status_code == 400 and r.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
+    assert r.status_code == 400 and r.json()["error"] in (
+        "invalid_redirect_uri",
+        "invalid_client_metadata",
+    )
     assert r.json()["error_description"]
-    assert client.post("/oauth/register", content=b"[1, 2", headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            "/oauth/register", content=b"[1, 2", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
 
 
 def test_a_loopback_redirect_comes_back_on_any_port_but_nothing_else_changes(app, client):
     client_id = register(client).json()["client_id"]
     query, _ = authorize(app, client_id, redirect_uri="http://127.0.0.1:50123/callback")
     assert query["code"]
-    for other in ("http://127.0.0.1:50123/other", "http://localhost:50123/callback", "https://127.0.0.1:50123/callback",
-                  "http://127.0.0.1:50123/callback?x=1", "http://evil@127.0.0.1:50123/callback"):
+    for other in (
+        "http://127.0.0.1:50123/other",
+        "http://localhost:50123/callback",
+        "https://127.0.0.1:50123/callback",
+        "http://127.0.0.1:50123/callback?x=1",
+        "http://evil@127.0.0.1:50123/callback",
+    ):
         r = browser(app).get("/oauth/authorize", params=params_for(client_id, other)[0])
         assert r.status_code == 400, other
 
 
-def test_the_consent_page_says_the_client_named_itself_and_warns_of_a_loopback_redirect(app, client):
+def test_the_consent_page_says_the_client_named_itself_and_warns_of_a_loopback_redirect(
+    app, client
+):
     client_id = register(client, client_name="<b>Claude</b>").json()["client_id"]
     make_user(app)
     params, _ = params_for(client_id)
@@ -153,7 +266,15 @@ def test_the_consent_page_says_the_client_named_itself_and_warns_of_a_loopback_r
 
 
 def test_an_unknown_client_at_the_token_endpoint_gets_401_invalid_client(client):
-    r = client.post("/oauth/token", data={"grant_type": "authorization_code", "code": "x", "redirect_uri": CALLBACK, "client_id": "mcp_unknown"})
+    r = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "x",
+            "redirect_uri": CALLBACK,
+            "client_id": "mcp_unknown",
+        },
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
@@ -163,8 +284,15 @@ def test_registrations_no_user_allowed_are_deleted_after_the_configured_time(app
     authorize(app, used)
     now = app.state.clock()
     assert oauth_register.purge_unused(app.state.db, settings, now) == 0
-    assert oauth_register.purge_unused(app.state.db, settings, now + settings.oauth_unused_client_lifetime + 1) == 1
-    r = browser(app).get("/oauth/authorize", params={"client_id": unused, "redirect_uri": CALLBACK, "state": "s"})
+    assert (
+        oauth_register.purge_unused(
+            app.state.db, settings, now + settings.oauth_unused_client_lifetime + 1
+        )
+        == 1
+    )
+    r = browser(app).get(
+        "/oauth/authorize", params={"client_id": unused, "redirect_uri": CALLBACK, "state": "s"}
+    )
     assert r.status_code == 400 and "Unknown client" in r.text
     query, _ = authorize(app, used, user="alice2")
     assert query["code"]

@@ -12,8 +12,16 @@ from fastapi.testclient import TestClient
 from app import oauth_store
 from app.settings import BASE_URL, SCOPES
 from tests.oauth_helpers import (
-    CLIENT_ID, CLIENT_SECRET, LOOPBACK_URI, REDIRECT_URI, api_get, exchange, get_code, pkce_pair,
-    refresh, token_request,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOOPBACK_URI,
+    REDIRECT_URI,
+    api_get,
+    exchange,
+    get_code,
+    pkce_pair,
+    refresh,
+    token_request,
 )
 
 ALL = " ".join(SCOPES)
@@ -40,7 +48,10 @@ def assert_tokens(r):
 # --- C4 -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])
+@pytest.mark.parametrize(
+    "grant_type",
+    ["password", "client_credentials", "implicit", "urn:ietf:params:oauth:grant-type:device_code"],
+)
 def test_c4_other_grant_types_are_refused(client, grant_type):
     r = token_request(client, {"grant_type": grant_type, "username": "alice", "password": "x" * 12})
     assert_oauth_error(r, "unsupported_grant_type")
@@ -59,7 +70,9 @@ def test_c6_code_with_challenge_needs_the_right_verifier(app, client):
     verifier, challenge = pkce_pair()
     code = get_code(app, code_challenge=challenge, code_challenge_method="S256")
     assert_oauth_error(exchange(client, code), "invalid_grant")  # no verifier
-    assert_oauth_error(exchange(client, code, extra={"code_verifier": pkce_pair()[0]}), "invalid_grant")
+    assert_oauth_error(
+        exchange(client, code, extra={"code_verifier": pkce_pair()[0]}), "invalid_grant"
+    )
     # Neither attempt used the code up (a replay with bad parameters revokes nothing).
     assert_tokens(exchange(client, code, extra={"code_verifier": verifier}))
 
@@ -110,7 +123,11 @@ def test_c7_code_just_before_expiry_works(app, client, clock):
 def test_c7_code_lifetime_may_not_exceed_ten_minutes():
     from app.settings import SettingsError, load_settings
 
-    env = {"OAUTH_CLIENT_ID": "c", "OAUTH_CLIENT_SECRET": CLIENT_SECRET, "OAUTH_CODE_LIFETIME": "601"}
+    env = {
+        "OAUTH_CLIENT_ID": "c",
+        "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        "OAUTH_CODE_LIFETIME": "601",
+    }
     with pytest.raises(SettingsError) as e:
         load_settings(env)
     assert "OAUTH_CODE_LIFETIME" in str(e.value)
@@ -137,13 +154,19 @@ def test_c8_replay_with_bad_parameters_revokes_nothing(app, client, settings, ba
         r = exchange(client, code, secret="pcs_" + "w" * 43, extra={"code_verifier": verifier})
         assert_oauth_error(r, "invalid_client", 401)
     elif bad == "verifier":
-        assert_oauth_error(exchange(client, code, extra={"code_verifier": pkce_pair()[0]}), "invalid_grant")
+        assert_oauth_error(
+            exchange(client, code, extra={"code_verifier": pkce_pair()[0]}), "invalid_grant"
+        )
     elif bad == "redirect_uri":
         r = exchange(client, code, redirect_uri=LOOPBACK_URI, extra={"code_verifier": verifier})
         assert_oauth_error(r, "invalid_grant")
     else:
-        other = oauth_store.add_client(app.state.db, settings, "other", ["https://other.example/cb"], 0)
-        r = exchange(client, code, client_id="other", secret=other, extra={"code_verifier": verifier})
+        other = oauth_store.add_client(
+            app.state.db, settings, "other", ["https://other.example/cb"], 0
+        )
+        r = exchange(
+            client, code, client_id="other", secret=other, extra={"code_verifier": verifier}
+        )
         assert_oauth_error(r, "invalid_grant")
     assert api_get(client, first["access_token"]).status_code == 200
     assert_tokens(refresh(client, first["refresh_token"]))
@@ -202,9 +225,19 @@ def test_c9_code_cannot_be_redeemed_with_another_redirect_uri(app, client):
 
 
 def test_c9_other_client_with_its_own_redirect_uri_gets_its_own_codes(app, client, settings):
-    secret = oauth_store.add_client(app.state.db, settings, "gpt-action", ["https://chatgpt.com/aip/g-1/oauth/callback"], 0)
-    code = get_code(app, client_id="gpt-action", redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback")
-    r = exchange(client, code, redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback", client_id="gpt-action", secret=secret)
+    secret = oauth_store.add_client(
+        app.state.db, settings, "gpt-action", ["https://chatgpt.com/aip/g-1/oauth/callback"], 0
+    )
+    code = get_code(
+        app, client_id="gpt-action", redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback"
+    )
+    r = exchange(
+        client,
+        code,
+        redirect_uri="https://chatgpt.com/aip/g-1/oauth/callback",
+        client_id="gpt-action",
+        secret=secret,
+    )
     assert_tokens(r)
 
 
@@ -213,7 +246,9 @@ def test_c9_other_client_with_its_own_redirect_uri_gets_its_own_codes(app, clien
 
 def test_the_resource_at_the_token_endpoint_must_be_the_grants(app, client):
     code = get_code(app, resource=BASE_URL)
-    assert_oauth_error(exchange(client, code, extra={"resource": BASE_URL + "/elsewhere"}), "invalid_target")
+    assert_oauth_error(
+        exchange(client, code, extra={"resource": BASE_URL + "/elsewhere"}), "invalid_target"
+    )
     body = assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
     elsewhere = refresh(client, body["refresh_token"], extra={"resource": "https://evil.example"})
     assert_oauth_error(elsewhere, "invalid_target")
@@ -235,7 +270,9 @@ def test_a_sqlite_database_of_an_older_version_gains_the_resource_column(make_ap
 
 def test_a_resource_named_only_at_the_token_endpoint_must_be_this_server(app, client):
     code = get_code(app)
-    assert_oauth_error(exchange(client, code, extra={"resource": "https://evil.example"}), "invalid_target")
+    assert_oauth_error(
+        exchange(client, code, extra={"resource": "https://evil.example"}), "invalid_target"
+    )
     assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
 
 
@@ -259,7 +296,9 @@ def test_c11_get_is_refused(client):
 def test_c11_repeated_parameters_are_invalid_request(app, client):
     code = get_code(app)
     body = f"grant_type=authorization_code&code={code}&code={code}&redirect_uri={REDIRECT_URI}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
-    r = client.post("/oauth/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/oauth/token", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert_oauth_error(r, "invalid_request")
     dup_json = '{"grant_type": "authorization_code", "grant_type": "authorization_code"}'
     r = client.post("/oauth/token", content=dup_json, headers={"Content-Type": "application/json"})
@@ -269,7 +308,12 @@ def test_c11_repeated_parameters_are_invalid_request(app, client):
 
 @pytest.mark.parametrize(
     "content,ctype",
-    [("grant_type=authorization_code", "text/plain"), ("{not json", "application/json"), ('{"code": 5}', "application/json"), ("[]", "application/json")],
+    [
+        ("grant_type=authorization_code", "text/plain"),
+        ("{not json", "application/json"),
+        ('{"code": 5}', "application/json"),
+        ("[]", "application/json"),
+    ],
 )
 def test_c11_unreadable_bodies_are_invalid_request(client, content, ctype):
     r = client.post("/oauth/token", content=content, headers={"Content-Type": ctype})
@@ -282,8 +326,16 @@ def test_c11_unreadable_bodies_are_invalid_request(client, content, ctype):
 def test_c12_both_methods_at_once_are_invalid_request(app, client):
     code = get_code(app)
     basic = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    assert_oauth_error(client.post("/oauth/token", data=data, headers={"Authorization": basic}), "invalid_request")
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    assert_oauth_error(
+        client.post("/oauth/token", data=data, headers={"Authorization": basic}), "invalid_request"
+    )
 
 
 def test_c12_secret_in_the_query_string_is_refused(app, client):
@@ -291,14 +343,21 @@ def test_c12_secret_in_the_query_string_is_refused(app, client):
     r = client.post(
         "/oauth/token",
         params={"client_secret": CLIENT_SECRET},
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "client_id": CLIENT_ID},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": CLIENT_ID,
+        },
     )
     assert_oauth_error(r, "invalid_request")
 
 
 def test_c12_wrong_secret_is_401_invalid_client(app, client):
     code = get_code(app)
-    r = exchange(client, code, secret=CLIENT_SECRET[:-1] + ("A" if CLIENT_SECRET[-1] != "A" else "B"))
+    r = exchange(
+        client, code, secret=CLIENT_SECRET[:-1] + ("A" if CLIENT_SECRET[-1] != "A" else "B")
+    )
     assert_oauth_error(r, "invalid_client", 401)
     assert "www-authenticate" not in r.headers
     r = exchange(client, code, auth="basic", secret="pcs_wrong")
@@ -328,7 +387,9 @@ def test_c12_secrets_are_compared_in_constant_time():
 def test_c13_repeated_client_failures_get_429_with_retry_after(app, client, clock):
     code = get_code(app)
     for _ in range(10):
-        assert exchange(client, code, secret="pcs_" + "w" * 43).status_code == 401  # pragma: allowlist secret
+        assert (
+            exchange(client, code, secret="pcs_" + "w" * 43).status_code == 401
+        )  # pragma: allowlist secret
     r = exchange(client, code)  # even the right secret waits now
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
@@ -343,7 +404,9 @@ def test_c13_repeated_login_failures_get_429(app, clock):
     make_user(app)
     b = browser(app)
     for _ in range(10):
-        assert "Wrong user name" in login(b, authorize_params(), password="wrong password").text  # pragma: allowlist secret
+        assert (
+            "Wrong user name" in login(b, authorize_params(), password="wrong password").text
+        )  # pragma: allowlist secret
     r = login(b, authorize_params())
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     clock.advance(301)
@@ -351,7 +414,11 @@ def test_c13_repeated_login_failures_get_429(app, clock):
 
 
 def test_c11_oversized_bodies_are_refused(client):
-    r = client.post("/oauth/token", content=b"a=" + b"b" * 100_000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/oauth/token",
+        content=b"a=" + b"b" * 100_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
 
 
@@ -367,8 +434,15 @@ def test_c11_deeply_nested_json_is_invalid_request(client):
 def test_c14_errors_are_rfc6749_json_without_traces(client):
     for r in (
         client.post("/oauth/token", data={"grant_type": "authorization_code"}),
-        client.post("/oauth/token", content=b"\xff\xfe", headers={"Content-Type": "application/x-www-form-urlencoded"}),
-        token_request(client, {"grant_type": "authorization_code", "code": "pac_nope", "redirect_uri": REDIRECT_URI}),
+        client.post(
+            "/oauth/token",
+            content=b"\xff\xfe",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        token_request(
+            client,
+            {"grant_type": "authorization_code", "code": "pac_nope", "redirect_uri": REDIRECT_URI},
+        ),
     ):
         assert r.status_code in (400, 401)
         assert set(r.json()) == {"error", "error_description"}

@@ -33,7 +33,9 @@ def test_a_used_token_is_served_from_the_cache_on_postgresql_only(app, client):
     body = tokens(app, client)
     assert api_get(client, body["access_token"]).status_code == 200
     if app.state.db.postgres:
-        assert cached(app, body["access_token"]) == AccessToken("alice", frozenset(SCOPES), CLIENT_ID)
+        assert cached(app, body["access_token"]) == AccessToken(
+            "alice", frozenset(SCOPES), CLIENT_ID
+        )
     else:
         assert cached(app, body["access_token"]) is None
         assert oauth_store.token_cache(app.state.db) is None
@@ -45,7 +47,9 @@ def test_a_cached_token_costs_no_query_and_no_worker_thread(app, client, monkeyp
     db, queries, hops = app.state.db, [], []
     real_connect, real_hop = db.connect, auth.run_in_threadpool
     monkeypatch.setattr(db, "connect", lambda: queries.append(1) or real_connect())
-    monkeypatch.setattr(auth, "run_in_threadpool", lambda *a, **k: hops.append(1) or real_hop(*a, **k))
+    monkeypatch.setattr(
+        auth, "run_in_threadpool", lambda *a, **k: hops.append(1) or real_hop(*a, **k)
+    )
     assert api_get(client, body["access_token"]).status_code == 200
     # SQLite: one inline lookup, no thread. PostgreSQL: answered on the event loop from memory.
     assert (len(queries), len(hops)) == ((0, 0) if db.postgres else (1, 0))
@@ -128,7 +132,9 @@ def test_c18_losing_the_listen_connection_stops_the_cache_until_it_is_back(app, 
     assert api_get(client, body["access_token"]).status_code == 200
     listener = oauth_store.token_listener(app.state.db)
     if listener is None:
-        assert oauth_store.token_cache(app.state.db) is None  # SQLite: nothing cached, nothing to lose
+        assert (
+            oauth_store.token_cache(app.state.db) is None
+        )  # SQLite: nothing cached, nothing to lose
         return
     import psycopg
 
@@ -202,7 +208,13 @@ def test_c18_a_silent_listen_connection_stops_the_cache_within_seconds(settings)
         now = time.time()
         grant = oauth_store.create_grant(db, settings.oauth_client_id, "alice", "read", now)
         token = oauth_store.issue_tokens(
-            db, settings, grant_id=grant, client_id=settings.oauth_client_id, user="alice", scope="read", now=now
+            db,
+            settings,
+            grant_id=grant,
+            client_id=settings.oauth_client_id,
+            user="alice",
+            scope="read",
+            now=now,
         )["access_token"]
         assert oauth_store.check_access_token(db, token, now) is not None
         assert oauth_store.cached_access_token(db, token, now) is not None
@@ -212,7 +224,9 @@ def test_c18_a_silent_listen_connection_stops_the_cache_within_seconds(settings)
         other.close()
         started = time.monotonic()
         # The NOTIFY cannot arrive, but the missing heartbeat answer gives it away.
-        assert wait_until(lambda: oauth_store.cached_access_token(db, token, now) is None, seconds=5)
+        assert wait_until(
+            lambda: oauth_store.cached_access_token(db, token, now) is None, seconds=5
+        )
         assert time.monotonic() - started <= 2 * oauth_store.Listener.HEARTBEAT + 0.5
     finally:
         proxy.frozen.clear()

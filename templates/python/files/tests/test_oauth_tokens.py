@@ -9,7 +9,14 @@ import pytest
 from app import oauth_store
 from app.settings import BASE_URL, SCOPES
 from tests.oauth_helpers import (
-    CLIENT_ID, CLIENT_SECRET, PASSWORD, api_get, exchange, get_code, refresh, tokens,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    api_get,
+    exchange,
+    get_code,
+    refresh,
+    tokens,
 )
 from tests.spec import fill, operations
 
@@ -21,7 +28,9 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def call(client, method, path, op, headers):
-    return client.request(method, fill(path), headers=headers, json={"text": "x"} if "requestBody" in op else None)
+    return client.request(
+        method, fill(path), headers=headers, json={"text": "x"} if "requestBody" in op else None
+    )
 
 
 # --- C15 ------------------------------------------------------------------------------------
@@ -41,7 +50,9 @@ def test_c15_tokens_are_long_random_and_prefixed(app, client):
 def test_c15_only_hashes_are_stored(app, client, settings):
     code = get_code(app)
     body = exchange(client, code).json()
-    extra_secret = oauth_store.add_client(app.state.db, settings, "another", ["https://x.example/cb"], 0)
+    extra_secret = oauth_store.add_client(
+        app.state.db, settings, "another", ["https://x.example/cb"], 0
+    )
     dump = app.state.db.dump()
     for secret in (code, body["access_token"], body["refresh_token"], extra_secret, PASSWORD):
         assert secret not in dump
@@ -179,7 +190,9 @@ def test_c17_refresh_tokens_and_codes_are_not_access_tokens(app, client):
     assert api_get(client, body["access_token"]).status_code == 200
 
 
-@pytest.mark.parametrize("method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS])
+@pytest.mark.parametrize(
+    "method,path,op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
+)
 def test_c17_each_operation_needs_its_scope(app, client, method, path, op):
     needed = op["security"][0]["oauth2"]
     assert needed and all(s in SCOPES for s in needed)
@@ -225,14 +238,20 @@ def test_c18_unknown_tokens_and_other_clients_tokens(app, client, settings):
     assert revoke(client, "pat_" + "x" * 43).status_code == 200
     body = tokens(app, client)
     other = oauth_store.add_client(app.state.db, settings, "other", ["https://o.example/cb"], 0)
-    r = client.post("/oauth/revoke", data={"token": body["access_token"], "client_id": "other", "client_secret": other})
+    r = client.post(
+        "/oauth/revoke",
+        data={"token": body["access_token"], "client_id": "other", "client_secret": other},
+    )
     assert r.status_code == 200
     assert api_get(client, body["access_token"]).status_code == 200  # not other's to revoke
 
 
 def test_c18_revocation_needs_client_authentication(app, client):
     body = tokens(app, client)
-    r = client.post("/oauth/revoke", data={"token": body["access_token"], "client_id": CLIENT_ID, "client_secret": "pcs_bad"})
+    r = client.post(
+        "/oauth/revoke",
+        data={"token": body["access_token"], "client_id": CLIENT_ID, "client_secret": "pcs_bad"},
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
     assert api_get(client, body["access_token"]).status_code == 200
 
@@ -272,19 +291,25 @@ def test_c21_authorization_server_metadata(client):
     assert m["authorization_response_iss_parameter_supported"] is True
     assert set(m["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     # With the mcp surface, public clients (`none`) and offline_access too (test_oauth_register.py).
-    assert {"client_secret_basic", "client_secret_post"} <= set(m["token_endpoint_auth_methods_supported"])
+    assert {"client_secret_basic", "client_secret_post"} <= set(
+        m["token_endpoint_auth_methods_supported"]
+    )
     assert [s for s in m["scopes_supported"] if s != "offline_access"] == list(SCOPES)
 
 
 def test_c21_protected_resource_metadata_for_mcp_clients(client):
     r = client.get("/.well-known/oauth-protected-resource")
     assert r.json() == {
-        "resource": BASE_URL, "authorization_servers": [BASE_URL],
-        "scopes_supported": list(SCOPES), "bearer_methods_supported": ["header"],
+        "resource": BASE_URL,
+        "authorization_servers": [BASE_URL],
+        "scopes_supported": list(SCOPES),
+        "bearer_methods_supported": ["header"],
     }
     method, path, op = OPERATIONS[0]
     challenge = call(client, method, path, op, {}).headers["www-authenticate"]
-    assert challenge == f'Bearer resource_metadata="{BASE_URL}/.well-known/oauth-protected-resource"'
+    assert (
+        challenge == f'Bearer resource_metadata="{BASE_URL}/.well-known/oauth-protected-resource"'
+    )
 
 
 def test_c21_metadata_agrees_with_spec(client):
@@ -308,9 +333,18 @@ def test_c22_identity_comes_from_the_token_never_from_parameters(app, client):
         pytest.skip("the spec has no create + list pair")
     path, _ = pairs[0]
     alice, bob = tokens(app, client), tokens(app, client, user="bob")
-    r = client.post(fill(path), json={"text": "alice's"}, headers=bearer(alice["access_token"]), params={"user": "bob", "username": "bob"})
+    r = client.post(
+        fill(path),
+        json={"text": "alice's"},
+        headers=bearer(alice["access_token"]),
+        params={"user": "bob", "username": "bob"},
+    )
     assert r.status_code == 201
-    spoof = client.get(fill(path), headers={**bearer(bob["access_token"]), "X-User": "alice"}, params={"user": "alice", "user_id": "alice"})
+    spoof = client.get(
+        fill(path),
+        headers={**bearer(bob["access_token"]), "X-User": "alice"},
+        params={"user": "alice", "user_id": "alice"},
+    )
     assert spoof.json()["items"] == []
     mine = client.get(fill(path), headers=bearer(alice["access_token"])).json()["items"]
     assert [i["text"] for i in mine] == ["alice's"]
@@ -325,12 +359,24 @@ def test_c23_no_secret_or_token_reaches_the_logs(app, client, caplog):
     body = exchange(client, code).json()
     new = refresh(client, body["refresh_token"], auth="basic").json()
     api_get(client, new["access_token"])
-    client.post("/oauth/revoke", data={"token": new["access_token"], "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    client.post(
+        "/oauth/revoke",
+        data={"token": new["access_token"], "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
     server = "\n".join(
-        r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("app", "uvicorn", "fastapi")
+        r.getMessage()
+        for r in caplog.records
+        if r.name.split(".")[0] in ("app", "uvicorn", "fastapi")
     )
     assert "/oauth/token" in server, "requests are logged"
-    for secret in (code, body["access_token"], body["refresh_token"], new["access_token"], CLIENT_SECRET, PASSWORD):
+    for secret in (
+        code,
+        body["access_token"],
+        body["refresh_token"],
+        new["access_token"],
+        CLIENT_SECRET,
+        PASSWORD,
+    ):
         assert secret not in server
         assert secret[4:] not in server
 
@@ -339,8 +385,15 @@ def test_c23_the_log_filter_redacts_oauth_secrets():
     from app.security import redact
 
     line = redact(
-        "code=pac_" + "a" * 43 + " Basic Y2xpZW50OnNlY3JldA== pat_" + "b" * 43
-        + " client_secret=pcs_" + "c" * 43 + " refresh_token=prt_" + "d" * 43 + " password=hunter2hunter2"
+        "code=pac_"
+        + "a" * 43
+        + " Basic Y2xpZW50OnNlY3JldA== pat_"
+        + "b" * 43
+        + " client_secret=pcs_"
+        + "c" * 43
+        + " refresh_token=prt_"
+        + "d" * 43
+        + " password=hunter2hunter2"
     )
     for s in ("a" * 43, "b" * 43, "c" * 43, "d" * 43, "Y2xpZW50OnNlY3JldA", "hunter2"):
         assert s not in line

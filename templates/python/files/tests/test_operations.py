@@ -17,7 +17,9 @@ def _list_op(path: str):
 
 
 @pytest.mark.parametrize("method,path,op", WITH_BODY, ids=[o[2]["operationId"] for o in WITH_BODY])
-@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": 5}, {"text": "x", "extra": 1}, {"text": "x" * 1001}])
+@pytest.mark.parametrize(
+    "body", [{}, {"text": ""}, {"text": 5}, {"text": "x", "extra": 1}, {"text": "x" * 1001}]
+)
 def test_invalid_bodies_get_422(client, auth_headers, method, path, op, body):
     r = client.request(method, fill(path), json=body, headers=auth_headers)
     assert r.status_code == 422
@@ -25,7 +27,9 @@ def test_invalid_bodies_get_422(client, auth_headers, method, path, op, body):
 
 
 @pytest.mark.parametrize("method,path,op", CREATES, ids=[o[2]["operationId"] for o in CREATES])
-def test_created_items_are_listed_for_their_owner_only(client, auth_headers, other_user_headers, method, path, op):
+def test_created_items_are_listed_for_their_owner_only(
+    client, auth_headers, other_user_headers, method, path, op
+):
     r = client.post(fill(path), json={"text": "buy milk"}, headers=auth_headers)
     assert r.status_code == success_status(op) == 201
     item = r.json()
