@@ -101,6 +101,14 @@ def code_for(app, client_id: str, redirect_uri: str) -> tuple[str, str]:
     return redirect_query(consent(b, params))["code"], verifier
 
 
+def signed(client_assertion: str) -> dict[str, str]:
+    """The token request's client authentication with an assertion (RFC 7523)."""
+    return {
+        "client_assertion_type": oauth_cimd.ASSERTION_TYPE,
+        "client_assertion": client_assertion,
+    }
+
+
 def exchange(client, code: str, verifier: str, redirect_uri: str, **auth):
     return client.post(
         "/oauth/token",
@@ -132,7 +140,7 @@ def test_a_public_document_client_signs_in_with_pkce(app, client, web):
 
 def test_a_private_key_jwt_client_signs_in_and_each_assertion_works_once(app, client, web, key):
     code, verifier = code_for(app, CHATGPT, CALLBACK)
-    auth = {"client_assertion_type": oauth_cimd.ASSERTION_TYPE, "client_assertion": assertion(key)}
+    auth = signed(assertion(key))
     r = exchange(client, code, verifier, CALLBACK, **auth)
     assert r.status_code == 200, r.text
     refreshed = client.post(
@@ -161,33 +169,17 @@ def test_a_private_key_jwt_client_signs_in_and_each_assertion_works_once(app, cl
 )
 def test_a_bad_assertion_is_refused(app, client, web, key, claims):
     code, verifier = code_for(app, CHATGPT, CALLBACK)
-    bad = assertion(key, **claims)
-    r = exchange(
-        client,
-        code,
-        verifier,
-        CALLBACK,
-        client_assertion_type=oauth_cimd.ASSERTION_TYPE,
-        client_assertion=bad,
-    )
+    r = exchange(client, code, verifier, CALLBACK, **signed(assertion(key, **claims)))
     assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
 
 
 def test_an_assertion_signed_by_another_key_or_none_at_all_is_refused(app, client, web):
     code, verifier = code_for(app, CHATGPT, CALLBACK)
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    r = exchange(
-        client,
-        code,
-        verifier,
-        CALLBACK,
-        client_assertion_type=oauth_cimd.ASSERTION_TYPE,
-        client_assertion=assertion(other),
-    )
+    r = exchange(client, code, verifier, CALLBACK, **signed(assertion(other)))
     assert r.status_code == 401
-    r = exchange(
-        client, code, verifier, CALLBACK, client_id=CHATGPT
-    )  # no proof: not a public client
+    # No proof at all: a client with a key set is not a public client.
+    r = exchange(client, code, verifier, CALLBACK, client_id=CHATGPT)
     assert r.status_code == 401
 
 

@@ -64,6 +64,19 @@ def authorize(
     return redirect_query(consent(b, params)), verifier
 
 
+def redeem(client, query: dict[str, str], verifier: str, client_id: str, **extra):
+    """The token request for the code in `query`, as a public client (or with `extra`)."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": query["code"],
+        "redirect_uri": CALLBACK,
+        "client_id": client_id,
+        "code_verifier": verifier,
+        **extra,
+    }
+    return client.post("/oauth/token", data=data)
+
+
 def test_the_metadata_names_registration_public_clients_and_offline_access(client):
     meta = client.get("/.well-known/oauth-authorization-server").json()
     assert meta["registration_endpoint"] == f"{BASE_URL}/oauth/register"
@@ -85,17 +98,7 @@ def test_a_public_client_registers_and_gets_tokens_for_the_mcp_endpoint_with_pkc
         and registered["token_endpoint_auth_method"] == "none"
     )
     query, verifier = authorize(app, registered["client_id"], scope="read offline_access")
-    r = client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query["code"],
-            "redirect_uri": CALLBACK,
-            "client_id": registered["client_id"],
-            "code_verifier": verifier,
-            "resource": MCP_URL,
-        },
-    )
+    r = redeem(client, query, verifier, registered["client_id"], resource=MCP_URL)
     assert r.status_code == 200, r.text
     tokens = r.json()
     assert tokens["scope"] == "read" and tokens["refresh_token"]
@@ -123,17 +126,7 @@ def test_a_public_client_must_use_pkce(client):
 def test_a_public_client_sending_a_secret_is_refused(app, client):
     client_id = register(client).json()["client_id"]
     query, verifier = authorize(app, client_id)
-    r = client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": query["code"],
-            "redirect_uri": CALLBACK,
-            "client_id": client_id,
-            "client_secret": "pcs_" + "x" * 43,
-            "code_verifier": verifier,
-        },
-    )
+    r = redeem(client, query, verifier, client_id, client_secret="pcs_" + "x" * 43)
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
 
 
