@@ -81,3 +81,43 @@ fn generated_tree_per_stack_and_auth_mode() {
         }
     }
 }
+
+/// The generated Python README's layout table names every module of `app/`, for every auth mode
+/// and every set of surfaces: a newcomer finds each file explained in one place.
+#[test]
+fn the_python_readme_names_every_app_module() {
+    let surface_sets: [&[&str]; 4] = [
+        &["action"],
+        &["mcp"],
+        &["plugin", "action"],
+        &["plugin", "action", "mcp"],
+    ];
+    for auth in AuthMode::ALL {
+        for surfaces in surface_sets {
+            let project = common::render_fixed(&common::plugin(|a| {
+                a.answer.auth = Some(auth.as_str().into());
+                a.answer.surfaces = Some(surfaces.iter().map(|s| s.to_string()).collect());
+            }));
+            let readme = project
+                .files
+                .iter()
+                .find(|f| f.path == "README.md")
+                .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+                .expect("a README");
+            let modules: Vec<&str> = project
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .filter(|p| p.starts_with("app/") && *p != "app/__init__.py")
+                .collect();
+            assert!(modules.len() > 5, "{modules:?}");
+            for module in modules {
+                assert!(
+                    readme.contains(&format!("| `{module}` |")),
+                    "{} {surfaces:?}: the README's table lacks {module}",
+                    auth.as_str()
+                );
+            }
+        }
+    }
+}
