@@ -170,6 +170,10 @@ pub struct Stack {
     pub env: Vec<EnvVar>,
     #[serde(default)]
     pub only: Vec<Only>,
+    /// Names of folders under `files/` that are never part of the stack: what its tools leave
+    /// there without a `CACHEDIR.TAG` (folders with one are left out anyway).
+    #[serde(default)]
+    pub ignore: Vec<String>,
     pub project_file: ProjectFile,
     #[serde(skip)]
     pub files: Vec<(String, Cow<'static, [u8]>)>,
@@ -377,13 +381,43 @@ fn load(name: &str) -> Stack {
         .unwrap_or_else(|e| panic!("templates/{name}/stack.toml is invalid: {e}"));
     let files_root = format!("{name}/files/");
     let mut files = Vec::new();
-    collect(dir, &files_root, &mut files);
+    collect(dir, &files_root, &stack.ignore, &mut files);
     files.sort();
     stack.files = files;
     stack
 }
 
-fn collect(dir: &'static Dir<'static>, root: &str, out: &mut Vec<(String, Cow<'static, [u8]>)>) {
+/// The file that marks a cache folder (<https://bford.info/cachedir/>): most test, lint and
+/// type-check tools write one into the cache they leave behind.
+const CACHE_TAG: &str = "CACHEDIR.TAG";
+
+/// Whether a folder of `files/` is left out of the stack: a tagged cache, or a folder the stack
+/// names in `ignore`.
+fn is_ignored(folder: &Path, has_cache_tag: bool, ignore: &[String]) -> bool {
+    has_cache_tag
+        || folder
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| ignore.iter().any(|i| i == n))
+}
+
+fn collect(
+    dir: &'static Dir<'static>,
+    root: &str,
+    ignore: &[String],
+    out: &mut Vec<(String, Cow<'static, [u8]>)>,
+) {
+    let tagged = dir
+        .files()
+        .any(|f| f.path().file_name().is_some_and(|n| n == CACHE_TAG));
+    let below_root = dir
+        .path()
+        .to_string_lossy()
+        .strip_prefix(root)
+        .is_some_and(|rel| !rel.is_empty());
+    if below_root && is_ignored(dir.path(), tagged, ignore) {
+        return;
+    }
     for file in dir.files() {
         let path = file.path().to_string_lossy().replace('\\', "/");
         if let Some(rel) = path.strip_prefix(root) {
@@ -391,7 +425,7 @@ fn collect(dir: &'static Dir<'static>, root: &str, out: &mut Vec<(String, Cow<'s
         }
     }
     for sub in dir.dirs() {
-        collect(sub, root, out);
+        collect(sub, root, ignore, out);
     }
 }
 
@@ -424,6 +458,12 @@ pub fn load_dir(dir: &Path) -> Result<Stack> {
     for entry in walkdir::WalkDir::new(&root)
         .follow_links(false)
         .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !(e.file_type().is_dir()
+                && e.depth() > 0
+                && is_ignored(e.path(), e.path().join(CACHE_TAG).is_file(), &stack.ignore))
+        })
     {
         let entry = entry.map_err(|e| bad(format!("cannot read files/: {e}")))?;
         if entry.file_type().is_symlink() {

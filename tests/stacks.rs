@@ -90,6 +90,63 @@ fn a_stack_folder_generates_its_project() {
 }
 
 #[test]
+fn caches_that_tools_leave_in_a_stack_folder_are_not_generated() {
+    // Running a linter or the tests inside a stack folder leaves caches behind: they are not
+    // templates, and a project generated from the folder must not carry them.
+    // Folders tagged with CACHEDIR.TAG are left out, and those the stack names in `ignore`.
+    let stack = broken(|dir| {
+        let manifest = fs::read_to_string(dir.join("stack.toml")).unwrap();
+        fs::write(
+            dir.join("stack.toml"),
+            format!("ignore = [\"__pycache__\"]\n{manifest}"),
+        )
+        .unwrap();
+        let files = dir.join("files");
+        for (folder, file) in [
+            ("__pycache__", "routes.cpython-311.pyc"),
+            (".pytest_cache", "CACHEDIR.TAG"),
+            (".pytest_cache", "README.md"),
+            (".ruff_cache", "CACHEDIR.TAG"),
+            (".mypy_cache/3.11", "x.json"),
+            (".mypy_cache", "CACHEDIR.TAG"),
+            ("test/__pycache__", "x.pyc"),
+        ] {
+            fs::create_dir_all(files.join(folder)).unwrap();
+            fs::write(files.join(folder).join(file), "cache\n").unwrap();
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    plugsmith()
+        .current_dir(out.path())
+        .args([
+            "new",
+            "p",
+            "--yes",
+            "--no-git",
+            "--auth",
+            "none",
+            "--stack-dir",
+        ])
+        .arg(stack.path())
+        .assert()
+        .success();
+    let generated: Vec<String> = walkdir::WalkDir::new(out.path().join("p"))
+        .into_iter()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert!(
+        generated.iter().any(|p| p.ends_with("routes.mjs")),
+        "{generated:?}"
+    );
+    for cache in ["__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"] {
+        assert!(
+            !generated.iter().any(|p| p.contains(cache)),
+            "{cache} generated: {generated:?}"
+        );
+    }
+}
+
+#[test]
 fn the_stack_decides_reserved_words_and_routes() {
     // `class` is reserved by both stacks; `def` by the Python one only.
     new_with(&tiny(), &["--endpoint", "GET /a/{class} A"])
