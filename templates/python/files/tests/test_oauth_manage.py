@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from fastapi.testclient import TestClient
 
@@ -99,6 +100,25 @@ def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, cl
     left = app.state.db.dump().splitlines()
     assert left and all(line.startswith("oauth_users: ") for line in left), left
     assert refresh(client, old["refresh_token"]).status_code == 400
+
+
+def test_start_up_deletes_what_expired_while_the_server_was_down(settings, make_app):
+    app = make_app()
+    db, two_hours_ago = app.state.db, time.time() - 7200
+    grant = oauth_store.create_grant(db, settings.oauth_client_id, "alice", "read", two_hours_ago)
+    oauth_store.issue_tokens(
+        db,
+        settings,
+        grant_id=grant,
+        client_id=settings.oauth_client_id,
+        user="alice",
+        scope="read",
+        now=two_hours_ago,
+    )
+    restarted = make_app()  # on the same database
+    assert "oauth_access_tokens: " in restarted.state.db.dump(), "building the app deletes nothing"
+    with TestClient(restarted):  # the server starts (its lifespan)
+        assert "oauth_access_tokens: " not in restarted.state.db.dump()
 
 
 def test_purge_command(settings):
