@@ -1126,16 +1126,39 @@ pub fn shannon(s: &str) -> f64 {
         .sum()
 }
 
+/// Short words of placeholders. A random value holds each one somewhere about once in 20,000
+/// draws, so they count only where a placeholder puts them: at the value's start or end, or
+/// beside a character that is not a letter or digit (`your-key`, `sk_test_xxxx`).
+const SHORT_PLACEHOLDER_WORDS: [&str; 7] =
+    ["your", "here", "todo", "fake", "xxxx", "dummy", "fixme"];
+
+fn holds_word_at_an_edge(lowered: &str, word: &str) -> bool {
+    let bytes = lowered.as_bytes();
+    // Outside the value counts as a separator.
+    let separator = |i: Option<usize>| {
+        i.and_then(|i| bytes.get(i))
+            .is_none_or(|b| !b.is_ascii_alphanumeric())
+    };
+    lowered
+        .match_indices(word)
+        .any(|(at, _)| separator(at.checked_sub(1)) || separator(Some(at + word.len())))
+}
+
 /// Values that stand in for a secret: `change-me`, `<your-key>`, `xxxx`, `${VAR}`, `sk-...`.
 pub fn looks_placeholder(v: &str) -> bool {
     let l = v.to_ascii_lowercase();
+    if SHORT_PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| holds_word_at_an_edge(&l, w))
+    {
+        return true;
+    }
     const MARKERS: &[&str] = &[
         "example",
         "change",
-        "your",
         "placeholder",
         "replace",
-        "xxxx",
+        "xxxxxx",
         "****",
         "...",
         "…",
@@ -1146,17 +1169,12 @@ pub fn looks_placeholder(v: &str) -> bool {
         "}}",
         "%(",
         "%s",
-        "dummy",
         "sample",
         "redacted",
         "insert",
-        "todo",
-        "fixme",
-        "here",
         "not-a-",
         "notreal",
         "not_real",
-        "fake",
         "12345678",
         "abcdefgh",
         "00000000",
@@ -1653,6 +1671,37 @@ mod tests {
         assert_eq!(hits[0].rule, RuleId::SecretAwsAccessKey);
         assert_eq!((hits[0].line, hits[0].column), (2, 21));
         assert!(scan(&join(&["key = AKIA", "IOSFODNN7EXAMPLE"])).is_empty());
+    }
+
+    #[test]
+    fn a_random_secret_holding_a_short_placeholder_word_is_still_found() {
+        // 43 random base64url characters hold "your", "here", "todo", "fake" or "xxxx"
+        // somewhere about once in 5,000 draws: that is chance, not a placeholder.
+        for word in ["yOuR", "Here", "TODO", "fake", "xxxx", "dummy"] {
+            let token = join(&["pss_Q8zrT2xLm9Vb4N", word, "wPk7HsJ3dF6gR1tY0uCe5aB"]);
+            assert!(!looks_placeholder(&token[4..]), "{token}");
+            let hits = scan(&format!("SERVICE_TOKEN={token}\n"));
+            assert_eq!(hits.len(), 1, "{token}: {hits:?}");
+            let key = join(&["q8ZrT2xLm9", word, "Vb4NwPk7Hs"]);
+            assert_eq!(
+                scan(&format!("API_KEY={key}"))[0].rule,
+                RuleId::SecretGeneric
+            );
+        }
+        // Where a placeholder puts them: at an edge, or beside a separator.
+        for placeholder in [
+            "your-api-key",
+            "YOUR_API_KEY_0123456789",
+            "YourApiKeyHere",
+            "sk-live-key-here",
+            "sk_test_xxxx",
+            "AKIAXXXXXXXXXXXXXXXX",
+            "todo: set me",
+            "my_fake_token_123456",
+            "dummy-token-0123456789",
+        ] {
+            assert!(looks_placeholder(placeholder), "{placeholder}");
+        }
     }
 
     #[test]
