@@ -12,6 +12,10 @@ import uvicorn
 
 from app.settings import SettingsError, load_settings
 
+# Seconds an idle connection stays open: longer than proxies (60 s at nginx's upstreams and AWS
+# load balancers) and client pools keep one, so that none reuses a connection just closed here.
+KEEP_ALIVE = 75
+
 
 def main() -> int:
     try:
@@ -28,6 +32,7 @@ def main() -> int:
         access_log=False,
         server_header=False,
         proxy_headers=True,
+        timeout_keep_alive=KEEP_ALIVE,
     )
     return 0
 

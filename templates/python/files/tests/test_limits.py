@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
+from app import __main__ as entry
 from app.ratelimit import RequestLimiter
 from app.settings import AUTH_MODE
 from app.store import MAX_ITEMS, ItemStore, LimitReached
@@ -115,3 +117,17 @@ def test_a_collection_holds_at_most_max_items():
         raise AssertionError("the store took more than MAX_ITEMS items")
     store.put("alice", "/todos", "0", "replacing is fine")
     assert SPEC["components"]["schemas"]["ItemList"]["properties"]["items"]["maxItems"] == MAX_ITEMS
+
+
+def test_idle_connections_outlive_those_of_proxies_and_client_pools(monkeypatch, settings):
+    # A proxy (60 s idle at nginx's upstreams and AWS load balancers) or a client pool (5 s at
+    # httpx, uvicorn's default too) that reuses a connection the server has just closed gets a
+    # reset instead of an answer: the server must be the last to close an idle connection.
+    served = []
+    monkeypatch.setattr(entry, "load_settings", lambda: settings)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
+    assert entry.main() == 0
+    app, options = served[0]
+    assert options["timeout_keep_alive"] > 60
+    if hasattr(app.state, "db"):
+        app.state.db.close()
