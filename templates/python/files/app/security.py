@@ -96,6 +96,9 @@ def install_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         handler.addFilter(RedactingFilter())
         app_log.addHandler(handler)
+        # Not on to the root logger too, where a library may put a handler later (the MCP SDK
+        # does): each line would print twice.
+        app_log.propagate = False
     for name in ("app", "app.access", "uvicorn", "uvicorn.error", "fastapi"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):

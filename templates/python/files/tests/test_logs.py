@@ -92,6 +92,8 @@ def test_the_server_logs_each_request_once(tmp_path, command):
         output = server.communicate(timeout=10)[0]
     lines = [line for line in output.splitlines() if " app.access " in line]
     assert len(lines) == 2, output
+    # Once: not a second time through a handler another library put on the root logger.
+    assert sum("GET /legal 200 " in line for line in output.splitlines()) == 1, output
     assert lines[0].endswith(" caller=-") and "GET /legal 200 " in lines[0]
     assert f"GET {fill(PATH)} {status} " in lines[1] and "?" not in lines[1]
     assert LEAK not in output and "Traceback" not in output
