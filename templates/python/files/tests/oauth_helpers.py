@@ -27,6 +27,21 @@ PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 STATE = "st-" + secrets.token_urlsafe(12)
 
 
+def issue_for(db, settings, user="alice", scope="read", now=None, resource=None) -> dict:
+    """Tokens of a new grant, issued as the token endpoint does (for tests that skip the flow)."""
+    now = time.time() if now is None else now
+    grant = oauth_store.create_grant(db, settings.oauth_client_id, user, scope, now, resource)
+    return oauth_store.issue_tokens(
+        db,
+        settings,
+        grant_id=grant,
+        client_id=settings.oauth_client_id,
+        user=user,
+        scope=scope,
+        now=now,
+    )
+
+
 class FakeClock:
     """A clock the application reads (app.state.clock); tests advance it instead of sleeping."""
 

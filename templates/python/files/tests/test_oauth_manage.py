@@ -12,7 +12,15 @@ from fastapi.testclient import TestClient
 from app import oauth_store
 from app.main import create_app
 from app.settings import PROJECT_ROOT
-from tests.oauth_helpers import CLIENT_SECRET, api_get, exchange, get_code, refresh, wait_until
+from tests.oauth_helpers import (
+    CLIENT_SECRET,
+    api_get,
+    exchange,
+    get_code,
+    issue_for,
+    refresh,
+    wait_until,
+)
 
 
 def manage(*args: str, settings, stdin: str = "") -> subprocess.CompletedProcess:
@@ -103,18 +111,7 @@ def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, cl
 
 
 def test_start_up_deletes_what_expired_while_the_server_was_down(settings, make_app):
-    app = make_app()
-    db, two_hours_ago = app.state.db, time.time() - 7200
-    grant = oauth_store.create_grant(db, settings.oauth_client_id, "alice", "read", two_hours_ago)
-    oauth_store.issue_tokens(
-        db,
-        settings,
-        grant_id=grant,
-        client_id=settings.oauth_client_id,
-        user="alice",
-        scope="read",
-        now=two_hours_ago,
-    )
+    issue_for(make_app().state.db, settings, now=time.time() - 7200)  # expired an hour ago
     restarted = make_app()  # on the same database
     assert "oauth_access_tokens: " in restarted.state.db.dump(), "building the app deletes nothing"
     with TestClient(restarted):  # the server starts (its lifespan)

@@ -19,7 +19,7 @@ from app import auth, oauth_store
 from app.db import Database
 from app.oauth_store import POSTGRES_SCHEMA, SCHEMA, AccessToken, AccessTokenCache
 from app.settings import SCOPES
-from tests.oauth_helpers import CLIENT_ID, api_get, tokens, wait_until
+from tests.oauth_helpers import CLIENT_ID, api_get, issue_for, tokens, wait_until
 
 TOKEN = AccessToken(user="alice", scopes=frozenset({"read"}), client_id="c")
 NOW = 1_800_000_000.0
@@ -206,16 +206,7 @@ def test_c18_a_silent_listen_connection_stops_the_cache_within_seconds(settings)
         cache = oauth_store.token_cache(db)
         assert wait_until(cache.healthy)
         now = time.time()
-        grant = oauth_store.create_grant(db, settings.oauth_client_id, "alice", "read", now)
-        token = oauth_store.issue_tokens(
-            db,
-            settings,
-            grant_id=grant,
-            client_id=settings.oauth_client_id,
-            user="alice",
-            scope="read",
-            now=now,
-        )["access_token"]
+        token = issue_for(db, settings, now=now)["access_token"]
         assert oauth_store.check_access_token(db, token, now) is not None
         assert oauth_store.cached_access_token(db, token, now) is not None
         proxy.frozen.set()
