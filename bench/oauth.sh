@@ -75,7 +75,8 @@ BASE_URL=$(sed -n 's/^base_url = "\(.*\)"$/\1/p' plugsmith.toml)
 CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_todos","arguments":{}}}'
 CLIENT_ID=$(grep '^OAUTH_CLIENT_ID=' .env | cut -d= -f2-)
 CLIENT_SECRET=$(grep '^OAUTH_CLIENT_SECRET=' .env | cut -d= -f2-)
-API_PATH=$(grep -m 1 -E '^  "?/[^{"]*"?:$' openapi.yaml | tr -d ' :"')
+API_PATH=$("$VENV/bin/python" -c 'from app.routes import router
+print(next(r.path for r in router.routes if "{" not in r.path))')
 
 # The generated app as `python -m app` serves it, plus /bench/open: the same list handler
 # without authentication (bench/oauth_app.py).

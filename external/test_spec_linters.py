@@ -1,5 +1,5 @@
-"""openapi-spec-validator and Spectral (spectral:oas + the OWASP API Security ruleset) on every
-generated spec: the committed `openapi.yaml` and the one the server serves."""
+"""openapi-spec-validator and Spectral (spectral:oas + the OWASP API Security ruleset) on the
+OpenAPI document each generated server builds from its routes and serves at `/openapi.yaml`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import httpx
 import pytest
 import yaml
 from openapi_spec_validator import validate
-from openapi_spec_validator.readers import read_from_filename
 
 from conftest import ALL_MODES
 from support import HERE, run
@@ -68,27 +67,31 @@ def _fmt(findings) -> str:
     return "\n".join(f"  {f['severity']} {f['code']} at {f['path']}: {f['message']}" for f in findings)
 
 
-@pytest.mark.tool("openapi-spec-validator")
-@pytest.mark.parametrize("mode", ALL_MODES)
-def test_openapi_spec_validator(mode, target_for, record_property):
-    target = target_for(mode)
-    committed = target.project.path / "openapi.yaml"
-    spec_dict, base_uri = read_from_filename(str(committed))
-    validate(spec_dict)  # raises OpenAPIValidationError with the reason
+def served_spec(target, tmp_path: Path) -> Path:
+    """The document the server serves, saved for the linters; no file of the project holds it."""
+    assert not (target.project.path / "openapi.yaml").exists(), "a second copy of the spec"
     served = httpx.get(target.url + "/openapi.yaml", timeout=10)
     assert served.status_code == 200
-    served_dict = yaml.safe_load(served.text)
-    validate(served_dict)
-    assert served_dict == spec_dict, "the served spec differs from the committed openapi.yaml"
-    record_property("detail", f"OpenAPI {spec_dict['openapi']}: committed and served specs valid and identical")
+    path = tmp_path / "openapi.yaml"
+    path.write_text(served.text)
+    return path
+
+
+@pytest.mark.tool("openapi-spec-validator")
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_openapi_spec_validator(mode, target_for, tmp_path, record_property):
+    spec = yaml.safe_load(served_spec(target_for(mode), tmp_path).read_text())
+    validate(spec)  # raises OpenAPIValidationError with the reason
+    ops = sum(1 for item in spec["paths"].values() for op in item.values())
+    record_property("detail", f"OpenAPI {spec['openapi']}: the served document is valid ({ops} operations)")
 
 
 @pytest.mark.tool("spectral")
 @pytest.mark.parametrize("mode", ALL_MODES)
-def test_spectral_no_errors(mode, project_for, record_property):
-    project = project_for(mode)
-    findings = spectral(project.path / "openapi.yaml")
-    servers = yaml.safe_load((project.path / "openapi.yaml").read_text()).get("servers", [])
+def test_spectral_no_errors(mode, target_for, tmp_path, record_property):
+    spec = served_spec(target_for(mode), tmp_path)
+    findings = spectral(spec)
+    servers = yaml.safe_load(spec.read_text()).get("servers", [])
     accepted = [r for r in kept_rows("Errors accepted") if mode in r["modes"]]
     errors = []
     for f in (f for f in findings if f["severity"] == "error"):
@@ -104,9 +107,9 @@ def test_spectral_no_errors(mode, project_for, record_property):
 
 @pytest.mark.tool("spectral")
 @pytest.mark.parametrize("mode", ALL_MODES)
-def test_spectral_only_kept_warnings(mode, project_for, record_property):
-    project = project_for(mode)
-    findings = [f for f in spectral(project.path / "openapi.yaml") if f["severity"] == "warning"]
+def test_spectral_only_kept_warnings(mode, target_for, tmp_path, record_property):
+    spec = served_spec(target_for(mode), tmp_path)
+    findings = [f for f in spectral(spec) if f["severity"] == "warning"]
     kept = [r for r in kept_rows("Warnings kept") if mode in r["modes"]]
     unlisted = [f for f in findings if not any(_matches(r, f) for r in kept)]
     stale = [r for r in kept if not any(_matches(r, f) for f in findings)]

@@ -174,6 +174,10 @@ pub struct Stack {
     /// there without a `CACHEDIR.TAG` (folders with one are left out anyway).
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// The stack's server builds its OpenAPI document from its routes and serves it itself:
+    /// plugsmith writes no `openapi.yaml`, so the routes stay the one source of truth.
+    #[serde(default)]
+    pub openapi_from_routes: bool,
     pub project_file: ProjectFile,
     #[serde(skip)]
     pub files: Vec<(String, Cow<'static, [u8]>)>,

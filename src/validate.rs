@@ -219,24 +219,27 @@ fn warning(text: String) -> Warning {
 
 /// What `new` warns about, whatever the answers came from (flag, file, default or prompt):
 /// placeholder and local hosts, auth `none` with write endpoints, and what each surface served
-/// adds ([`crate::surface::warnings`]). Each is what `plugsmith audit` would report on the
-/// generated project, under the rules named.
-pub fn warnings(p: &Plugin) -> Vec<Warning> {
+/// adds ([`crate::surface::warnings`]). Each names the rule `plugsmith audit` reports it under
+/// on the generated project, when the audit can see it: what only the OpenAPI document says
+/// needs `spec_file` (the document written to disk, not built by the server from its routes).
+pub fn warnings(p: &Plugin, spec_file: bool) -> Vec<Warning> {
     let mut out = Vec::new();
     let base_host = Url::parse(&p.base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
     if hosts::is_placeholder(&base_host) {
+        // The manifest's rule when there is one, else the OpenAPI document's if it is a file.
+        let audit = if p.serves(Surface::Plugin) {
+            ", and `plugsmith audit` reports `manifest.placeholder-host` (medium)"
+        } else if spec_file {
+            ", and `plugsmith audit` reports `openapi.server` (medium)"
+        } else {
+            ""
+        };
         out.push(warning(format!(
-            "`base_url` has the placeholder host `{base_host}`: no client can reach it, and \
-             `plugsmith audit` reports `{}` (medium); pass your real host with `--base-url`",
-            // The manifest's rule when there is one, the OpenAPI document's either way.
-            if p.serves(Surface::Plugin) {
-                "manifest.placeholder-host"
-            } else {
-                "openapi.server"
-            }
+            "`base_url` has the placeholder host `{base_host}`: no client can reach it{audit}; \
+             pass your real host with `--base-url`"
         )));
     } else if hosts::is_local(&base_host) {
         let text = if p.serves(Surface::Plugin) {
@@ -264,8 +267,8 @@ pub fn warnings(p: &Plugin) -> Vec<Warning> {
             .collect();
         if !writes.is_empty() {
             // A GPT Action's auth is set in the editor, not in its OpenAPI document: only a
-            // manifest tells the audit that there is none.
-            let audit = if p.serves(Surface::Plugin) {
+            // manifest tells the audit that there is none, and the writes are in the document.
+            let audit = if p.serves(Surface::Plugin) && spec_file {
                 "; `plugsmith audit` reports `manifest.auth-none-writes` (medium)"
             } else {
                 ""

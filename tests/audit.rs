@@ -1207,7 +1207,8 @@ fn generated(mode: &str) -> tempfile::TempDir {
         mode,
         "--base-url",
         "https://todo.acme.dev",
-        // Both surfaces: the manifest's rules and the OpenAPI document's are exercised.
+        // Both surfaces: the manifest's rules are exercised (the OpenAPI document is not a
+        // file: the server builds it from its routes).
         "--surface",
         "plugin,action",
     ]);
@@ -1250,10 +1251,12 @@ fn generated_projects_audit_clean_in_every_auth_mode() {
 #[test]
 fn auth_none_with_a_write_endpoint_is_medium_unless_on_localhost() {
     let d = generated("none");
-    let spec = std::fs::read_to_string(d.path().join("openapi.yaml")).unwrap();
-    let mut spec: serde_json::Value = serde_yaml_ng::from_str(&spec).unwrap();
-    spec["paths"]["/todos/add"] = serde_json::json!({"post": {"operationId": "addTodo", "summary": "Add a todo",
-        "x-openai-isConsequential": true, "responses": {"200": {"description": "ok"}}}});
+    // The generated server builds its OpenAPI document from its routes; a copy of it kept in the
+    // project (the one the manifest names) shows the audit a write operation.
+    let spec = serde_json::json!({"openapi": "3.1.0", "info": {"title": "Todo", "version": "1.0.0"},
+        "servers": [{"url": "https://todo.acme.dev"}],
+        "paths": {"/todos/add": {"post": {"operationId": "addTodo", "summary": "Add a todo",
+        "x-openai-isConsequential": true, "responses": {"200": {"description": "ok"}}}}}});
     write(
         d.path(),
         "openapi.yaml",

@@ -28,7 +28,7 @@ fn yes_generates_a_project_with_a_clean_first_commit() {
         ".env",
         ".env.example",
         ".gitignore",
-        "openapi.yaml",
+        "app/openapi.py",
         "app/main.py",
         "pyproject.toml",
         "plugsmith.toml",
@@ -36,8 +36,10 @@ fn yes_generates_a_project_with_a_clean_first_commit() {
     ] {
         assert!(p.join(f).is_file(), "{f} missing");
     }
-    // The default surface is a GPT Action: no plugin manifest.
+    // The default surface is a GPT Action: no plugin manifest. The server builds the OpenAPI
+    // document from its routes: no file holds a second copy.
     assert!(!p.join(".well-known/ai-plugin.json").exists());
+    assert!(!p.join("openapi.yaml").exists());
     let toml = fs::read_to_string(p.join("plugsmith.toml")).unwrap();
     assert!(toml.contains("surfaces = [\"action\"]"), "{toml}");
     let repo = git2::Repository::open(&p).unwrap();
@@ -112,15 +114,19 @@ fn flags_and_endpoints_reach_the_manifest_and_spec() {
         "https://todo.example.com/openapi.yaml"
     );
     assert_eq!(manifest["contact_email"], "support@example.com");
-    let spec: serde_json::Value =
-        serde_yaml_ng::from_str(&fs::read_to_string(tmp.path().join("todo/openapi.yaml")).unwrap())
-            .unwrap();
-    let del = &spec["paths"]["/todos/{todo_id}"]["delete"];
-    assert_eq!(del["x-openai-isConsequential"], true);
-    assert_eq!(del["summary"], "Delete one todo");
-    assert_eq!(
-        spec["paths"]["/todos"]["get"]["x-openai-isConsequential"],
-        false
+    // The routes the OpenAPI document is built from carry each operation's summary and flag.
+    let routes = fs::read_to_string(tmp.path().join("todo/app/routes.py")).unwrap();
+    let route = |id: &str| {
+        let start = routes.find(&format!("operation_id=\"{id}\"")).unwrap();
+        routes[start..start + routes[start..].find("\ndef ").unwrap()].to_string()
+    };
+    let del = route("delete_todos_by_todo_id");
+    assert!(del.contains("summary=\"Delete one todo\""), "{del}");
+    assert!(del.contains("\"x-openai-isConsequential\": True"), "{del}");
+    let list = route("get_todos");
+    assert!(
+        list.contains("\"x-openai-isConsequential\": False"),
+        "{list}"
     );
 }
 
@@ -158,7 +164,6 @@ consequential = true
     new_in(tmp.path(), &["first", "--answers", "plugin.toml"]).success();
     new_in(tmp.path(), &["second", "--answers", "first/plugsmith.toml"]).success();
     for f in [
-        "openapi.yaml",
         ".well-known/ai-plugin.json",
         "app/routes.py",
         "plugsmith.toml",
@@ -673,13 +678,14 @@ fn audit_rules(project: &Path) -> Vec<String> {
 #[test]
 fn placeholder_and_local_hosts_warn_with_the_audits_rule() {
     let tmp = tempfile::tempdir().unwrap();
-    // The rule is the manifest's when there is one, else the OpenAPI document's.
-    // A local host is the manifest's finding only (low); a GPT Action alone has none.
+    // The rule is the manifest's when there is one. The server builds the OpenAPI document from
+    // its routes, so the audit never sees its server URL: a GPT Action alone has no finding.
+    // A local host is the manifest's finding only (low).
     for (surface, placeholder_rule, local_rules) in [
-        ("action", "openapi.server", vec![]),
+        ("action", None, vec![]),
         (
             "plugin,action",
-            "manifest.placeholder-host",
+            Some("manifest.placeholder-host"),
             vec!["manifest.localhost"],
         ),
     ] {
@@ -705,11 +711,15 @@ fn placeholder_and_local_hosts_warn_with_the_audits_rule() {
             .stderr(predicate::str::contains(
                 "warning: `base_url` has the placeholder host",
             ))
-            .stderr(predicate::str::contains(placeholder_rule));
-            assert!(
-                audit_rules(&tmp.path().join("p")).contains(&placeholder_rule.to_string()),
-                "{surface} {host}: the audit agrees"
+            .stderr(
+                predicate::str::contains(placeholder_rule.unwrap_or("plugsmith audit"))
+                    .count(usize::from(placeholder_rule.is_some())),
             );
+            let found = audit_rules(&tmp.path().join("p"));
+            match placeholder_rule {
+                Some(rule) => assert!(found.contains(&rule.to_string()), "{surface} {host}"),
+                None => assert!(found.is_empty(), "{surface} {host}: {found:?}"),
+            }
         }
         // Local: a note, the same low finding the audit gives; 0.0.0.0 is local for both.
         for host in [
@@ -792,8 +802,10 @@ fn auth_none_with_write_endpoints_warns_from_a_flag_and_a_file() {
     )
     .success()
     .stderr(predicate::str::contains(warned))
-    .stderr(predicate::str::contains("manifest.auth-none-writes"));
-    assert!(audit_rules(&tmp.path().join("m")).contains(&"manifest.auth-none-writes".to_string()));
+    // The audit finds the writes in the OpenAPI document the manifest names; the server builds
+    // it from its routes, so no file holds them and neither the warning nor the audit names it.
+    .stderr(predicate::str::contains("manifest.auth-none-writes").not());
+    assert!(!audit_rules(&tmp.path().join("m")).contains(&"manifest.auth-none-writes".to_string()));
     fs::write(
         tmp.path().join("answers.toml"),
         "auth = \"none\"\n[[endpoints]]\nmethod = \"GET\"\npath = \"/notes\"\nsummary = \"List notes\"\n\

@@ -500,3 +500,33 @@ fn a_stack_repository_gets_clear_errors() {
         .code(2)
         .stderr(predicate::str::contains("cannot be used with"));
 }
+
+#[test]
+fn a_stack_that_builds_its_openapi_document_from_routes_gets_no_file_and_no_audit_claim() {
+    // By default plugsmith writes the OpenAPI document, and `new` names the audit's rule for a
+    // placeholder host in it; a stack whose server builds the document from its routes gets no
+    // file, and `new` claims nothing the audit cannot see.
+    let from_routes = broken(|dir| {
+        let manifest = fs::read_to_string(dir.join("stack.toml")).unwrap();
+        fs::write(
+            dir.join("stack.toml"),
+            format!("openapi_from_routes = true\n{manifest}"),
+        )
+        .unwrap();
+    });
+    for (stack, written) in [(tiny(), true), (from_routes.path().to_path_buf(), false)] {
+        let out = tempfile::tempdir().unwrap();
+        plugsmith()
+            .current_dir(out.path())
+            .args(["new", "p", "--yes", "--no-git", "--auth", "none"])
+            .args(["--base-url", "https://todo.example.com", "--stack-dir"])
+            .arg(&stack)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("placeholder host"))
+            .stderr(
+                predicate::str::contains("reports `openapi.server`").count(usize::from(written)),
+            );
+        assert_eq!(out.path().join("p/openapi.yaml").is_file(), written);
+    }
+}

@@ -225,14 +225,13 @@ fn add_endpoint_keeps_a_hand_edit_and_adds_the_route_and_operation() {
     let env = fs::read(p.join(".env")).unwrap();
     run(&p, &["add", "endpoint", NOTES])
         .success()
-        .stdout(predicate::str::contains("merged       app/routes.py"))
-        .stdout(predicate::str::contains("updated      openapi.yaml"));
+        .stdout(predicate::str::contains("merged       app/routes.py"));
     let routes = read(&p, "app/routes.py");
     assert!(routes.contains(HANDLER_EDIT), "the hand edit survives");
+    // The route is the OpenAPI operation (the server builds the document from the routes).
     assert!(routes.contains("\"/notes\""), "{routes}");
-    let spec: serde_json::Value = serde_yaml_ng::from_str(&read(&p, "openapi.yaml")).unwrap();
-    assert_eq!(spec["paths"]["/notes"]["post"]["summary"], "Add a note");
-    assert!(spec["paths"]["/todos"]["get"].is_object());
+    assert!(routes.contains("summary=\"Add a note\""), "{routes}");
+    assert!(routes.contains("operation_id=\"get_todos\""), "{routes}");
     let answers = read(&p, "plugsmith.toml");
     assert!(answers.contains("path = \"/notes\""), "{answers}");
     assert_eq!(fs::read(p.join(".env")).unwrap(), env, ".env untouched");
@@ -312,8 +311,8 @@ fn the_same_lines_changed_on_both_sides_are_a_conflict_with_markers() {
         Some(before),
         "the baseline stays until the merge is complete"
     );
-    // The spec merged cleanly meanwhile.
-    assert!(read(&p, "openapi.yaml").contains("List all the todos"));
+    // The operation's function merged cleanly meanwhile.
+    assert!(read(&p, "app/items.py").contains("List all the todos"));
 
     // Unresolved: refused, whether committed or not.
     commit_all(&p, "with markers");
@@ -474,14 +473,14 @@ fn deleted_files_stay_deleted_and_added_files_are_untouched() {
 fn a_deleted_file_plugsmith_changes_is_a_conflict_and_stays_deleted() {
     let tmp = tempfile::tempdir().unwrap();
     let p = generate(tmp.path(), &[]);
-    fs::remove_file(p.join("openapi.yaml")).unwrap();
-    commit_all(&p, "no spec");
+    fs::remove_file(p.join("app/items.py")).unwrap();
+    commit_all(&p, "no operations");
     run(&p, &["add", "endpoint", NOTES])
         .code(1)
-        .stdout(predicate::str::contains("conflict     openapi.yaml"))
-        .stderr(predicate::str::contains("openapi.yaml"));
-    assert!(!p.join("openapi.yaml").exists());
-    assert!(read(&p, "openapi.yaml.plugsmith-new").contains("/notes"));
+        .stdout(predicate::str::contains("conflict     app/items.py"))
+        .stderr(predicate::str::contains("app/items.py"));
+    assert!(!p.join("app/items.py").exists());
+    assert!(read(&p, "app/items.py.plugsmith-new").contains("def post_notes("));
 }
 
 /// A repository `mono` (a README committed) holding a project generated at `services/todo`,
@@ -850,21 +849,21 @@ fn a_stack_from_git_stays_at_its_commit_until_update_names_another() {
 }
 
 /// A project whose update stops on conflicts of every kind: markers in app/routes.py, a new
-/// version of the openapi.yaml the user deleted beside it, files created, keys appended to
+/// version of the app/items.py the user deleted beside it, files created, keys appended to
 /// .env. Returns the project and its files as they were before that update.
 fn stopped_on_conflicts(tmp: &Path) -> (PathBuf, BTreeMap<PathBuf, (Vec<u8>, u32)>) {
     let p = generate(tmp, &[]);
     let mut env = fs::read(p.join(".env")).unwrap();
     env.extend_from_slice(b"MY_OWN_KEY=mine"); // no final newline
     fs::write(p.join(".env"), &env).unwrap();
-    fs::remove_file(p.join("openapi.yaml")).unwrap();
+    fs::remove_file(p.join("app/items.py")).unwrap();
     change_answers(&p, SERVICE_HTTP, USER_HTTP);
     conflicting_edits(&p); // commits
     let before = work_files(&p);
     run(&p, &["update"])
         .code(1)
         .stdout(predicate::str::contains("conflict     app/routes.py"))
-        .stdout(predicate::str::contains("conflict     openapi.yaml"))
+        .stdout(predicate::str::contains("conflict     app/items.py"))
         .stdout(predicate::str::contains("created      app/apikeys.py"))
         .stdout(predicate::str::contains("kept         .env (added"));
     assert_ne!(work_files(&p), before);
@@ -891,7 +890,7 @@ fn abort_puts_back_every_file_the_update_wrote_and_clears_the_pending_state() {
         .stdout(predicate::str::contains("restored"))
         .stdout(predicate::str::contains("removed      app/apikeys.py"))
         .stdout(predicate::str::contains(
-            "removed      openapi.yaml.plugsmith-new",
+            "removed      app/items.py.plugsmith-new",
         ));
     assert_eq!(
         work_files(&p),
@@ -943,7 +942,7 @@ fn abort_keeps_changes_made_since_the_update_unless_allow_dirty_saves_them() {
         .stderr(predicate::str::contains("--allow-dirty"));
     assert_eq!(snapshot(&p), stopped, "nothing written");
     // A file already put back by hand is no obstacle.
-    fs::remove_file(p.join("openapi.yaml.plugsmith-new")).unwrap();
+    fs::remove_file(p.join("app/items.py.plugsmith-new")).unwrap();
     run(&p, &["update", "--abort", "--allow-dirty"])
         .success()
         .stdout(predicate::str::contains("refs/plugsmith/saved"));
@@ -1107,7 +1106,11 @@ fn abort_of_an_allow_dirty_update_puts_back_the_uncommitted_changes() {
         "My own wording",
     );
     change_answers(&p, "List the shared todos", "List all the todos");
-    fs::write(p.join("openapi.yaml"), "my own spec, never committed\n").unwrap();
+    fs::write(
+        p.join("app/items.py"),
+        "# my own operations, never committed\n",
+    )
+    .unwrap();
     let before = work_files(&p); // nothing of this committed
     run(&p, &["update", "--allow-dirty"])
         .code(1)

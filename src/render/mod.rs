@@ -52,6 +52,9 @@ pub fn render(p: &Plugin, secret: &mut dyn FnMut(&str) -> Result<String>) -> Res
     };
 
     for (path, contents) in crate::surface::files(p)? {
+        if stack.openapi_from_routes && path == crate::surface::action::SPEC_PATH {
+            continue;
+        }
         add(path, contents, 0o644);
     }
     add("plugsmith.toml", answers_file(p)?.into_bytes(), 0o644);

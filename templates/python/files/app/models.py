@@ -6,9 +6,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-# The longest path parameter (an item's or a collection's id) and item text accepted.
+# The longest path parameter (an item's or a collection's id) and item text accepted, and the
+# most items one collection holds (app.store refuses more).
 PARAM_MAX = 200
 TEXT_MAX = 1000
+MAX_ITEMS = 1000
 
 
 def _encodable(value: str) -> str:
@@ -33,9 +35,9 @@ class ItemInput(BaseModel):
 
 
 class Item(BaseModel):
-    id: str
-    text: str
+    id: Annotated[str, Field(max_length=PARAM_MAX, description="The item's id.")]
+    text: Annotated[str, Field(max_length=TEXT_MAX, description="The item's text.")]
 
 
 class ItemList(BaseModel):
-    items: list[Item]
+    items: Annotated[list[Item], Field(max_length=MAX_ITEMS)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter
+import yaml
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.settings import BASE_URL, CONTACT_EMAIL, GENERATED_BASE_URL, NAME_FOR_HUMAN, PROJECT_ROOT
-
-SPEC_PATH = PROJECT_ROOT / "openapi.yaml"
+from app.openapi import document
+from app.settings import BASE_URL, CONTACT_EMAIL, GENERATED_BASE_URL, NAME_FOR_HUMAN
 
 
 def served(text: str) -> str:
@@ -22,8 +22,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/openapi.yaml")
-def get_spec() -> Response:
-    return Response(served(SPEC_PATH.read_text(encoding="utf-8")), media_type="application/yaml")
+def get_spec(request: Request) -> Response:
+    text = yaml.safe_dump(document(request.app), sort_keys=False, allow_unicode=True)
+    return Response(text, media_type="application/yaml")
 
 
 @router.get("/legal")

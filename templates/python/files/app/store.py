@@ -9,8 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 
-# The most items one collection holds (openapi.yaml says the same as ItemList's maxItems).
-MAX_ITEMS = 1000
+from app.models import MAX_ITEMS
 
 
 class LimitReached(Exception):

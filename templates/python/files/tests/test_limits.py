@@ -9,9 +9,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from app import __main__ as entry
+from app.models import MAX_ITEMS
 from app.ratelimit import RequestLimiter
 from app.settings import AUTH_MODE
-from app.store import MAX_ITEMS, ItemStore, LimitReached
+from app.store import ItemStore, LimitReached
 from tests.spec import SPEC, fill, operations
 
 OPERATIONS = list(operations())
