@@ -2,7 +2,7 @@
 its operation. Served at /openapi.yaml, where the manifest and the GPT editor read it.
 
 What FastAPI cannot know is added here, once for every operation: the server URL, the headers
-every answer carries and the error answers (401, 403, 404, 422, 429, 500), shared by `$ref`."""
+every answer carries and the error answers (400, 401, 403, 404, 422, 429, 500), shared by `$ref`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ SCHEMAS = {
 
 # The error answers: status → (component name, description, body schema, headers).
 ANSWERS = {
+    "400": ("BadRequest", "The request body is not JSON.", "Error", COUNTED),
     "401": ("Unauthorized", "Missing, invalid or expired credentials.", "Error", COUNTED),
     "403": ("Forbidden", "The token lacks the scope this operation needs.", "Error", COUNTED),
     "404": ("NotFound", "No such item.", "Error", COUNTED),
@@ -90,6 +91,8 @@ def build(routes: Sequence[BaseRoute]) -> dict[str, Any]:
             # A route's own error answers (`responses=`, and FastAPI's 422) become the shared
             # ones; every operation may be refused for its rate limit or fail.
             errors = {"429", "500"} | (ANSWERS.keys() & answers.keys())
+            if "requestBody" in operation:
+                errors.add("400")
             security = operation.get("security", [])
             if security:
                 errors.add("401")

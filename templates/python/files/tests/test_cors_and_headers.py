@@ -101,6 +101,18 @@ def test_a_lone_surrogate_in_a_body_gets_a_json_4xx(app, auth_headers):
             assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def test_a_body_that_is_not_json_gets_the_documented_400(client, auth_headers):
+    with_body = [(m, p, op) for m, p, op in operations() if "requestBody" in op]
+    if not with_body:
+        pytest.skip("no operation takes a body")
+    for method, path, op in with_body:
+        headers = {**auth_headers, "Content-Type": "application/json"}
+        r = client.request(method, fill(path), content=b"\x0e\xff\x1e", headers=headers)
+        assert r.status_code == 400 and r.json()["detail"], (method, path, r.text)
+        assert "400" in op["responses"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
 def test_a_trailing_slash_never_redirects_to_the_host_header(client, auth_headers):
     r = client.get(
         fill(PATH) + "/", headers={**auth_headers, "Host": "evil.example"}, follow_redirects=False
