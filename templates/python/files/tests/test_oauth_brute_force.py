@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from app import oauth_store
+from app.main import create_app
+from app.ratelimit import FailureLimiter
 from tests.oauth_helpers import (
     authorize_params,
     browser,
@@ -110,14 +112,35 @@ def test_password_hashes_are_computed_a_few_at_a_time(app, monkeypatch):
     assert 1 <= peak <= oauth_store.MAX_CONCURRENT_HASHES
 
 
-def test_c13_the_limiter_keeps_its_memory_bounded():
-    from app.ratelimit import FailureLimiter
+def test_c13_the_limit_is_shared_by_every_server_process(settings, app):
+    # Two apps on one database are two workers (`--workers 2`) or two hosts: ten guesses spread
+    # over them are ten, not five at each.
+    other = create_app(settings)
+    other.state.clock = app.state.clock
+    attacker = TestClient(app, client=(ATTACKER, 50000))
+    elsewhere = TestClient(other, client=(ATTACKER, 50001))
+    guess = {"grant_type": "refresh_token", "refresh_token": "prt_guess"}
+    for i in range(10):
+        answer = token_request(attacker if i % 2 else elsewhere, guess, secret=WRONG_SECRET)
+        assert answer.status_code == 401
+    assert token_request(attacker, guess, secret=WRONG_SECRET).status_code == 429
+    assert token_request(elsewhere, guess, secret=WRONG_SECRET).status_code == 429
 
-    limiter = FailureLimiter(per_address=3, per_account=3, window=60, max_keys=100)
-    for i in range(1000):
-        limiter.attempt(f"198.51.100.{i}", "alice", now=float(i))
-    assert len(limiter._failures) <= 100
+
+def test_c13_the_failure_table_stays_small(app):
+    limiter = FailureLimiter(app.state.db, "test", per_address=3, per_account=3, window=60)
+
+    def rows() -> int:
+        with app.state.db.connect() as conn:
+            return int(conn.execute("SELECT count(*) FROM oauth_failures").fetchone()[0])
+
+    for i in range(50):  # an address over its limit adds no account keys
+        limiter.attempt("198.51.100.1", f"user{i}", now=1000.0)
+    assert rows() == 1 + 3
     for _ in range(3):
         assert limiter.attempt("x", "alice", now=2000.0) is None
     assert limiter.attempt("x", "alice", now=2001.0) == 59
     assert limiter.attempt("y", "alice", now=2001.0) is None
+    # A new window of an address deletes the windows that ended.
+    assert limiter.attempt("z", "bob", now=3000.0) is None
+    assert rows() == 2
