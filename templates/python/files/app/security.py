@@ -103,6 +103,11 @@ def install_logging() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    # A library that configures the root logger (the MCP SDK does as its server starts) gets
+    # the filter on those handlers: whatever any logger passes on to them is redacted too.
+    for root_handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in root_handler.filters):
+            root_handler.addFilter(RedactingFilter())
     access = logging.getLogger("uvicorn.access")
     if _drop not in access.filters:
         access.addFilter(_drop)
