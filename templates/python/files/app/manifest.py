@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
+from app.deps import SettingsDep
 from app.public import served
 from app.settings import PROJECT_ROOT
 
@@ -29,8 +30,8 @@ def manifest(verification_token: str) -> dict[str, Any]:
 
 
 @router.get("/.well-known/ai-plugin.json")
-def get_manifest(request: Request) -> JSONResponse:
-    return JSONResponse(manifest(request.app.state.settings.openai_verification_token))
+def get_manifest(settings: SettingsDep) -> JSONResponse:
+    return JSONResponse(manifest(settings.openai_verification_token))
 
 
 @router.get("/logo.png")
