@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
+from app.deps import Db, Now
 from app.oauth_store import CLIENT_SECRET_PREFIX, digest, new_secret
 from app.security import limit_request
 from app.settings import Settings, redirect_uri_problem
@@ -134,7 +135,7 @@ def purge_unused(db: Database, settings: Settings, now: float) -> int:
 
 
 @router.post("/oauth/register")
-async def register_client(request: Request) -> JSONResponse:
+async def register_client(request: Request, db: Db, now: Now) -> JSONResponse:
     # Counted like an API call without credentials: against the caller's address.
     limit_request(request)
     body = await request.body()
@@ -146,7 +147,5 @@ async def register_client(request: Request) -> JSONResponse:
             status_code=400,
             headers=NO_STORE,
         )
-    answer = await run_in_threadpool(
-        register, request.app.state.db, metadata, request.app.state.clock()
-    )
+    answer = await run_in_threadpool(register, db, metadata, now)
     return JSONResponse(answer, status_code=201, headers=NO_STORE)
