@@ -18,6 +18,12 @@ fn plugsmith() -> Command {
     cmd
 }
 
+/// `key = value` put at the top of the stack.toml in `dir`.
+fn set_top_key(dir: &Path, line: &str) {
+    let manifest = fs::read_to_string(dir.join("stack.toml")).unwrap();
+    fs::write(dir.join("stack.toml"), format!("{line}\n{manifest}")).unwrap();
+}
+
 /// A copy of the tiny stack in a temporary folder, changed by `edit`.
 fn broken(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -95,12 +101,7 @@ fn caches_that_tools_leave_in_a_stack_folder_are_not_generated() {
     // templates, and a project generated from the folder must not carry them.
     // Folders tagged with CACHEDIR.TAG are left out, and those the stack names in `ignore`.
     let stack = broken(|dir| {
-        let manifest = fs::read_to_string(dir.join("stack.toml")).unwrap();
-        fs::write(
-            dir.join("stack.toml"),
-            format!("ignore = [\"__pycache__\"]\n{manifest}"),
-        )
-        .unwrap();
+        set_top_key(dir, "ignore = [\"__pycache__\"]");
         let files = dir.join("files");
         for (folder, file) in [
             ("__pycache__", "routes.cpython-311.pyc"),
@@ -506,14 +507,7 @@ fn a_stack_that_builds_its_openapi_document_from_routes_gets_no_file_and_no_audi
     // By default plugsmith writes the OpenAPI document, and `new` names the audit's rule for a
     // placeholder host in it; a stack whose server builds the document from its routes gets no
     // file, and `new` claims nothing the audit cannot see.
-    let from_routes = broken(|dir| {
-        let manifest = fs::read_to_string(dir.join("stack.toml")).unwrap();
-        fs::write(
-            dir.join("stack.toml"),
-            format!("openapi_from_routes = true\n{manifest}"),
-        )
-        .unwrap();
-    });
+    let from_routes = broken(|dir| set_top_key(dir, "openapi_from_routes = true"));
     for (stack, written) in [(tiny(), true), (from_routes.path().to_path_buf(), false)] {
         let out = tempfile::tempdir().unwrap();
         plugsmith()
