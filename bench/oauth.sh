@@ -57,7 +57,7 @@ from app import oauth_store
 from app.db import Database
 from app.settings import MCP_URL, SCOPES, load_settings
 s = load_settings()
-db = Database(s.database_url, oauth_store.SCHEMA)
+db = Database(s.database_url)
 scope = " ".join(SCOPES)
 def tokens(resource=None):
     grant = oauth_store.create_grant(db, s.oauth_client_id, "bench", scope, time.time(), resource)

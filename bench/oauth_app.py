@@ -11,12 +11,11 @@ from fastapi import Request
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
-from app import items
-from app.main import create_app
+from app import items, main
 from app.models import ItemList
 from app.settings import SCOPES
 
-app = create_app()
+app = main.app  # as `uvicorn app.main:app` builds it
 COLLECTION = os.environ.get("BENCH_PATH", "/todos")
 
 

@@ -10,17 +10,10 @@ import re
 import secrets
 import time
 
-from app.db import Database
+from sqlalchemy import insert, select, update
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_hash TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    revoked_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_name);
-"""
+from app.db import Database
+from app.tables import api_keys
 
 PREFIX = "psk_"
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -44,31 +37,24 @@ def issue_key(db: Database, user: str) -> str:
     """Stores the hash of a new key for `user` and returns the key (shown once, never stored)."""
     check_user_name(user)
     key = new_key()
-    with db.connect() as conn:
+    with db.begin() as conn:
         conn.execute(
-            "INSERT INTO api_keys (user_name, key_hash, created_at) VALUES (?, ?, ?)",
-            (user, hash_key(key), time.time()),
+            insert(api_keys).values(user_name=user, key_hash=hash_key(key), created_at=time.time())
         )
     return key
 
 
 def revoke_keys(db: Database, user: str) -> int:
     """Revokes every key of `user`; returns how many were live."""
-    with db.connect() as conn:
-        cur = conn.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL",
-            (time.time(), user),
-        )
-        return cur.rowcount
+    live = (api_keys.c.user_name == user) & api_keys.c.revoked_at.is_(None)
+    with db.begin() as conn:
+        return conn.execute(update(api_keys).where(live).values(revoked_at=time.time())).rowcount
 
 
 def lookup(db: Database, key: str) -> str | None:
     """The user a live key belongs to, or None."""
     if not key.startswith(PREFIX):
         return None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT user_name FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-            (hash_key(key),),
-        ).fetchone()
-    return row[0] if row else None
+    live = (api_keys.c.key_hash == hash_key(key)) & api_keys.c.revoked_at.is_(None)
+    with db.begin() as conn:
+        return conn.scalar(select(api_keys.c.user_name).where(live))

@@ -1,13 +1,15 @@
-"""The database, behind one small interface for two backends:
+"""The database, through SQLAlchemy, on one of two backends:
 
-- SQLite through the standard library (`DATABASE_URL=sqlite:///data/app.db`, the default): one
-  connection per thread, WAL mode so readers never block the writer.
+- SQLite (`DATABASE_URL=sqlite:///data/app.db`, the default), in WAL mode so readers never
+  block the writer.
 - PostgreSQL through psycopg 3 (`DATABASE_URL=postgresql://user@host/db`).
 
-Queries use `?` placeholders and portable SQL; every statement commits on its own (autocommit),
-so anything that must be atomic is written as one statement, e.g. an
-`UPDATE ... WHERE used_at IS NULL` whose row count says who won. The schema is created on
-start-up (`CREATE TABLE IF NOT EXISTS`).
+The tables are declared in app/tables.py and made or changed by the Alembic migrations in
+migrations/, which Database() applies when the server starts (`alembic upgrade head` does the
+same from the command line). `with db.begin() as conn:` runs statements: on PostgreSQL in one
+transaction, committed when the block ends; on SQLite each commits on its own, so that a write
+holds SQLite's one write lock only while it runs. Anything that must be atomic is one statement,
+e.g. an `UPDATE ... WHERE used_at IS NULL` whose row count says who won.
 
 On PostgreSQL, a Listener hears what the database NOTIFYs (a trigger, say, when a row changes),
 whichever process made the change: what lets a process keep a cache that another process may
@@ -18,21 +20,25 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, func, make_url, select
+from sqlalchemy.engine import URL
 
 from app.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# Any key the schema set-up of every process agrees on (pg_advisory_xact_lock).
-SCHEMA_LOCK = 0x706C7567
+# Any key the migrations of every process agree on (pg_advisory_xact_lock).
+MIGRATION_LOCK = 0x706C7567
 
 
 def sqlite_path(url: str) -> Path:
@@ -47,95 +53,77 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-class Cursor(Protocol):
-    """What execute() returns on both backends."""
-
-    rowcount: int
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
+def engine_url(url: str) -> URL:
+    """The SQLAlchemy URL of a DATABASE_URL: psycopg 3 for PostgreSQL, an absolute SQLite path."""
+    if is_postgres(url):
+        return make_url(url).set(drivername="postgresql+psycopg")
+    return URL.create("sqlite", database=str(sqlite_path(url)))
 
 
-class Connection:
-    """One connection, the same API on both backends: execute() returns a Cursor."""
-
-    def __init__(self, raw: Any, postgres: bool) -> None:
-        self.raw = raw
-        self.postgres = postgres
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        if self.postgres:
-            sql = sql.replace("%", "%%").replace("?", "%s")
-        cursor: Cursor = self.raw.execute(sql, tuple(params))
-        return cursor
+def migrate(conn: Connection) -> None:
+    """Brings the schema to the newest migration (migrations/versions/), inside conn's
+    transaction."""
+    config = Config(PROJECT_ROOT / "alembic.ini")
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
 
 
 class Database:
-    """The connection pool is one connection per thread (the server's worker threads), opened
-    on first use and kept: no connect or schema read on each request. A PostgreSQL connection
-    that broke is replaced on the next use. A process forked from this one (gunicorn
-    `--preload`, say) opens connections of its own.
+    """The engine and its connection pool (connections are opened on first use and kept: no
+    connect on each request; one that broke is replaced). A process forked from this one
+    (gunicorn `--preload`, say) opens connections of its own.
 
-    `schema` is `;`-separated portable SQL; `postgres_schema` statements run as they are, after
-    it, on PostgreSQL only (a trigger's body has `;` of its own). On PostgreSQL the set-up holds
-    a lock, so that server processes starting together do not trip over each other."""
+    The schema is migrated on creation (`upgrade=False` skips it: the alembic command's own use). On
+    PostgreSQL that holds a lock, and on SQLite the write lock, so that server processes starting
+    together do not trip over each other."""
 
-    def __init__(self, url: str, schema: str = "", postgres_schema: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
         self.url = url
         self.postgres = is_postgres(url)
-        self.path: Path | None = None
-        self._local = threading.local()
-        self._opened: list[Connection] = []
-        self._inherited: list[Connection] = []  # a forked child's parent's (_after_fork)
+        self.path: Path | None = None  # SQLite's file
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        if not self.postgres:
+        if self.postgres:
+            # As many connections as the server's worker threads (anyio's 40) may ask for.
+            self.engine: Engine = create_engine(
+                engine_url(url),
+                pool_size=10,
+                max_overflow=30,
+                connect_args={"connect_timeout": 10},
+            )
+        else:
             # It holds password and token hashes: a folder and a file only this user may read
             # (SQLite gives its WAL files the database file's mode).
-            self.path = sqlite_path(url)
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
-            with self.connect() as conn:
-                conn.execute("PRAGMA journal_mode=WAL")
-        self.tables: list[str] = []
-        statements = [s.strip() for s in schema.split(";") if s.strip()]
-        with self.connect() as conn:
-            if self.postgres:
-                with conn.raw.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-                    for statement in statements + list(postgres_schema):
-                        conn.execute(statement)
-            else:
-                for statement in statements:
-                    conn.execute(statement)
-        for statement in statements:
-            table = re.match(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statement)
-            if table:
-                self.tables.append(table.group(1))
+            self.path = path = sqlite_path(url)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(path, 0o600)
+            # Autocommit: a write holds SQLite's one write lock only while its statement runs,
+            # never across the Python between two statements (concurrent writers would wait).
+            self.engine = create_engine(
+                engine_url(url),
+                pool_size=10,
+                max_overflow=30,
+                connect_args={"timeout": 10},
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,  # autocommit leaves no transaction to roll back
+            )
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        if upgrade:
+            with self.engine.connect() as conn:
+                if self.postgres:
+                    conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                else:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                migrate(conn)
+                conn.commit()
         _databases.add(self)
 
-    def _open(self) -> Connection:
-        if self.postgres:
-            import psycopg
-
-            return Connection(psycopg.connect(self.url, autocommit=True, connect_timeout=10), True)
-        # Used by one thread at a time (its owner); close() may run on another thread.
-        assert self.path is not None
-        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        raw.execute("PRAGMA busy_timeout=10000")
-        return Connection(raw, False)
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or (self.postgres and (conn.raw.closed or conn.raw.broken)):
-            conn = self._open()
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append(conn)
-        yield conn
+    def begin(self) -> AbstractContextManager[Connection]:
+        """A connection from the pool; on PostgreSQL in a transaction, committed when the block
+        ends (rolled back on an error)."""
+        return self.engine.begin()
 
     def listener(self, channel: str) -> Listener:
         """PostgreSQL only: a Listener on `channel`, stopped by close(); start() it."""
@@ -147,37 +135,33 @@ class Database:
         return listener
 
     def close(self) -> None:
-        """Closes every thread's connection and stops the listeners (tests call it; a server
-        just exits)."""
+        """Closes the pool's connections and stops the listeners (tests call it; a server just
+        exits)."""
         with self._lock:
-            opened, self._opened = self._opened, []
             listeners, self._listeners = self._listeners, []
         for listener in listeners:
             listener.stop()
-        for conn in opened:
-            with suppress(Exception):
-                conn.raw.close()
-        self._local = threading.local()
+        self.engine.dispose()
 
     def _after_fork(self) -> None:
         # The parent's connections share their sockets with this process: never used here, and
-        # never closed either (that would end the parent's sessions), only kept from the
-        # garbage collector. This process opens its own as it needs them.
-        self._inherited += self._opened
-        self._opened = []
-        self._local = threading.local()
+        # never closed either (that would end the parent's sessions). This process opens its
+        # own as it needs them.
+        self.engine.dispose(close=False)
         self._lock = threading.Lock()
         for listener in self._listeners:
             listener.restart_after_fork()
 
     def dump(self) -> str:
-        """Every row of every table of the schema as text: what a copy of the database holds
-        (the tests check that it holds no usable credential)."""
+        """Every row of every table as text: what a copy of the database holds (the tests check
+        that it holds no usable credential)."""
+        from app.tables import metadata
+
         lines = []
-        with self.connect() as conn:
-            for table in self.tables:
-                for row in conn.execute(f"SELECT * FROM {table}").fetchall():
-                    lines.append(f"{table}: " + " | ".join(str(v) for v in row))
+        with self.begin() as conn:
+            for table in metadata.sorted_tables:
+                for row in conn.execute(select(table)):
+                    lines.append(f"{table.name}: " + " | ".join(str(v) for v in row))
         return "\n".join(lines)
 
 

@@ -25,10 +25,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db import Database
 from app.oauth_store import Client, digest
 from app.settings import BASE_URL, Settings, redirect_uri_problem
+from app.tables import assertions
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
@@ -41,15 +44,8 @@ MAX_ASSERTION_LIFETIME = (
     3600  # seconds an assertion may still be valid for (authlib signs for 3600)
 )
 
+
 # The `jti` of every assertion seen, until it expires: each is accepted once (on every worker).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS oauth_assertions (
-    jti_hash TEXT PRIMARY KEY,
-    expires_at DOUBLE PRECISION NOT NULL
-)
-"""
-
-
 class FetchError(Exception):
     """A document could not be fetched or is not acceptable; the message says why."""
 
@@ -225,11 +221,15 @@ def check_assertion(db: Database, settings: Settings, client: Client, assertion:
     now = time.time()  # as PyJWT checks `exp`
     if claims["exp"] > now + MAX_ASSERTION_LIFETIME:
         raise ValueError(f"the assertion may be valid for at most {MAX_ASSERTION_LIFETIME} seconds")
-    with db.connect() as conn:
-        conn.execute("DELETE FROM oauth_assertions WHERE expires_at <= ?", (now,))
-        seen = conn.execute(
-            "INSERT INTO oauth_assertions (jti_hash, expires_at) VALUES (?, ?) ON CONFLICT (jti_hash) DO NOTHING",
-            (digest(client.client_id + " " + str(claims["jti"])), float(claims["exp"]) + 60),
-        )
-        if seen.rowcount != 1:
+    jti_hash = digest(client.client_id + " " + str(claims["jti"]))
+    insert = (postgresql if db.postgres else sqlite).insert
+    first_use = (
+        insert(assertions)
+        .values(jti_hash=jti_hash, expires_at=float(claims["exp"]) + 60)
+        .on_conflict_do_nothing()
+        .returning(assertions.c.jti_hash)  # a row only when this insert made it
+    )
+    with db.begin() as conn:
+        conn.execute(delete(assertions).where(assertions.c.expires_at <= now))
+        if conn.execute(first_use).first() is None:
             raise ValueError("this assertion was used already")

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import delete, insert, select
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
@@ -24,6 +25,7 @@ from app.deps import Db, Now
 from app.oauth_store import CLIENT_SECRET_PREFIX, digest, new_secret
 from app.security import limit_request
 from app.settings import Settings, redirect_uri_problem
+from app.tables import clients, grants
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,18 +106,17 @@ def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, An
     client_id = "mcp_" + secrets.token_urlsafe(18)
     public = metadata["token_endpoint_auth_method"] == "none"
     secret = None if public else new_secret(CLIENT_SECRET_PREFIX)
-    with db.connect() as conn:
+    with db.begin() as conn:
         conn.execute(
-            "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, created_at, public, registered)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1)",
-            (
-                client_id,
-                metadata["client_name"],
-                "" if secret is None else digest(secret),
-                "\n".join(metadata["redirect_uris"]),
-                now,
-                int(public),
-            ),
+            insert(clients).values(
+                client_id=client_id,
+                name=metadata["client_name"],
+                secret_hash="" if secret is None else digest(secret),
+                redirect_uris="\n".join(metadata["redirect_uris"]),
+                created_at=now,
+                public=int(public),
+                registered=1,
+            )
         )
     answer = {"client_id": client_id, "client_id_issued_at": int(now), **metadata}
     if secret is not None:
@@ -125,13 +126,13 @@ def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, An
 
 def purge_unused(db: Database, settings: Settings, now: float) -> int:
     """Deletes registered clients that no user allowed within the configured time."""
-    with db.connect() as conn:
-        cursor = conn.execute(
-            "DELETE FROM oauth_clients WHERE registered = 1 AND created_at <= ?"
-            " AND client_id NOT IN (SELECT client_id FROM oauth_grants)",
-            (now - settings.oauth_unused_client_lifetime,),
-        )
-    return max(cursor.rowcount, 0)
+    unused = (
+        (clients.c.registered == 1)
+        & (clients.c.created_at <= now - settings.oauth_unused_client_lifetime)
+        & clients.c.client_id.not_in(select(grants.c.client_id))
+    )
+    with db.begin() as conn:
+        return max(conn.execute(delete(clients).where(unused)).rowcount, 0)
 
 
 @router.post("/oauth/register")

@@ -14,7 +14,7 @@ Every time comes from the caller (`now`), so tests move a fake clock instead of 
 On PostgreSQL, where each lookup is a network round trip, valid access tokens are also kept in
 memory for up to 30 seconds (AccessTokenCache). Any change to a grant or an access token row
 (a revocation, or an edit by hand) empties that cache in every server process at once: this
-process directly, every process through a trigger's NOTIFY (POSTGRES_SCHEMA)."""
+process directly, every process through a trigger's NOTIFY (migrations/versions/0001)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,19 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, Table, Update, bindparam, delete, insert, select, update
 
 from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings
+from app.tables import (
+    access_tokens,
+    clients,
+    codes,
+    grants,
+    refresh_tokens,
+    sessions,
+    users,
+)
 
 CODE_PREFIX = "pac_"
 ACCESS_PREFIX = "pat_"
@@ -45,87 +55,7 @@ SESSION_PREFIX = "pss_"
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD_LENGTH = 10
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS oauth_clients (
-    client_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    secret_hash TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    public INTEGER NOT NULL DEFAULT 0,
-    registered INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS oauth_users (
-    name TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS oauth_grants (
-    id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    revoked_at DOUBLE PRECISION,
-    resource TEXT
-);
-CREATE INDEX IF NOT EXISTS oauth_grants_user ON oauth_grants (user_name);
-CREATE TABLE IF NOT EXISTS oauth_codes (
-    code_hash TEXT PRIMARY KEY,
-    grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    redirect_uri TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    challenge TEXT,
-    expires_at DOUBLE PRECISION NOT NULL,
-    used_at DOUBLE PRECISION
-);
-CREATE TABLE IF NOT EXISTS oauth_access_tokens (
-    token_hash TEXT PRIMARY KEY,
-    grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL,
-    revoked_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS oauth_access_tokens_grant ON oauth_access_tokens (grant_id);
-CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (
-    token_hash TEXT PRIMARY KEY,
-    grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL,
-    used_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_grant ON oauth_refresh_tokens (grant_id);
-CREATE TABLE IF NOT EXISTS oauth_sessions (
-    session_hash TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL
-)
-"""
-
-REVOCATIONS = "oauth_revocations"
-# PostgreSQL only: whatever changes or deletes a grant or an access token notifies every
-# listening server process (payload: the tables' schema), once the change has committed.
-POSTGRES_SCHEMA = (
-    f"""CREATE OR REPLACE FUNCTION oauth_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('{REVOCATIONS}', TG_TABLE_SCHEMA);
-    RETURN NULL;
-END
-$$""",
-    # Columns a database made by an older version lacks.
-    "ALTER TABLE oauth_grants ADD COLUMN IF NOT EXISTS resource TEXT",
-    "ALTER TABLE oauth_clients ADD COLUMN IF NOT EXISTS public INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE oauth_clients ADD COLUMN IF NOT EXISTS registered INTEGER NOT NULL DEFAULT 0",
-    "CREATE OR REPLACE TRIGGER oauth_grants_changed AFTER UPDATE OR DELETE ON oauth_grants"
-    " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
-    "CREATE OR REPLACE TRIGGER oauth_access_tokens_changed AFTER UPDATE OR DELETE ON oauth_access_tokens"
-    " FOR EACH ROW EXECUTE FUNCTION oauth_tokens_changed()",
-)
+REVOCATIONS = "oauth_revocations"  # the trigger of migrations/versions/0001 notifies it
 
 # Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost: 64 MiB of
 # memory per hash. At most MAX_CONCURRENT_HASHES run at once (the other logins wait their
@@ -196,20 +126,27 @@ def get_client(db: Database, settings: Settings, client_id: str) -> Client | Non
         return main
     if not CLIENT_ID.match(client_id):
         return None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT client_id, name, secret_hash, redirect_uris, public, registered FROM oauth_clients"
-            " WHERE client_id = ?",
-            (client_id,),
-        ).fetchone()
+    with db.begin() as conn:
+        row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
     if row is None:
         return None
-    uris = tuple(u for u in row[3].split("\n") if u)
-    return Client(row[0], row[1], row[2], uris, public=bool(row[4]), registered=bool(row[5]))
+    uris = tuple(u for u in row.redirect_uris.split("\n") if u)
+    return Client(
+        row.client_id,
+        row.name,
+        row.secret_hash,
+        uris,
+        public=bool(row.public),
+        registered=bool(row.registered),
+    )
 
 
 def add_client(
-    db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float
+    db: Database,
+    settings: Settings,
+    client_id: str,
+    redirect_uris: list[str],
+    now: float,
 ) -> str:
     """Registers a client and returns its secret (shown once; only its hash is stored)."""
     from app.settings import redirect_uri_problem
@@ -225,13 +162,17 @@ def add_client(
         if problem:
             raise ValueError(problem)
     secret = new_secret(CLIENT_SECRET_PREFIX)
-    with db.connect() as conn:
-        if conn.execute("SELECT 1 FROM oauth_clients WHERE client_id = ?", (client_id,)).fetchone():
+    with db.begin() as conn:
+        if conn.scalar(select(clients.c.client_id).where(clients.c.client_id == client_id)):
             raise ValueError(f"a client `{client_id}` exists already")
         conn.execute(
-            "INSERT INTO oauth_clients (client_id, name, secret_hash, redirect_uris, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (client_id, client_id, digest(secret), "\n".join(redirect_uris), now),
+            insert(clients).values(
+                client_id=client_id,
+                name=client_id,
+                secret_hash=digest(secret),
+                redirect_uris="\n".join(redirect_uris),
+                created_at=now,
+            )
         )
     return secret
 
@@ -243,13 +184,11 @@ def create_user(db: Database, name: str, password: str, now: float) -> None:
     check_user_name(name)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
-    with db.connect() as conn:
-        if conn.execute("SELECT 1 FROM oauth_users WHERE name = ?", (name,)).fetchone():
+    password_hash = hash_password(password)
+    with db.begin() as conn:
+        if conn.scalar(select(users.c.name).where(users.c.name == name)):
             raise ValueError(f"a user `{name}` exists already")
-        conn.execute(
-            "INSERT INTO oauth_users (name, password_hash, created_at) VALUES (?, ?, ?)",
-            (name, hash_password(password), now),
-        )
+        conn.execute(insert(users).values(name=name, password_hash=password_hash, created_at=now))
 
 
 def hash_password(password: str) -> str:
@@ -258,18 +197,13 @@ def hash_password(password: str) -> str:
 
 
 def check_password(db: Database, name: str, password: str) -> bool:
-    row = None
+    stored = None
     if USER_NAME.match(name):
-        with db.connect() as conn:
-            row = conn.execute(
-                "SELECT password_hash FROM oauth_users WHERE name = ?", (name,)
-            ).fetchone()
+        with db.begin() as conn:
+            stored = conn.scalar(select(users.c.password_hash).where(users.c.name == name))
     with _hashing:
         try:
-            return (
-                _hasher.verify(row[0] if row else _dummy_hash(_hasher), password)
-                and row is not None
-            )
+            return _hasher.verify(stored or _dummy_hash(_hasher), password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
@@ -277,11 +211,12 @@ def check_password(db: Database, name: str, password: str) -> bool:
 def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:
     """A short login session for the authorize flow (login, then consent); returns its cookie."""
     session = new_secret(SESSION_PREFIX)
-    with db.connect() as conn:
-        conn.execute("DELETE FROM oauth_sessions WHERE expires_at <= ?", (now,))
+    with db.begin() as conn:
+        conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
         conn.execute(
-            "INSERT INTO oauth_sessions (session_hash, user_name, expires_at) VALUES (?, ?, ?)",
-            (digest(session), user, now + lifetime),
+            insert(sessions).values(
+                session_hash=digest(session), user_name=user, expires_at=now + lifetime
+            )
         )
     return session
 
@@ -289,50 +224,40 @@ def start_session(db: Database, user: str, now: float, lifetime: float = 600) ->
 def session_user(db: Database, session: str | None, now: float) -> str | None:
     if not session or not session.startswith(SESSION_PREFIX):
         return None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT user_name FROM oauth_sessions WHERE session_hash = ? AND expires_at > ?",
-            (digest(session), now),
-        ).fetchone()
-    return row[0] if row else None
+    live = (sessions.c.session_hash == digest(session)) & (sessions.c.expires_at > now)
+    with db.begin() as conn:
+        return conn.scalar(select(sessions.c.user_name).where(live))
 
 
 def end_session(db: Database, session: str | None) -> None:
     if session:
-        with db.connect() as conn:
-            conn.execute("DELETE FROM oauth_sessions WHERE session_hash = ?", (digest(session),))
+        with db.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.session_hash == digest(session)))
 
 
 # --- grants, codes and tokens ---------------------------------------------------------------
 
 
-def upgrade_sqlite(db: Database) -> None:
-    """Adds the columns a SQLite database made by an older version of this project lacks."""
-    added = {
-        "oauth_grants": ["resource TEXT"],
-        "oauth_clients": [
-            "public INTEGER NOT NULL DEFAULT 0",
-            "registered INTEGER NOT NULL DEFAULT 0",
-        ],
-    }
-    with db.connect() as conn:
-        for table, columns in added.items():
-            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
-            for column in columns:
-                if column.split()[0] not in present:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-
-
 def create_grant(
-    db: Database, client_id: str, user: str, scope: str, now: float, resource: str | None = None
+    db: Database,
+    client_id: str,
+    user: str,
+    scope: str,
+    now: float,
+    resource: str | None = None,
 ) -> str:
     """A grant; `resource` is the RFC 8707 resource the authorization request named, if any."""
     grant_id = secrets.token_hex(16)
-    with db.connect() as conn:
+    with db.begin() as conn:
         conn.execute(
-            "INSERT INTO oauth_grants (id, client_id, user_name, scope, created_at, resource)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (grant_id, client_id, user, scope, now, resource),
+            insert(grants).values(
+                id=grant_id,
+                client_id=client_id,
+                user_name=user,
+                scope=scope,
+                created_at=now,
+                resource=resource,
+            )
         )
     return grant_id
 
@@ -353,20 +278,18 @@ def issue_code(
     the user, the PKCE challenge and the resource."""
     grant_id = create_grant(db, client_id, user, scope, now, resource)
     code = new_secret(CODE_PREFIX)
-    with db.connect() as conn:
+    with db.begin() as conn:
         conn.execute(
-            "INSERT INTO oauth_codes (code_hash, grant_id, client_id, redirect_uri, scope, user_name,"
-            " challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                digest(code),
-                grant_id,
-                client_id,
-                redirect_uri,
-                scope,
-                user,
-                challenge,
-                now + lifetime,
-            ),
+            insert(codes).values(
+                code_hash=digest(code),
+                grant_id=grant_id,
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                scope=scope,
+                user_name=user,
+                challenge=challenge,
+                expires_at=now + lifetime,
+            )
         )
     return code
 
@@ -386,63 +309,75 @@ class Code:
     resource: str | None
 
 
+# The statements every token request runs are built once, with parameters (bindparam): the
+# request pays only for running them.
+_FIND_CODE = (
+    select(codes, grants.c.revoked_at, grants.c.resource)
+    .join(grants, grants.c.id == codes.c.grant_id)
+    .where(codes.c.code_hash == bindparam("hash"))
+)
+_FIND_REFRESH_TOKEN = (
+    select(refresh_tokens, grants.c.user_name, grants.c.revoked_at, grants.c.resource)
+    .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+    .where(refresh_tokens.c.token_hash == bindparam("hash"))
+)
+
+
+def _use_once(table: Table) -> Update:
+    """Marks a code or refresh token (`hash`) used at `now`, unless it was: the row count says
+    whether this caller was the one."""
+    unused = table.c[0] == bindparam("hash"), table.c.used_at.is_(None)
+    return update(table).where(*unused).values(used_at=bindparam("now"))
+
+
+_USE_CODE = _use_once(codes)
+_USE_REFRESH_TOKEN = _use_once(refresh_tokens)
+
+
 def find_code(db: Database, code: str) -> Code | None:
     if not code.startswith(CODE_PREFIX):
         return None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.scope, c.user_name,"
-            " c.challenge, c.expires_at, c.used_at, g.revoked_at, g.resource FROM oauth_codes c"
-            " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
-            (digest(code),),
-        ).fetchone()
+    with db.begin() as conn:
+        row = conn.execute(_FIND_CODE, {"hash": digest(code)}).first()
     if row is None:
         return None
     return Code(
-        code_hash=row[0],
-        grant_id=row[1],
-        client_id=row[2],
-        redirect_uri=row[3],
-        scope=row[4],
-        user=row[5],
-        challenge=row[6],
-        expires_at=row[7],
-        used=row[8] is not None,
-        grant_revoked=row[9] is not None,
-        resource=row[10],
+        code_hash=row.code_hash,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        redirect_uri=row.redirect_uri,
+        scope=row.scope,
+        user=row.user_name,
+        challenge=row.challenge,
+        expires_at=row.expires_at,
+        used=row.used_at is not None,
+        grant_revoked=row.revoked_at is not None,
+        resource=row.resource,
     )
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
     """Marks the code used; True for exactly one caller however many race (one atomic UPDATE)."""
-    with db.connect() as conn:
-        cur = conn.execute(
-            "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
-            (now, code_hash),
-        )
-        return cur.rowcount == 1
+    with db.begin() as conn:
+        return conn.execute(_USE_CODE, {"hash": code_hash, "now": now}).rowcount == 1
 
 
 def revoke_grant(db: Database, grant_id: str, now: float) -> None:
     """Revokes the grant: its access and refresh tokens stop working at once."""
-    with db.connect() as conn:
-        cur = conn.execute(
-            "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (now, grant_id),
-        )
-    if cur.rowcount:
-        _changed(db)
+    _revoke_grants(db, grants.c.id == grant_id, now)
 
 
 def revoke_user_grants(db: Database, user: str, now: float) -> int:
-    with db.connect() as conn:
-        cur = conn.execute(
-            "UPDATE oauth_grants SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL",
-            (now, user),
-        )
-    if cur.rowcount:
+    return _revoke_grants(db, grants.c.user_name == user, now)
+
+
+def _revoke_grants(db: Database, which: ColumnElement[bool], now: float) -> int:
+    with db.begin() as conn:
+        live = which & grants.c.revoked_at.is_(None)
+        revoked = conn.execute(update(grants).where(live).values(revoked_at=now)).rowcount
+    if revoked:
         _changed(db)
-    return cur.rowcount
+    return revoked
 
 
 def issue_tokens(
@@ -465,23 +400,27 @@ def issue_tokens(
     refresh = new_secret(REFRESH_PREFIX)
     if refresh_expires_at is None:
         refresh_expires_at = now + settings.oauth_refresh_token_lifetime
-    with db.connect() as conn:
+    with db.begin() as conn:
         conn.execute(
-            "INSERT INTO oauth_access_tokens (token_hash, grant_id, client_id, user_name, scope, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                digest(access),
-                grant_id,
-                client_id,
-                user,
-                scope,
-                now + settings.oauth_access_token_lifetime,
-            ),
+            insert(access_tokens),
+            {
+                "token_hash": digest(access),
+                "grant_id": grant_id,
+                "client_id": client_id,
+                "user_name": user,
+                "scope": scope,
+                "expires_at": now + settings.oauth_access_token_lifetime,
+            },
         )
         conn.execute(
-            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, scope, expires_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (digest(refresh), grant_id, client_id, refresh_scope or scope, refresh_expires_at),
+            insert(refresh_tokens),
+            {
+                "token_hash": digest(refresh),
+                "grant_id": grant_id,
+                "client_id": client_id,
+                "scope": refresh_scope or scope,
+                "expires_at": refresh_expires_at,
+            },
         )
     return {
         "access_token": access,
@@ -515,6 +454,24 @@ def cached_access_token(db: Database, token: str, now: float) -> AccessToken | N
     return cache.get(digest(token), now)
 
 
+# Asked on every API call (unless the cache answers): built once.
+_LIVE_ACCESS_TOKEN = (
+    select(
+        access_tokens.c.user_name,
+        access_tokens.c.scope,
+        access_tokens.c.client_id,
+        access_tokens.c.expires_at,
+        grants.c.resource,
+    )
+    .join(grants, grants.c.id == access_tokens.c.grant_id)
+    .where(
+        access_tokens.c.token_hash == bindparam("token_hash"),
+        access_tokens.c.revoked_at.is_(None),
+        grants.c.revoked_at.is_(None),
+    )
+)
+
+
 def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | None:
     """check_access_token() from the database, whose answer the cache keeps (PostgreSQL)."""
     if not token.startswith(ACCESS_PREFIX):
@@ -522,20 +479,18 @@ def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | N
     token_hash = digest(token)
     cache = token_cache(db)
     generation = cache.generation() if cache is not None else None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT t.user_name, t.scope, t.client_id, t.expires_at, g.resource FROM oauth_access_tokens t"
-            " JOIN oauth_grants g ON g.id = t.grant_id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
-            (token_hash,),
-        ).fetchone()
-    if row is None or row[3] <= now:
+    with db.begin() as conn:
+        row = conn.execute(_LIVE_ACCESS_TOKEN, {"token_hash": token_hash}).first()
+    if row is None or row.expires_at <= now:
         return None
     found = AccessToken(
-        user=row[0], scopes=frozenset(row[1].split()), client_id=row[2], resource=row[4]
+        user=row.user_name,
+        scopes=frozenset(row.scope.split()),
+        client_id=row.client_id,
+        resource=row.resource,
     )
     if cache is not None:
-        cache.put(token_hash, found, row[3], generation)
+        cache.put(token_hash, found, row.expires_at, generation)
     return found
 
 
@@ -561,7 +516,9 @@ class AccessTokenCache:
     MAX_ENTRIES = 10_000
 
     def __init__(
-        self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic
+        self,
+        healthy: Callable[[], bool],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.healthy = healthy
         self._monotonic = monotonic
@@ -594,12 +551,20 @@ class AccessTokenCache:
             return token
 
     def put(
-        self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None
+        self,
+        token_hash: str,
+        token: AccessToken,
+        expires_at: float,
+        generation: int | None,
     ) -> None:
         with self._lock:
             if generation is None or generation != self._generation or not self.healthy():
                 return
-            self._entries[token_hash] = (token, expires_at, self._monotonic() + self.MAX_AGE)
+            self._entries[token_hash] = (
+                token,
+                expires_at,
+                self._monotonic() + self.MAX_AGE,
+            )
             self._entries.move_to_end(token_hash)
             while len(self._entries) > self.MAX_ENTRIES:
                 self._entries.popitem(last=False)
@@ -670,36 +635,27 @@ class RefreshToken:
 def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
     if not token.startswith(REFRESH_PREFIX):
         return None
-    with db.connect() as conn:
-        row = conn.execute(
-            "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.expires_at, r.used_at,"
-            " g.user_name, g.revoked_at, g.resource FROM oauth_refresh_tokens r"
-            " JOIN oauth_grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
-            (digest(token),),
-        ).fetchone()
+    with db.begin() as conn:
+        row = conn.execute(_FIND_REFRESH_TOKEN, {"hash": digest(token)}).first()
     if row is None:
         return None
     return RefreshToken(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        used=row[5] is not None,
-        user=row[6],
-        grant_revoked=row[7] is not None,
-        resource=row[8],
+        row.token_hash,
+        row.grant_id,
+        row.client_id,
+        row.scope,
+        row.expires_at,
+        used=row.used_at is not None,
+        user=row.user_name,
+        grant_revoked=row.revoked_at is not None,
+        resource=row.resource,
     )
 
 
 def consume_refresh_token(db: Database, token_hash: str, now: float) -> bool:
     """Marks the refresh token used (rotation); True for exactly one caller."""
-    with db.connect() as conn:
-        cur = conn.execute(
-            "UPDATE oauth_refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
-            (now, token_hash),
-        )
-        return cur.rowcount == 1
+    with db.begin() as conn:
+        return conn.execute(_USE_REFRESH_TOKEN, {"hash": token_hash, "now": now}).rowcount == 1
 
 
 def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
@@ -711,13 +667,13 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
             revoke_grant(db, refresh.grant_id, now)
         return
     if token.startswith(ACCESS_PREFIX):
-        with db.connect() as conn:
-            cur = conn.execute(
-                "UPDATE oauth_access_tokens SET revoked_at = ? WHERE token_hash = ? AND client_id = ?"
-                " AND revoked_at IS NULL",
-                (now, digest(token), client_id),
-            )
-        if cur.rowcount:
+        t = access_tokens.c
+        live = (t.token_hash == digest(token)) & (t.client_id == client_id) & t.revoked_at.is_(None)
+        with db.begin() as conn:
+            revoked = conn.execute(
+                update(access_tokens).where(live).values(revoked_at=now)
+            ).rowcount
+        if revoked:
             _changed(db)
 
 
@@ -726,14 +682,11 @@ def purge_expired(db: Database, settings: Settings, now: float) -> int:
     long as a refresh token of theirs could live, so that a late replay is still caught."""
     keep = now - settings.oauth_refresh_token_lifetime - settings.oauth_code_lifetime
     statements = [
-        ("DELETE FROM oauth_access_tokens WHERE expires_at <= ?", now),
-        ("DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?", now),
-        ("DELETE FROM oauth_sessions WHERE expires_at <= ?", now),
-        ("DELETE FROM oauth_codes WHERE expires_at <= ?", keep),
-        ("DELETE FROM oauth_grants WHERE created_at <= ?", keep),
+        delete(access_tokens).where(access_tokens.c.expires_at <= now),
+        delete(refresh_tokens).where(refresh_tokens.c.expires_at <= now),
+        delete(sessions).where(sessions.c.expires_at <= now),
+        delete(codes).where(codes.c.expires_at <= keep),
+        delete(grants).where(grants.c.created_at <= keep),
     ]
-    removed = 0
-    with db.connect() as conn:
-        for sql, before in statements:
-            removed += max(conn.execute(sql, (before,)).rowcount, 0)
-    return removed
+    with db.begin() as conn:
+        return sum(max(conn.execute(statement).rowcount, 0) for statement in statements)

@@ -10,10 +10,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from app import oauth_store
 from app.main import create_app
 from app.ratelimit import FailureLimiter
+from app.tables import failures
 from tests.oauth_helpers import (
     authorize_params,
     browser,
@@ -131,8 +133,8 @@ def test_c13_the_failure_table_stays_small(app):
     limiter = FailureLimiter(app.state.db, "test", per_address=3, per_account=3, window=60)
 
     def rows() -> int:
-        with app.state.db.connect() as conn:
-            return int(conn.execute("SELECT count(*) FROM oauth_failures").fetchone()[0])
+        with app.state.db.begin() as conn:
+            return int(conn.scalar(select(func.count()).select_from(failures)) or 0)
 
     for i in range(50):  # an address over its limit adds no account keys
         limiter.attempt("198.51.100.1", f"user{i}", now=1000.0)

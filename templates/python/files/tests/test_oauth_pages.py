@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app import oauth
 from app.settings import BASE_URL
+from app.tables import users
 from tests.oauth_helpers import (
     PASSWORD,
     REDIRECT_URI,
@@ -144,10 +146,8 @@ def test_c19_consent_is_single_use(app):
 
 def test_c19_passwords_are_hashed_with_argon2id(app):
     make_user(app, "carol", "a long enough password")
-    with app.state.db.connect() as conn:
-        stored = conn.execute(
-            "SELECT password_hash FROM oauth_users WHERE name = ?", ("carol",)
-        ).fetchone()[0]
+    with app.state.db.begin() as conn:
+        stored = conn.scalar(select(users.c.password_hash).where(users.c.name == "carol"))
     assert stored.startswith("$argon2id$") and "a long enough password" not in stored
 
 

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from sqlalchemy import text
 
 from app import auth, oauth_store
 from app.db import Database
-from app.oauth_store import POSTGRES_SCHEMA, SCHEMA, AccessToken, AccessTokenCache
+from app.oauth_store import AccessToken, AccessTokenCache
 from app.settings import SCOPES
 from tests.oauth_helpers import CLIENT_ID, api_get, issue_for, tokens, wait_until
 
@@ -45,8 +46,8 @@ def test_a_cached_token_costs_no_query_and_no_worker_thread(app, client, monkeyp
     body = tokens(app, client)
     assert api_get(client, body["access_token"]).status_code == 200
     db, queries, hops = app.state.db, [], []
-    real_connect, real_hop = db.connect, auth.run_in_threadpool
-    monkeypatch.setattr(db, "connect", lambda: queries.append(1) or real_connect())
+    real_begin, real_hop = db.begin, auth.run_in_threadpool
+    monkeypatch.setattr(db, "begin", lambda: queries.append(1) or real_begin())
     monkeypatch.setattr(
         auth, "run_in_threadpool", lambda *a, **k: hops.append(1) or real_hop(*a, **k)
     )
@@ -82,9 +83,9 @@ def test_c18_a_change_by_hand_in_the_database_reaches_the_cache(app, client, set
         assert api_get(client, body["access_token"]).status_code == 200
     other = Database(settings.database_url)
     try:
-        with other.connect() as conn:
-            conn.execute("UPDATE oauth_grants SET revoked_at = 1 WHERE user_name = 'alice'")
-            conn.execute("DELETE FROM oauth_access_tokens WHERE user_name = 'bob'")
+        with other.begin() as conn:
+            conn.execute(text("UPDATE oauth_grants SET revoked_at = 1 WHERE user_name = 'alice'"))
+            conn.execute(text("DELETE FROM oauth_access_tokens WHERE user_name = 'bob'"))
     finally:
         other.close()
     for token in (first["access_token"], second["access_token"]):
@@ -104,15 +105,15 @@ def test_c18_a_revocation_in_this_process_needs_no_notification(app, client, mon
 def test_c18_a_lookup_that_raced_a_revocation_caches_nothing(app, client, settings, monkeypatch):
     body = tokens(app, client)
     db, cache = app.state.db, oauth_store.token_cache(app.state.db)
-    real_connect = db.connect
+    real_begin = db.begin
 
     @contextmanager
-    def connect_then_revoke():
+    def begin_then_revoke():
         # The lookup has read the token as valid; before it can store that, another process
         # revokes it and this one hears of it.
-        with real_connect() as conn:
+        with real_begin() as conn:
             yield conn
-        monkeypatch.setattr(db, "connect", real_connect)
+        monkeypatch.setattr(db, "begin", real_begin)
         before = cache.generation() if cache is not None else None
         other = Database(settings.database_url)
         try:
@@ -121,7 +122,7 @@ def test_c18_a_lookup_that_raced_a_revocation_caches_nothing(app, client, settin
             other.close()
         assert cache is None or wait_until(lambda: cache.generation() != before)
 
-    monkeypatch.setattr(db, "connect", connect_then_revoke)
+    monkeypatch.setattr(db, "begin", begin_then_revoke)
     assert api_get(client, body["access_token"]).status_code == 200  # read before the revocation
     assert cached(app, body["access_token"]) is None
     assert api_get(client, body["access_token"]).status_code == 401
@@ -201,7 +202,7 @@ def test_c18_a_silent_listen_connection_stops_the_cache_within_seconds(settings)
     url = urlsplit(settings.database_url)
     proxy = FreezingProxy(url.hostname or "127.0.0.1", url.port or 5432)
     proxied = urlunsplit(url._replace(netloc=url.netloc.replace(f":{url.port}", f":{proxy.port}")))
-    db = Database(proxied, SCHEMA, POSTGRES_SCHEMA)
+    db = Database(proxied)
     try:
         cache = oauth_store.token_cache(db)
         assert wait_until(cache.healthy)
