@@ -323,15 +323,15 @@ _FIND_REFRESH_TOKEN = (
 )
 
 
-def _use_once(table: Table) -> Update:
+def _use_once(table: Table, hash_column: str) -> Update:
     """Marks a code or refresh token (`hash`) used at `now`, unless it was: the row count says
     whether this caller was the one."""
-    unused = table.c[0] == bindparam("hash"), table.c.used_at.is_(None)
+    unused = table.c[hash_column] == bindparam("hash"), table.c.used_at.is_(None)
     return update(table).where(*unused).values(used_at=bindparam("now"))
 
 
-_USE_CODE = _use_once(codes)
-_USE_REFRESH_TOKEN = _use_once(refresh_tokens)
+_USE_CODE = _use_once(codes, "code_hash")
+_USE_REFRESH_TOKEN = _use_once(refresh_tokens, "token_hash")
 
 
 def find_code(db: Database, code: str) -> Code | None:
