@@ -30,15 +30,23 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, func, make_url, select
+from sqlalchemy import Connection, Engine, Table, create_engine, func, make_url, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
 from app.settings import PROJECT_ROOT
+from app.tables import metadata
 
 log = logging.getLogger(__name__)
 CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Any key the migrations of every process agree on (pg_advisory_xact_lock).
 MIGRATION_LOCK = 0x706C7567
+# Each backend's INSERT, by `conn.dialect.name`: the one with on_conflict_do_nothing() and
+# on_conflict_do_update() (an upsert).
+INSERT: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def sqlite_path(url: str) -> Path:
@@ -155,8 +163,6 @@ class Database:
     def dump(self) -> str:
         """Every row of every table as text: what a copy of the database holds (the tests check
         that it holds no usable credential)."""
-        from app.tables import metadata
-
         lines = []
         with self.begin() as conn:
             for table in metadata.sorted_tables:

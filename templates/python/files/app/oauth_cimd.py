@@ -26,9 +26,8 @@ from urllib.parse import urlsplit
 
 import jwt
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import Database
+from app.db import INSERT, Database
 from app.oauth_store import Client, digest
 from app.settings import BASE_URL, Settings, redirect_uri_problem
 from app.tables import assertions
@@ -45,7 +44,6 @@ MAX_ASSERTION_LIFETIME = (
 )
 
 
-# The `jti` of every assertion seen, until it expires: each is accepted once (on every worker).
 class FetchError(Exception):
     """A document could not be fetched or is not acceptable; the message says why."""
 
@@ -222,14 +220,13 @@ def check_assertion(db: Database, settings: Settings, client: Client, assertion:
     if claims["exp"] > now + MAX_ASSERTION_LIFETIME:
         raise ValueError(f"the assertion may be valid for at most {MAX_ASSERTION_LIFETIME} seconds")
     jti_hash = digest(client.client_id + " " + str(claims["jti"]))
-    insert = (postgresql if db.postgres else sqlite).insert
-    first_use = (
-        insert(assertions)
-        .values(jti_hash=jti_hash, expires_at=float(claims["exp"]) + 60)
-        .on_conflict_do_nothing()
-        .returning(assertions.c.jti_hash)  # a row only when this insert made it
-    )
     with db.begin() as conn:
+        first_use = (
+            INSERT[conn.dialect.name](assertions)
+            .values(jti_hash=jti_hash, expires_at=float(claims["exp"]) + 60)
+            .on_conflict_do_nothing()
+            .returning(assertions.c.jti_hash)  # a row only when this insert made it
+        )
         conn.execute(delete(assertions).where(assertions.c.expires_at <= now))
         if conn.execute(first_use).first() is None:
             raise ValueError("this assertion was used already")

@@ -37,15 +37,7 @@ from sqlalchemy import ColumnElement, Table, Update, bindparam, delete, insert, 
 
 from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings
-from app.tables import (
-    access_tokens,
-    clients,
-    codes,
-    grants,
-    refresh_tokens,
-    sessions,
-    users,
-)
+from app.tables import access_tokens, clients, codes, grants, refresh_tokens, sessions, users
 
 CODE_PREFIX = "pac_"
 ACCESS_PREFIX = "pat_"
@@ -516,9 +508,7 @@ class AccessTokenCache:
     MAX_ENTRIES = 10_000
 
     def __init__(
-        self,
-        healthy: Callable[[], bool],
-        monotonic: Callable[[], float] = time.monotonic,
+        self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic
     ) -> None:
         self.healthy = healthy
         self._monotonic = monotonic
@@ -551,20 +541,12 @@ class AccessTokenCache:
             return token
 
     def put(
-        self,
-        token_hash: str,
-        token: AccessToken,
-        expires_at: float,
-        generation: int | None,
+        self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None
     ) -> None:
         with self._lock:
             if generation is None or generation != self._generation or not self.healthy():
                 return
-            self._entries[token_hash] = (
-                token,
-                expires_at,
-                self._monotonic() + self.MAX_AGE,
-            )
+            self._entries[token_hash] = (token, expires_at, self._monotonic() + self.MAX_AGE)
             self._entries.move_to_end(token_hash)
             while len(self._entries) > self.MAX_ENTRIES:
                 self._entries.popitem(last=False)
