@@ -373,11 +373,11 @@ fn force_lists_created_overwritten_identical_and_never_deletes() {
     let p = tmp.path().join("p");
     fs::write(p.join("notes.txt"), "mine").unwrap();
     fs::write(p.join("README.md"), "changed by hand").unwrap();
-    fs::remove_file(p.join("app/store.py")).unwrap();
+    fs::remove_file(p.join("app/models.py")).unwrap();
     new_in(tmp.path(), &["p", "--yes", "--no-git", "--force"])
         .success()
         .stdout(predicate::str::contains("overwritten  README.md"))
-        .stdout(predicate::str::contains("created      app/store.py"))
+        .stdout(predicate::str::contains("created      app/models.py"))
         .stdout(predicate::str::contains("identical    app/main.py"))
         .stdout(predicate::str::contains("kept         .env\n"))
         .stdout(predicate::str::contains("kept         .gitignore\n"));

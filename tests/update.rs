@@ -253,11 +253,11 @@ fn add_endpoint_keeps_a_hand_edit_and_adds_the_route_and_operation() {
 fn add_endpoint_on_an_mcp_project_adds_its_tool_and_keeps_the_logic_written_in_items() {
     let tmp = tempfile::tempdir().unwrap();
     let p = generate(tmp.path(), &["--surface", "mcp,action"]);
-    let mine = "return _item_list(_store.list(_user, _where)[:10])  # my logic";
+    let mine = "return ItemList(items=list(_in.values())[:10])  # my logic";
     replace(
         &p,
         "app/items.py",
-        "return _item_list(_store.list(_user, _where))",
+        "return ItemList(items=list(_in.values()))",
         mine,
     );
     commit_all(&p, "my logic");

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # The longest path parameter (an item's or a collection's id) and item text accepted, and the
-# most items one collection holds (app.store refuses more).
+# most items one collection holds (app.items refuses more).
 PARAM_MAX = 200
 TEXT_MAX = 1000
 MAX_ITEMS = 1000
