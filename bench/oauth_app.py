@@ -19,9 +19,11 @@ app = main.app  # as `uvicorn app.main:app` builds it
 COLLECTION = os.environ.get("BENCH_PATH", "/todos")
 
 
-@app.get("/bench/open", response_model=ItemList)
+@app.get("/bench/open")
 def open_list(request: Request) -> ItemList:
-    return items._item_list(request.app.state.store.list("bench", COLLECTION))
+    store: items.ItemStore = request.app.state.store
+    with store.lock:
+        return ItemList(items=list(store.of("bench", COLLECTION).values()))
 
 
 class OpenMcp:
