@@ -60,11 +60,15 @@ fn generate(
     stack_dir: Option<&Path>,
     auth: AuthMode,
     surfaces: &[String],
+    endpoints: &[&str],
 ) -> PathBuf {
     let mut new = Command::new(cargo_bin("plugsmith"));
     new.current_dir(dir)
         .args(["new", name, "--yes", "--no-git", "--auth", auth.as_str()])
         .args(["--surface", &surfaces.join(",")]);
+    for e in endpoints {
+        new.args(["--endpoint", e]);
+    }
     if let Some(d) = stack_dir {
         new.arg("--stack-dir").arg(d);
     }
@@ -74,6 +78,21 @@ fn generate(
     run(&mut new, &format!("plugsmith new {name}"));
     dir.join(name)
 }
+
+/// Every kind of operation (each action of the example, a PUT and a PATCH without an item, nested
+/// parameters) and names long enough that the generated lines must wrap the way ruff wraps them.
+const EVERY_KIND: &[&str] = &[
+    "GET /todos List",
+    "POST /todos Add",
+    "GET /todos/{todo_id} Show",
+    "PUT /todos/{todo_id} Replace",
+    "PATCH /todos/{todo_id} Edit",
+    "DELETE /todos/{todo_id} Delete",
+    "DELETE /todos Clear",
+    "PATCH /config Set the configuration",
+    "POST /lists/{list_id}/entries/{entry_id}/a-rather-long-segment-name/and-another-one/{item_identifier} Put one",
+    "GET /organisations/{organisation_id}/projects/{project_id}/milestones/{milestone_identifier}/tasks List tasks",
+];
 
 #[test]
 #[cfg_attr(
@@ -102,15 +121,32 @@ fn every_generated_project_passes_its_own_tests() {
                     variants = vec![&s.surfaces, &default];
                 }
                 variants.dedup();
-                variants.into_iter().map(move |v| (auth, v.clone()))
+                variants
+                    .into_iter()
+                    .map(move |v| (auth, v.clone(), &[][..]))
             });
-        for (auth, surfaces) in runs {
+        // The built-in stack's most complete project once more, with every kind of operation.
+        let every_kind = (stack_dir.is_none() && s.supports(AuthMode::Oauth))
+            .then(|| (AuthMode::Oauth, s.surfaces.clone(), EVERY_KIND));
+        for (auth, surfaces, endpoints) in runs.chain(every_kind) {
             let name = format!(
-                "e2e-{stack_name}-{}-{}",
+                "e2e-{stack_name}-{}-{}{}",
                 auth.as_str().replace('_', "-"),
-                surfaces.join("-")
+                surfaces.join("-"),
+                if endpoints.is_empty() {
+                    ""
+                } else {
+                    "-every-kind"
+                }
             );
-            let project = generate(tmp.path(), &name, stack_dir.as_deref(), auth, &surfaces);
+            let project = generate(
+                tmp.path(),
+                &name,
+                stack_dir.as_deref(),
+                auth,
+                &surfaces,
+                endpoints,
+            );
             let mut report = String::new();
             for cmd in &s.test_commands {
                 report = run(
