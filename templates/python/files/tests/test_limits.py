@@ -114,6 +114,14 @@ def test_a_collection_holds_at_most_max_items():
     assert items._add(full, Item(id="0", text="replacing is fine")).text == "replacing is fine"
 
 
+def test_reading_made_up_collections_fills_no_memory():
+    store = items.ItemStore()
+    assert store.of("alice", "/lists/made-up/todos") == {}
+    assert store.collections == {}
+    store.of("alice", "/todos", create=True)["1"] = Item(id="1", text="x")
+    assert list(store.of("alice", "/todos")) == ["1"]
+
+
 @pytest.mark.skipif("ItemList" not in SPEC["components"]["schemas"], reason="no list operation")
 def test_the_spec_declares_the_collection_size():
     assert SPEC["components"]["schemas"]["ItemList"]["properties"]["items"]["maxItems"] == MAX_ITEMS
