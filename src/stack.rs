@@ -405,6 +405,12 @@ fn is_ignored(folder: &Path, has_cache_tag: bool, ignore: &[String]) -> bool {
             .is_some_and(|n| ignore.iter().any(|i| i == n))
 }
 
+/// `path` below `root` (a `/`-separated prefix), with `/` separators whatever the platform's.
+fn relative(path: &Path, root: &str) -> Option<String> {
+    let path = path.to_string_lossy().replace('\\', "/");
+    path.strip_prefix(root).map(str::to_string)
+}
+
 fn collect(
     dir: &'static Dir<'static>,
     root: &str,
@@ -414,18 +420,13 @@ fn collect(
     let tagged = dir
         .files()
         .any(|f| f.path().file_name().is_some_and(|n| n == CACHE_TAG));
-    let below_root = dir
-        .path()
-        .to_string_lossy()
-        .strip_prefix(root)
-        .is_some_and(|rel| !rel.is_empty());
+    let below_root = relative(dir.path(), root).is_some_and(|rel| !rel.is_empty());
     if below_root && is_ignored(dir.path(), tagged, ignore) {
         return;
     }
     for file in dir.files() {
-        let path = file.path().to_string_lossy().replace('\\', "/");
-        if let Some(rel) = path.strip_prefix(root) {
-            out.push((rel.to_string(), Cow::Borrowed(file.contents())));
+        if let Some(rel) = relative(file.path(), root) {
+            out.push((rel, Cow::Borrowed(file.contents())));
         }
     }
     for sub in dir.dirs() {
@@ -585,6 +586,22 @@ pub fn list_text() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_below_the_root_read_the_same_with_either_separator() {
+        let root = "python/files/";
+        for path in ["python/files/app/x.py", "python\\files\\app\\x.py"] {
+            assert_eq!(
+                super::relative(Path::new(path), root).as_deref(),
+                Some("app/x.py")
+            );
+        }
+        assert_eq!(
+            super::relative(Path::new("python\\files\\"), root).as_deref(),
+            Some("")
+        );
+        assert_eq!(super::relative(Path::new("other/app/x.py"), root), None);
+    }
+
     use super::*;
 
     #[test]
