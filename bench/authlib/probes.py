@@ -1,18 +1,26 @@
 """Probe authlib behaviours against our server's test expectations (uses proto.py)."""
-import base64, json, secrets, time, traceback
-from urllib.parse import urlsplit, parse_qs, quote
-from proto import *
+
+import base64
+import json
+import secrets
+import time
+from urllib.parse import parse_qs, quote, urlsplit
+
 from authlib.oauth2.rfc6749 import grants as g
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion, private_key_jwt_sign
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
+
+from proto import *
 
 srv = build_server()
 CLIENTS["c1"] = Client("c1", sha("s3cret"), ["https://app.example/cb"], "read write")
 CLIENTS["c2"] = Client("c2", sha("a b+c"), ["https://app.example/cb"], "read", "client_secret_post")
 CLIENTS["pub"] = Client("pub", None, ["https://app.example/cb"], "read", "none")
-CLIENTS["cpost"] = Client("cpost", sha("pw"), ["https://app.example/cb"], "read", "client_secret_post")
+CLIENTS["cpost"] = Client(
+    "cpost", sha("pw"), ["https://app.example/cb"], "read", "client_secret_post"
+)
 
 
 def show(label, resp):
@@ -42,29 +50,77 @@ def authorize(q, user=USERS["u1"]):
 
 
 print("## client authentication")
-show("Basic OK + client_secret in body too",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="refresh_token",
-                       refresh_token=new_rt("c1"), client_id="c1", client_secret="s3cret")))
+show(
+    "Basic OK + client_secret in body too",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="refresh_token",
+            refresh_token=new_rt("c1"),
+            client_id="c1",
+            client_secret="s3cret",
+        )
+    ),
+)
 CLIENTS["c1"].auth_method = "client_secret_post"
-show("WRONG Basic + correct post creds (client allows post)",
-     srv.token(tok_req({"Authorization": basic("c1", "nope")}, grant_type="refresh_token",
-                       refresh_token=new_rt("c1"), client_id="c1", client_secret="s3cret")))
+show(
+    "WRONG Basic + correct post creds (client allows post)",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "nope")},
+            grant_type="refresh_token",
+            refresh_token=new_rt("c1"),
+            client_id="c1",
+            client_secret="s3cret",
+        )
+    ),
+)
 CLIENTS["c1"].auth_method = "client_secret_basic"
 # RFC 6749 2.3.1: secret 'a b+c' form-urlencoded is 'a+b%2Bc'
 hdr = "Basic " + base64.b64encode(b"c2:a+b%2Bc").decode()
 CLIENTS["c2"].auth_method = "client_secret_basic"
-show("Basic with form-urlencoded secret 'a b+c' -> 'a+b%2Bc'",
-     srv.token(tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token=new_rt("c2"))))
+show(
+    "Basic with form-urlencoded secret 'a b+c' -> 'a+b%2Bc'",
+    srv.token(
+        tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token=new_rt("c2"))
+    ),
+)
 hdr = "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()
 try:
-    show("Basic with non-UTF-8 bytes", srv.token(tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token="x")))
+    show(
+        "Basic with non-UTF-8 bytes",
+        srv.token(tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token="x")),
+    )
 except Exception as e:
     print(f"- Basic with non-UTF-8 bytes: UNCAUGHT {type(e).__name__}: {e}")
-show("Basic garbage 'Basic !!!'",
-     srv.token(tok_req({"Authorization": "Basic !!!"}, grant_type="refresh_token", refresh_token="x")))
-show("post, unknown client_id", srv.token(tok_req(grant_type="refresh_token", refresh_token="x", client_id="ghost", client_secret="x")))
-show("post, known client wrong secret", srv.token(tok_req(grant_type="refresh_token", refresh_token="x", client_id="cpost", client_secret="bad")))
-show("Basic, unknown client", srv.token(tok_req({"Authorization": basic("ghost", "x")}, grant_type="refresh_token", refresh_token="x")))
+show(
+    "Basic garbage 'Basic !!!'",
+    srv.token(
+        tok_req({"Authorization": "Basic !!!"}, grant_type="refresh_token", refresh_token="x")
+    ),
+)
+show(
+    "post, unknown client_id",
+    srv.token(
+        tok_req(grant_type="refresh_token", refresh_token="x", client_id="ghost", client_secret="x")
+    ),
+)
+show(
+    "post, known client wrong secret",
+    srv.token(
+        tok_req(
+            grant_type="refresh_token", refresh_token="x", client_id="cpost", client_secret="bad"
+        )
+    ),
+)
+show(
+    "Basic, unknown client",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("ghost", "x")}, grant_type="refresh_token", refresh_token="x"
+        )
+    ),
+)
 
 
 class Stock(g.RefreshTokenGrant):  # default TOKEN_ENDPOINT_AUTH_METHODS
@@ -72,20 +128,44 @@ class Stock(g.RefreshTokenGrant):  # default TOKEN_ENDPOINT_AUTH_METHODS
     authenticate_refresh_token = RefreshGrant.authenticate_refresh_token
     authenticate_user = RefreshGrant.authenticate_user
     revoke_old_credential = RefreshGrant.revoke_old_credential
-s2 = build_server(); s2._token_grants = []; s2.register_grant(Stock)
-show("stock RefreshTokenGrant, client_secret_post client",
-     s2.token(tok_req(grant_type="refresh_token", refresh_token=new_rt("cpost"), client_id="cpost", client_secret="pw")))
+
+
+s2 = build_server()
+s2._token_grants = []
+s2.register_grant(Stock)
+show(
+    "stock RefreshTokenGrant, client_secret_post client",
+    s2.token(
+        tok_req(
+            grant_type="refresh_token",
+            refresh_token=new_rt("cpost"),
+            client_id="cpost",
+            client_secret="pw",
+        )
+    ),
+)
 
 print("## token endpoint details")
-show("refresh with invalid token (error_description present?)",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="refresh_token", refresh_token="nope")))
+show(
+    "refresh with invalid token (error_description present?)",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="refresh_token",
+            refresh_token="nope",
+        )
+    ),
+)
 try:
     InvalidRequestError('Repeated parameter "scope".')
 except ValueError as e:
     print("- OAuth2Error with double quote in description ->", type(e).__name__, e)
 
+
 # authorization code helpers
-def code_for(cid, redirect_uri="https://app.example/cb", challenge=None, method=None, include_redirect=True):
+def code_for(
+    cid, redirect_uri="https://app.example/cb", challenge=None, method=None, include_redirect=True
+):
     q = f"response_type=code&client_id={cid}&state=s&scope=read"
     if include_redirect:
         q += "&redirect_uri=" + quote(redirect_uri, safe="")
@@ -96,76 +176,206 @@ def code_for(cid, redirect_uri="https://app.example/cb", challenge=None, method=
     r = authorize(q)
     return parse_qs(urlsplit(r.location).query)["code"][0]
 
+
 c = code_for("c1", include_redirect=False)
-show("code issued w/o redirect_uri, token request w/o redirect_uri",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)))
+show(
+    "code issued w/o redirect_uri, token request w/o redirect_uri",
+    srv.token(
+        tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)
+    ),
+)
 c = code_for("c1")
-show("code issued with redirect_uri, token request omits it",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)))
+show(
+    "code issued with redirect_uri, token request omits it",
+    srv.token(
+        tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)
+    ),
+)
 v = "a" * 43
 c = code_for("c1", challenge=v, method="plain")
-show("PKCE method=plain accepted?",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c,
-                       redirect_uri="https://app.example/cb", code_verifier=v)))
+show(
+    "PKCE method=plain accepted?",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="authorization_code",
+            code=c,
+            redirect_uri="https://app.example/cb",
+            code_verifier=v,
+        )
+    ),
+)
 c = code_for("c1", challenge=v)
-show("PKCE no method (defaults to plain)",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c,
-                       redirect_uri="https://app.example/cb", code_verifier=v)))
+show(
+    "PKCE no method (defaults to plain)",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="authorization_code",
+            code=c,
+            redirect_uri="https://app.example/cb",
+            code_verifier=v,
+        )
+    ),
+)
 c = code_for("pub")
-show("public client, no challenge, CodeChallenge(required=False)",
-     srv.token(tok_req(grant_type="authorization_code", code=c, client_id="pub", redirect_uri="https://app.example/cb")))
+show(
+    "public client, no challenge, CodeChallenge(required=False)",
+    srv.token(
+        tok_req(
+            grant_type="authorization_code",
+            code=c,
+            client_id="pub",
+            redirect_uri="https://app.example/cb",
+        )
+    ),
+)
 c = code_for("c1")
-show("verifier sent for code without challenge (downgrade)",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c,
-                       redirect_uri="https://app.example/cb", code_verifier=v)))
-show("bad-syntax verifier + unknown code (which error wins?)",
-     srv.token(tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code="zzz",
-                       redirect_uri="https://app.example/cb", code_verifier="short")))
-show("param in query string (our adapter)",
-     srv.token(RawRequest("POST", f"{ISSUER}/oauth/token?code=x", FORM, form(grant_type="authorization_code"))))
-show("plain-http request URL (app behind TLS proxy)",
-     srv.token(RawRequest("POST", "http://internal:8000/oauth/token", FORM, form(grant_type="refresh_token"))))
+show(
+    "verifier sent for code without challenge (downgrade)",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="authorization_code",
+            code=c,
+            redirect_uri="https://app.example/cb",
+            code_verifier=v,
+        )
+    ),
+)
+show(
+    "bad-syntax verifier + unknown code (which error wins?)",
+    srv.token(
+        tok_req(
+            {"Authorization": basic("c1", "s3cret")},
+            grant_type="authorization_code",
+            code="zzz",
+            redirect_uri="https://app.example/cb",
+            code_verifier="short",
+        )
+    ),
+)
+show(
+    "param in query string (our adapter)",
+    srv.token(
+        RawRequest(
+            "POST", f"{ISSUER}/oauth/token?code=x", FORM, form(grant_type="authorization_code")
+        )
+    ),
+)
+show(
+    "plain-http request URL (app behind TLS proxy)",
+    srv.token(
+        RawRequest(
+            "POST", "http://internal:8000/oauth/token", FORM, form(grant_type="refresh_token")
+        )
+    ),
+)
 
 print("## authorization endpoint")
-print("- no state:", authorize("response_type=code&client_id=c1&redirect_uri=https%3A%2F%2Fapp.example%2Fcb").status)
+print(
+    "- no state:",
+    authorize("response_type=code&client_id=c1&redirect_uri=https%3A%2F%2Fapp.example%2Fcb").status,
+)
 print("- unknown client:", authorize("response_type=code&client_id=zz&state=s"))
-print("- bad redirect:", authorize("response_type=code&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fevil"))
-print("- response_type=token:", authorize("response_type=token&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb"))
+print(
+    "- bad redirect:",
+    authorize("response_type=code&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fevil"),
+)
+print(
+    "- response_type=token:",
+    authorize(
+        "response_type=token&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb"
+    ),
+)
 
 
 class Iss(IssuerParameter):
-    def get_issuer(self): return ISSUER
+    def get_issuer(self):
+        return ISSUER
+
+
 srv.register_extension(Iss())
 r = authorize("response_type=code&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb")
 print("- RFC 9207 success redirect:", r.location)
-raw = RawRequest("GET", f"{ISSUER}/oauth/authorize?response_type=code&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", {})
+raw = RawRequest(
+    "GET",
+    f"{ISSUER}/oauth/authorize?response_type=code&client_id=c1&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+    {},
+)
 grant = srv.get_consent_grant(raw, end_user=USERS["u1"])
-print("- RFC 9207 access_denied redirect:", srv.create_authorization_response(grant.request, grant_user=None, grant=grant).location)
+print(
+    "- RFC 9207 access_denied redirect:",
+    srv.create_authorization_response(grant.request, grant_user=None, grant=grant).location,
+)
 
 print("## revocation")
+
+
 class Revoke(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-    def query_token(self, t, hint): return TOKENS_BY_RT.get(t)
-    def revoke_token(self, token, request): token.used = True
+
+    def query_token(self, t, hint):
+        return TOKENS_BY_RT.get(t)
+
+    def revoke_token(self, token, request):
+        token.used = True
+
+
 srv.register_endpoint(Revoke)
-rv = lambda hdrs, **p: srv.create_endpoint_response("revocation", RawRequest("POST", f"{ISSUER}/oauth/revoke", {**FORM, **hdrs}, form(**p)))
+rv = lambda hdrs, **p: srv.create_endpoint_response(
+    "revocation", RawRequest("POST", f"{ISSUER}/oauth/revoke", {**FORM, **hdrs}, form(**p))
+)
 show("unknown token", rv({"Authorization": basic("c1", "s3cret")}, token="nope"))
 show("other client's token", rv({"Authorization": basic("c1", "s3cret")}, token=new_rt("c2")))
-show("token_type_hint=foo", rv({"Authorization": basic("c1", "s3cret")}, token="nope", token_type_hint="foo"))
+show(
+    "token_type_hint=foo",
+    rv({"Authorization": basic("c1", "s3cret")}, token="nope", token_type_hint="foo"),
+)
 
 print("## registration")
+
+
 class Reg(ClientRegistrationEndpoint):
-    def authenticate_token(self, request): return True   # open registration
-    def get_server_metadata(self): return {"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"]}
-    def save_client(self, info, meta, request): return meta
+    def authenticate_token(self, request):
+        return True  # open registration
+
+    def get_server_metadata(self):
+        return {
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ]
+        }
+
+    def save_client(self, info, meta, request):
+        return meta
+
+
 srv.register_endpoint(Reg)
+
+
 def reg(body):
     try:
-        r = srv.create_endpoint_response("client_registration", RawRequest("POST", f"{ISSUER}/oauth/register", {"Content-Type": "application/json"}, json.dumps(body).encode()))
+        r = srv.create_endpoint_response(
+            "client_registration",
+            RawRequest(
+                "POST",
+                f"{ISSUER}/oauth/register",
+                {"Content-Type": "application/json"},
+                json.dumps(body).encode(),
+            ),
+        )
         return f"{r.status} {r.body[:160]}"
     except Exception as e:
         return f"UNCAUGHT {type(e).__name__}: {e}"
-print("- public client:", reg({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none"}))
+
+
+print(
+    "- public client:",
+    reg({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none"}),
+)
 print("- http non-loopback:", reg({"redirect_uris": ["http://a.example/cb"]}))
 print("- javascript://:", reg({"redirect_uris": ["javascript://a.example/%0aalert(1)"]}))
 print("- fragment:", reg({"redirect_uris": ["https://a.example/cb#x"]}))
@@ -175,22 +385,42 @@ print("- logo_uri: '' ->", reg({"redirect_uris": ["https://a.example/cb"], "logo
 
 print("## private_key_jwt (RFC 7523)")
 from joserfc.jwk import RSAKey
+
 key = RSAKey.generate_key(2048)
+
+
 class PKJ(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
     SEEN = set()
-    def get_audiences(self): return [f"{ISSUER}/oauth/token", ISSUER]
-    def resolve_client_public_key(self, client): return key.as_dict(private=False)  # would GET jwks_uri
+
+    def get_audiences(self):
+        return [f"{ISSUER}/oauth/token", ISSUER]
+
+    def resolve_client_public_key(self, client):
+        return key.as_dict(private=False)  # would GET jwks_uri
+
     def validate_jti(self, claims, jti):
-        if jti in self.SEEN: return False
-        self.SEEN.add(jti); return True
+        if jti in self.SEEN:
+            return False
+        self.SEEN.add(jti)
+        return True
+
+
 srv.register_client_auth_method("private_key_jwt", PKJ())
-RefreshGrant.TOKEN_ENDPOINT_AUTH_METHODS = RefreshGrant.TOKEN_ENDPOINT_AUTH_METHODS + ["private_key_jwt"]
+RefreshGrant.TOKEN_ENDPOINT_AUTH_METHODS = RefreshGrant.TOKEN_ENDPOINT_AUTH_METHODS + [
+    "private_key_jwt"
+]
 CLIENTS["jwtc"] = Client("jwtc", None, ["https://app.example/cb"], "read", "private_key_jwt")
-for label, aud, exp in (("aud=issuer, exp=+60s", ISSUER, 60), ("aud=issuer, exp=+30 days", ISSUER, 30 * 86400)):
+for label, aud, exp in (
+    ("aud=issuer, exp=+60s", ISSUER, 60),
+    ("aud=issuer, exp=+30 days", ISSUER, 30 * 86400),
+):
     a = private_key_jwt_sign(key, "jwtc", aud, claims={"exp": int(time.time()) + exp})
-    req = lambda: tok_req(grant_type="refresh_token", refresh_token=new_rt("jwtc"),
-                          client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                          client_assertion=a)
+    req = lambda: tok_req(
+        grant_type="refresh_token",
+        refresh_token=new_rt("jwtc"),
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion=a,
+    )
     show(label, srv.token(req()))
     show(label + " replayed", srv.token(req()))
