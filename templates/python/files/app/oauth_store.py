@@ -124,21 +124,12 @@ def get_client(db: Database, settings: Settings, client_id: str) -> Client | Non
         return None
     uris = tuple(u for u in row.redirect_uris.split("\n") if u)
     return Client(
-        row.client_id,
-        row.name,
-        row.secret_hash,
-        uris,
-        public=bool(row.public),
-        registered=bool(row.registered),
+        row.client_id, row.name, row.secret_hash, uris, bool(row.public), bool(row.registered)
     )
 
 
 def add_client(
-    db: Database,
-    settings: Settings,
-    client_id: str,
-    redirect_uris: list[str],
-    now: float,
+    db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float
 ) -> str:
     """Registers a client and returns its secret (shown once; only its hash is stored)."""
     from app.settings import redirect_uri_problem
@@ -150,8 +141,7 @@ def add_client(
     if not redirect_uris:
         raise ValueError("give at least one --redirect-uri")
     for uri in redirect_uris:
-        problem = redirect_uri_problem(uri)
-        if problem:
+        if problem := redirect_uri_problem(uri):
             raise ValueError(problem)
     secret = new_secret(CLIENT_SECRET_PREFIX)
     with db.begin() as conn:
@@ -176,16 +166,12 @@ def create_user(db: Database, name: str, password: str, now: float) -> None:
     check_user_name(name)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
-    password_hash = hash_password(password)
+    with _hashing:
+        password_hash = _hasher.hash(password)
     with db.begin() as conn:
         if conn.scalar(select(users.c.name).where(users.c.name == name)):
             raise ValueError(f"a user `{name}` exists already")
         conn.execute(insert(users).values(name=name, password_hash=password_hash, created_at=now))
-
-
-def hash_password(password: str) -> str:
-    with _hashing:
-        return _hasher.hash(password)
 
 
 def check_password(db: Database, name: str, password: str) -> bool:
@@ -231,12 +217,7 @@ def end_session(db: Database, session: str | None) -> None:
 
 
 def create_grant(
-    db: Database,
-    client_id: str,
-    user: str,
-    scope: str,
-    now: float,
-    resource: str | None = None,
+    db: Database, client_id: str, user: str, scope: str, now: float, resource: str | None = None
 ) -> str:
     """A grant; `resource` is the RFC 8707 resource the authorization request named, if any."""
     grant_id = secrets.token_hex(16)
@@ -356,17 +337,18 @@ def consume_code(db: Database, code_hash: str, now: float) -> bool:
 
 def revoke_grant(db: Database, grant_id: str, now: float) -> None:
     """Revokes the grant: its access and refresh tokens stop working at once."""
-    _revoke_grants(db, grants.c.id == grant_id, now)
+    _revoke(db, grants, grants.c.id == grant_id, now)
 
 
 def revoke_user_grants(db: Database, user: str, now: float) -> int:
-    return _revoke_grants(db, grants.c.user_name == user, now)
+    return _revoke(db, grants, grants.c.user_name == user, now)
 
 
-def _revoke_grants(db: Database, which: ColumnElement[bool], now: float) -> int:
+def _revoke(db: Database, table: Table, which: ColumnElement[bool], now: float) -> int:
+    """Revokes the grants or access tokens `which` picks, unless they were; returns how many."""
     with db.begin() as conn:
-        live = which & grants.c.revoked_at.is_(None)
-        revoked = conn.execute(update(grants).where(live).values(revoked_at=now)).rowcount
+        live = which & table.c.revoked_at.is_(None)
+        revoked = conn.execute(update(table).where(live).values(revoked_at=now)).rowcount
     if revoked:
         _changed(db)
     return revoked
@@ -475,12 +457,7 @@ def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | N
         row = conn.execute(_LIVE_ACCESS_TOKEN, {"token_hash": token_hash}).first()
     if row is None or row.expires_at <= now:
         return None
-    found = AccessToken(
-        user=row.user_name,
-        scopes=frozenset(row.scope.split()),
-        client_id=row.client_id,
-        resource=row.resource,
-    )
+    found = AccessToken(row.user_name, frozenset(row.scope.split()), row.client_id, row.resource)
     if cache is not None:
         cache.put(token_hash, found, row.expires_at, generation)
     return found
@@ -650,13 +627,8 @@ def revoke_token(db: Database, token: str, client_id: str, now: float) -> None:
         return
     if token.startswith(ACCESS_PREFIX):
         t = access_tokens.c
-        live = (t.token_hash == digest(token)) & (t.client_id == client_id) & t.revoked_at.is_(None)
-        with db.begin() as conn:
-            revoked = conn.execute(
-                update(access_tokens).where(live).values(revoked_at=now)
-            ).rowcount
-        if revoked:
-            _changed(db)
+        mine = (t.token_hash == digest(token)) & (t.client_id == client_id)
+        _revoke(db, access_tokens, mine, now)
 
 
 def purge_expired(db: Database, settings: Settings, now: float) -> int:
