@@ -191,11 +191,8 @@ def start_session(db: Database, user: str, now: float, lifetime: float = 600) ->
     session = new_secret(SESSION_PREFIX)
     with db.begin() as conn:
         conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
-        conn.execute(
-            insert(sessions).values(
-                session_hash=digest(session), user_name=user, expires_at=now + lifetime
-            )
-        )
+        row = {"session_hash": digest(session), "user_name": user, "expires_at": now + lifetime}
+        conn.execute(insert(sessions), row)
     return session
 
 
