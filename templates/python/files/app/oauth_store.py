@@ -419,10 +419,9 @@ def check_access_token(db: Database, token: str, now: float) -> AccessToken | No
 def cached_access_token(db: Database, token: str, now: float) -> AccessToken | None:
     """The token from the cache alone, None when it is not there: cheap enough to ask on the
     event loop before lookup_access_token() goes to the database in a thread."""
-    cache = token_cache(db)
-    if cache is None or not token.startswith(ACCESS_PREFIX):
+    if not token.startswith(ACCESS_PREFIX):
         return None
-    return cache.get(digest(token), now)
+    return token_cache(db).get(digest(token), now)
 
 
 # Asked on every API call (unless the cache answers): built once.
@@ -444,23 +443,22 @@ _LIVE_ACCESS_TOKEN = (
 
 
 def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | None:
-    """check_access_token() from the database, whose answer the cache keeps (PostgreSQL)."""
+    """check_access_token() from the database, whose answer the cache keeps."""
     if not token.startswith(ACCESS_PREFIX):
         return None
     token_hash = digest(token)
     cache = token_cache(db)
-    generation = cache.generation() if cache is not None else None
+    generation = cache.generation()
     with db.begin() as conn:
         row = conn.execute(_LIVE_ACCESS_TOKEN, {"token_hash": token_hash}).first()
     if row is None or row.expires_at <= now:
         return None
     found = AccessToken(row.user_name, frozenset(row.scope.split()), row.client_id, row.resource)
-    if cache is not None:
-        cache.put(token_hash, found, row.expires_at, generation)
+    cache.put(token_hash, found, row.expires_at, generation)
     return found
 
 
-# --- the access token cache (PostgreSQL) ----------------------------------------------------
+# --- the access token cache -----------------------------------------------------------------
 
 
 class AccessTokenCache:
@@ -470,9 +468,11 @@ class AccessTokenCache:
       at most MAX_ENTRIES are kept (the least recently used go first). Unknown or invalid
       tokens are never cached: a wrong token always costs a lookup.
     - Any change to a grant or an access token empties the cache of every process: this
-      process's at once (_changed), every process's on the trigger's NOTIFY. The cache answers
-      and stores only while `healthy()` (its Listener) vouches that no notification is missed,
-      and starts empty on each new LISTEN connection. MAX_AGE is a last bound for anything
+      process's at once (_changed). On PostgreSQL every process's on the trigger's NOTIFY: the
+      cache answers and stores only while `healthy()` (its Listener) vouches that no
+      notification is missed, and starts empty on each new LISTEN connection. On SQLite,
+      whenever `version()` (the database's data_version) moved: any commit by any connection,
+      of any process, empties it before its next answer. MAX_AGE is a last bound for anything
       that would still slip through.
     - A lookup that read the database before a change must not store its now stale answer
       after it: put() takes the generation() read before the lookup and stores nothing if the
@@ -482,13 +482,25 @@ class AccessTokenCache:
     MAX_ENTRIES = 10_000
 
     def __init__(
-        self, healthy: Callable[[], bool], monotonic: Callable[[], float] = time.monotonic
+        self,
+        healthy: Callable[[], bool],
+        monotonic: Callable[[], float] = time.monotonic,
+        version: Callable[[], int] | None = None,
     ) -> None:
         self.healthy = healthy
         self._monotonic = monotonic
+        self._version = version
+        self._seen: int | None = None
         self._entries: OrderedDict[str, tuple[AccessToken, float, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
+
+    def _catch_up(self) -> None:
+        # With the lock held: a new version means a commit since the last look.
+        if self._version is not None and (seen := self._version()) != self._seen:
+            self._seen = seen
+            self._entries.clear()
+            self._generation += 1
 
     def reset(self) -> None:
         """Forgets every token."""
@@ -498,12 +510,14 @@ class AccessTokenCache:
 
     def generation(self) -> int | None:
         with self._lock:
+            self._catch_up()
             return self._generation if self.healthy() else None
 
     def get(self, token_hash: str, now: float) -> AccessToken | None:
         if not self.healthy():
             return None
         with self._lock:
+            self._catch_up()
             entry = self._entries.get(token_hash)
             if entry is None:
                 return None
@@ -518,6 +532,7 @@ class AccessTokenCache:
         self, token_hash: str, token: AccessToken, expires_at: float, generation: int | None
     ) -> None:
         with self._lock:
+            self._catch_up()
             if generation is None or generation != self._generation or not self.healthy():
                 return
             self._entries[token_hash] = (token, expires_at, self._monotonic() + self.MAX_AGE)
@@ -530,22 +545,22 @@ class AccessTokenCache:
         return len(self._entries)
 
 
-_caches: weakref.WeakKeyDictionary[Database, tuple[AccessTokenCache, Listener]] = (
+_caches: weakref.WeakKeyDictionary[Database, tuple[AccessTokenCache, Listener | None]] = (
     weakref.WeakKeyDictionary()
 )
 _caches_lock = threading.Lock()
 
 
-def token_cache(db: Database) -> AccessTokenCache | None:
-    """The database's access token cache, listening for changes from its first use; None on
-    SQLite, where a lookup is a local read as cheap as the cache and stays exact across
-    processes without it."""
-    if not db.postgres:
-        return None
+def token_cache(db: Database) -> AccessTokenCache:
+    """The database's access token cache: on PostgreSQL listening for changes from its first
+    use, on SQLite asking the database's data_version before each answer."""
     found = _caches.get(db)
     if found is None:
         with _caches_lock:
             found = _caches.get(db)
+            if found is None and not db.postgres:
+                cache = AccessTokenCache(lambda: True, version=db.data_version)
+                found = _caches[db] = (cache, None)
             if found is None:
                 listener = db.listener(REVOCATIONS)
                 cache = AccessTokenCache(listener.healthy)
