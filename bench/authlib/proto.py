@@ -411,7 +411,7 @@ def main():
         resp.status,
         tok2["scope"],
         "rotated:",
-        tok2["refresh_token"] != tok["refresh_token"],
+        not hmac.compare_digest(tok2["refresh_token"], tok["refresh_token"]),
     )
     resp = srv.token(raw)
     print("reuse of old RT ->", resp.status, resp.body)
