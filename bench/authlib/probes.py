@@ -29,6 +29,11 @@ def show(label, resp):
     print(f"- {label}: {resp.status} {b} {h if h else ''}")
 
 
+def probe(label, headers=None, server=srv, **params):
+    """Sends a token request and prints authlib's answer."""
+    show(label, server.token(tok_req(headers, **params)))
+
+
 def tok_req(headers=None, **p):
     return RawRequest("POST", f"{ISSUER}/oauth/token", {**FORM, **(headers or {})}, form(**p))
 
@@ -50,76 +55,68 @@ def authorize(q, user=USERS["u1"]):
 
 
 print("## client authentication")
-show(
+probe(
     "Basic OK + client_secret in body too",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="refresh_token",
-            refresh_token=new_rt("c1"),
-            client_id="c1",
-            client_secret="s3cret",
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="refresh_token",
+    refresh_token=new_rt("c1"),
+    client_id="c1",
+    client_secret="s3cret",
 )
 CLIENTS["c1"].auth_method = "client_secret_post"
-show(
+probe(
     "WRONG Basic + correct post creds (client allows post)",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "nope")},
-            grant_type="refresh_token",
-            refresh_token=new_rt("c1"),
-            client_id="c1",
-            client_secret="s3cret",
-        )
-    ),
+    {"Authorization": basic("c1", "nope")},
+    grant_type="refresh_token",
+    refresh_token=new_rt("c1"),
+    client_id="c1",
+    client_secret="s3cret",
 )
 CLIENTS["c1"].auth_method = "client_secret_basic"
 # RFC 6749 2.3.1: secret 'a b+c' form-urlencoded is 'a+b%2Bc'
 hdr = "Basic " + base64.b64encode(b"c2:a+b%2Bc").decode()
 CLIENTS["c2"].auth_method = "client_secret_basic"
-show(
+probe(
     "Basic with form-urlencoded secret 'a b+c' -> 'a+b%2Bc'",
-    srv.token(
-        tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token=new_rt("c2"))
-    ),
+    {"Authorization": hdr},
+    grant_type="refresh_token",
+    refresh_token=new_rt("c2"),
 )
 hdr = "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()
 try:
-    show(
+    probe(
         "Basic with non-UTF-8 bytes",
-        srv.token(tok_req({"Authorization": hdr}, grant_type="refresh_token", refresh_token="x")),
+        {"Authorization": hdr},
+        grant_type="refresh_token",
+        refresh_token="x",
     )
 except Exception as e:
     print(f"- Basic with non-UTF-8 bytes: UNCAUGHT {type(e).__name__}: {e}")
-show(
+probe(
     "Basic garbage 'Basic !!!'",
-    srv.token(
-        tok_req({"Authorization": "Basic !!!"}, grant_type="refresh_token", refresh_token="x")
-    ),
+    {"Authorization": "Basic !!!"},
+    grant_type="refresh_token",
+    refresh_token="x",
 )
-show(
+probe(
     "post, unknown client_id",
-    srv.token(
-        tok_req(grant_type="refresh_token", refresh_token="x", client_id="ghost", client_secret="x")
-    ),
+    grant_type="refresh_token",
+    refresh_token="x",
+    client_id="ghost",
+    client_secret="x",
 )
-show(
+probe(
     "post, known client wrong secret",
-    srv.token(
-        tok_req(
-            grant_type="refresh_token", refresh_token="x", client_id="cpost", client_secret="bad"
-        )
-    ),
+    grant_type="refresh_token",
+    refresh_token="x",
+    client_id="cpost",
+    client_secret="bad",
 )
-show(
+probe(
     "Basic, unknown client",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("ghost", "x")}, grant_type="refresh_token", refresh_token="x"
-        )
-    ),
+    {"Authorization": basic("ghost", "x")},
+    grant_type="refresh_token",
+    refresh_token="x",
 )
 
 
@@ -133,28 +130,21 @@ class Stock(g.RefreshTokenGrant):  # default TOKEN_ENDPOINT_AUTH_METHODS
 s2 = build_server()
 s2._token_grants = []
 s2.register_grant(Stock)
-show(
+probe(
     "stock RefreshTokenGrant, client_secret_post client",
-    s2.token(
-        tok_req(
-            grant_type="refresh_token",
-            refresh_token=new_rt("cpost"),
-            client_id="cpost",
-            client_secret="pw",
-        )
-    ),
+    grant_type="refresh_token",
+    refresh_token=new_rt("cpost"),
+    client_id="cpost",
+    client_secret="pw",
+    server=s2,
 )
 
 print("## token endpoint details")
-show(
+probe(
     "refresh with invalid token (error_description present?)",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="refresh_token",
-            refresh_token="nope",
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="refresh_token",
+    refresh_token="nope",
 )
 try:
     InvalidRequestError('Repeated parameter "scope".')
@@ -178,82 +168,62 @@ def code_for(
 
 
 c = code_for("c1", include_redirect=False)
-show(
+probe(
     "code issued w/o redirect_uri, token request w/o redirect_uri",
-    srv.token(
-        tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code=c,
 )
 c = code_for("c1")
-show(
+probe(
     "code issued with redirect_uri, token request omits it",
-    srv.token(
-        tok_req({"Authorization": basic("c1", "s3cret")}, grant_type="authorization_code", code=c)
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code=c,
 )
 v = "a" * 43
 c = code_for("c1", challenge=v, method="plain")
-show(
+probe(
     "PKCE method=plain accepted?",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="authorization_code",
-            code=c,
-            redirect_uri="https://app.example/cb",
-            code_verifier=v,
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code=c,
+    redirect_uri="https://app.example/cb",
+    code_verifier=v,
 )
 c = code_for("c1", challenge=v)
-show(
+probe(
     "PKCE no method (defaults to plain)",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="authorization_code",
-            code=c,
-            redirect_uri="https://app.example/cb",
-            code_verifier=v,
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code=c,
+    redirect_uri="https://app.example/cb",
+    code_verifier=v,
 )
 c = code_for("pub")
-show(
+probe(
     "public client, no challenge, CodeChallenge(required=False)",
-    srv.token(
-        tok_req(
-            grant_type="authorization_code",
-            code=c,
-            client_id="pub",
-            redirect_uri="https://app.example/cb",
-        )
-    ),
+    grant_type="authorization_code",
+    code=c,
+    client_id="pub",
+    redirect_uri="https://app.example/cb",
 )
 c = code_for("c1")
-show(
+probe(
     "verifier sent for code without challenge (downgrade)",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="authorization_code",
-            code=c,
-            redirect_uri="https://app.example/cb",
-            code_verifier=v,
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code=c,
+    redirect_uri="https://app.example/cb",
+    code_verifier=v,
 )
-show(
+probe(
     "bad-syntax verifier + unknown code (which error wins?)",
-    srv.token(
-        tok_req(
-            {"Authorization": basic("c1", "s3cret")},
-            grant_type="authorization_code",
-            code="zzz",
-            redirect_uri="https://app.example/cb",
-            code_verifier="short",
-        )
-    ),
+    {"Authorization": basic("c1", "s3cret")},
+    grant_type="authorization_code",
+    code="zzz",
+    redirect_uri="https://app.example/cb",
+    code_verifier="short",
 )
 show(
     "param in query string (our adapter)",
