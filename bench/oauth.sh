@@ -3,9 +3,13 @@
 # enforced here): requests/s and p50/p99 latency of an authenticated endpoint versus an
 # unauthenticated one, on the same running uvicorn server on 127.0.0.1, for the REST API and
 # for MCP `tools/call`; of the token endpoint (refresh_token grant, with rotation); and the time
-# of an MCP client's whole first connection (registration, authorize, login, consent, token). The authenticated endpoint is measured twice: with one token on every call
-# (on PostgreSQL the server's token cache answers) and with a new token on every call (each
-# one a database lookup: the cost before a token is cached, or on SQLite every time).
+# of an MCP client's whole first connection (registration, authorize, login, consent, token).
+# The authenticated endpoint is measured twice: with one token on every call (the server's
+# token cache answers) and with a new token on every call (each one a database lookup: the
+# cost before a token is cached).
+# The rate limit is lifted (RATE_LIMIT_PER_MINUTE). On PostgreSQL the limiter writes a shared
+# count each time a caller has used 1% of its limit (about 100 writes a minute for a caller at
+# its limit, whatever the limit): none here. bench/ratelimit.sh measures those writes.
 # The endpoints are measured ROUNDS times, alternating; each figure is the median of the rounds.
 #
 #   bench/oauth.sh [REQUESTS] [CONCURRENCY]       # defaults: 3000 requests, 8 connections

@@ -1,0 +1,117 @@
+"""The API's request limit across server processes: on PostgreSQL they share their counts
+through the database (app.ratelimit.RequestLimiter with `db`); on SQLite each counts alone."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from app.ratelimit import RequestLimiter
+from app.tables import api_requests
+from tests.test_limits import call
+
+
+def counted(db) -> dict[str, int]:
+    """The request counts in the database: key → count."""
+    with db.begin() as conn:
+        return dict(conn.execute(select(api_requests.c.key, api_requests.c.count)).all())
+
+
+def test_with_postgresql_every_server_process_shares_the_limit(
+    database_url, make_app, auth_headers_for
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("with SQLite each server process counts on its own (see the README)")
+    # Two apps on one database are two workers (`--workers 2`) or two hosts: ten requests
+    # spread over them are ten, not five at each.
+    apps = [make_app(rate_limit_per_minute=10) for _ in range(2)]
+    clients = [TestClient(app) for app in apps]
+    alice = auth_headers_for(apps[0], "alice")
+    made_up = {"Authorization": "Bearer made-up"}
+    for i in range(10):
+        assert call(clients[i % 2], alice).status_code != 429
+        assert call(clients[i % 2], made_up).status_code == 401
+        apps[i % 2].state.request_limiter.flush()
+    # Past the limit, a process lets at most a batch (here one request) more through before it
+    # hears the total; unshared, each would still have five to go.
+    for client, app in zip(clients, apps, strict=True):
+        call(client, alice)
+        call(client, made_up)
+        app.state.request_limiter.flush()
+    assert [call(c, alice).status_code for c in clients] == [429, 429]
+    assert [call(c, made_up).status_code for c in clients] == [429, 429]
+
+
+def test_processes_add_their_counts_to_the_database_in_batches(app):
+    db = app.state.db
+    one, other = RequestLimiter(limit=1000, db=db), RequestLimiter(limit=1000, db=db)
+    for _ in range(9):
+        one.hit("credential:alice", now=100.0)
+    one.flush()
+    assert counted(db) == {}  # fewer than a batch: nothing written yet
+    one.hit("credential:alice", now=100.0)
+    one.flush()
+    assert counted(db) == {"credential:alice": 10}
+    for _ in range(10):
+        other.hit("credential:alice", now=101.0)
+    other.flush()
+    # `other` has learnt the total: 20 so far, its next request is the 21st.
+    assert other.hit("credential:alice", now=102.0) == (True, 1000 - 21, 58)
+    assert counted(db) == {"credential:alice": 20}
+
+
+def test_together_processes_let_through_at_most_a_batch_more_each(app):
+    db = app.state.db
+    one, other = RequestLimiter(limit=200, db=db), RequestLimiter(limit=200, db=db)
+    assert one.batch == 2
+    assert all(one.hit("address:a", now=0.0)[0] for _ in range(200))
+    one.flush()
+    assert not one.hit("address:a", now=1.0)[0]
+    # `other` has not heard of these yet: it lets a batch through, then learns the total.
+    assert [other.hit("address:a", now=1.0)[0] for _ in range(2)] == [True, True]
+    other.flush()
+    assert not other.hit("address:a", now=2.0)[0]
+    assert counted(db) == {"address:a": 202}
+
+
+def test_request_counts_of_ended_windows_are_deleted(app):
+    db = app.state.db
+    limiter = RequestLimiter(limit=1, db=db)
+    limiter.hit("address:a", now=0.0)
+    limiter.hit("address:b", now=30.0)
+    limiter.flush()
+    assert set(counted(db)) == {"address:a", "address:b"}
+    limiter.hit("address:c", now=61.0)  # a new window deletes those that ended
+    limiter.flush()
+    assert set(counted(db)) == {"address:b", "address:c"}
+
+
+def test_a_slow_database_holds_one_queued_write_per_key(app, monkeypatch):
+    db, release = app.state.db, threading.Event()
+    begin = db.begin
+    monkeypatch.setattr(db, "begin", lambda: release.wait(10) and begin())
+    limiter = RequestLimiter(limit=10, max_keys=3, db=db)  # a write at every request
+    for i in range(6):
+        for _ in range(4):
+            limiter.hit(f"address:{i}", now=0.0)
+    # The first write waits on the database; behind it one entry per key, at most max_keys.
+    assert len(limiter._queued) <= 3
+    release.set()
+    limiter.flush()
+    assert counted(db)["address:0"] == 4
+
+
+def test_without_the_database_each_process_goes_on_counting_alone(app, monkeypatch, caplog):
+    def unreachable():
+        raise OperationalError("connect", {}, Exception("connection refused"))
+
+    limiter = RequestLimiter(limit=2, db=app.state.db)
+    monkeypatch.setattr(app.state.db, "begin", unreachable)
+    answers = [limiter.hit("address:a", now=0.0)[0] for _ in range(3)]
+    limiter.flush()
+    assert answers == [True, True, False]
+    assert "request counts not shared" in caplog.text
