@@ -90,19 +90,64 @@ def test_request_counts_of_ended_windows_are_deleted(app):
     assert set(counted(db)) == {"address:b", "address:c"}
 
 
-def test_a_slow_database_holds_one_queued_write_per_key(app, monkeypatch):
-    db, release = app.state.db, threading.Event()
-    begin = db.begin
-    monkeypatch.setattr(db, "begin", lambda: release.wait(10) and begin())
+class SlowDatabase:
+    """Holds every write of a limiter until release() (a slow or far database)."""
+
+    def __init__(self, db) -> None:
+        self.db, self.released = db, threading.Event()
+
+    def begin(self):
+        assert self.released.wait(10), "released"
+        return self.db.begin()
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def test_a_slow_database_holds_a_bounded_queue_for_each_kind_of_key(app):
+    db = app.state.db
     limiter = RequestLimiter(limit=10, max_keys=3, db=db)  # a write at every request
+    limiter.db = slow = SlowDatabase(db)
     for i in range(6):
         for _ in range(4):
             limiter.hit(f"address:{i}", now=0.0)
-    # The first write waits on the database; behind it one entry per key, at most max_keys.
-    assert len(limiter._queued) <= 3
-    release.set()
+    # Made-up addresses fill their own queue, never a verified credential's.
+    limiter.hit("credential:alice", now=0.0)
+    assert len(limiter._queued_addresses) <= 3
+    assert list(limiter._queued_credentials) == ["credential:alice"]
+    slow.release()
     limiter.flush()
-    assert counted(db)["address:0"] == 4
+    written = counted(db)
+    assert written["address:0"] == 4 and written["credential:alice"] == 1
+
+
+def test_counts_of_a_window_that_ended_while_their_write_waited_are_not_charged_to_the_next(
+    app,
+):
+    db = app.state.db
+    limiter = RequestLimiter(limit=100, db=db)  # a write at every request
+    limiter.db = slow = SlowDatabase(db)
+    limiter.hit("address:a", now=0.0)  # window [0, 60): its write waits
+    for t in range(60, 100):  # window [60, 120): 40 requests
+        limiter.hit("address:a", now=float(t))
+    slow.release()
+    limiter.flush()
+    assert counted(db) == {"address:a": 40}
+    assert limiter.hit("address:a", now=100.0) == (True, 100 - 41, 20)
+
+
+def test_a_late_write_is_not_charged_to_a_window_that_began_after_its_requests(app):
+    db = app.state.db
+    late, other = RequestLimiter(limit=100, db=db), RequestLimiter(limit=100, db=db)
+    late.db = slow = SlowDatabase(db)
+    for _ in range(50):
+        late.hit("address:u", now=1.0)  # in the window [1, 61) at `late`; the write waits
+    for _ in range(10):
+        other.hit("address:u", now=70.0)  # the database's window [70, 130)
+    other.flush()
+    slow.release()
+    late.flush()
+    assert counted(db) == {"address:u": 10}
 
 
 def test_without_the_database_each_process_goes_on_counting_alone(app, monkeypatch, caplog):
@@ -115,3 +160,25 @@ def test_without_the_database_each_process_goes_on_counting_alone(app, monkeypat
     limiter.flush()
     assert answers == [True, True, False]
     assert "request counts not shared" in caplog.text
+
+
+def test_cleaning_up_ended_windows_never_waits_for_another_process(database_url, app):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: no row locks to wait for")
+    db = app.state.db
+    limiter = RequestLimiter(limit=1, db=db)
+    limiter.hit("address:a", now=0.0)
+    limiter.flush()
+    done = threading.Event()
+    with db.begin() as conn:
+        # Another process's transaction holds the ended row of `address:a` (it is starting the
+        # key's next window, say); cleaning up must skip it, not wait (two processes that each
+        # waited for the other's row would deadlock).
+        conn.execute(
+            select(api_requests).where(api_requests.c.key == "address:a").with_for_update()
+        )
+        threading.Thread(
+            target=lambda: (limiter.hit("address:b", now=100.0), limiter.flush(), done.set())
+        ).start()
+        assert done.wait(5), "the cleanup waited for a locked row"
+    assert set(counted(db)) == {"address:a", "address:b"}

@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -146,3 +147,20 @@ def test_c13_the_failure_table_stays_small(app):
     # A new window of an address deletes the windows that ended.
     assert limiter.attempt("z", "bob", now=3000.0) is None
     assert rows() == 2
+
+
+def test_c13_cleaning_up_ended_windows_never_waits_for_another_process(database_url, app):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: no row locks to wait for")
+    limiter = FailureLimiter(app.state.db, "test", per_address=3, per_account=3, window=60)
+    limiter.attempt("198.51.100.1", "alice", now=0.0)
+    done = threading.Event()
+    with app.state.db.begin() as conn:
+        # Another process's transaction holds an ended row (it is counting a new attempt
+        # there, say): a new window's clean-up skips it instead of waiting, which could
+        # deadlock with that process waiting for this one's row.
+        conn.execute(select(failures).where(failures.c.key.like("%198.51.100.1")).with_for_update())
+        threading.Thread(
+            target=lambda: (limiter.attempt("198.51.100.2", "bob", now=100.0), done.set())
+        ).start()
+        assert done.wait(5), "the clean-up waited for a locked row"
