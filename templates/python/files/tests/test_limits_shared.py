@@ -91,29 +91,34 @@ def test_request_counts_of_ended_windows_are_deleted(app):
 
 
 class SlowDatabase:
-    """Holds every write of a limiter until release() (a slow or far database)."""
+    """Holds each write of a limiter until release() lets it through (a slow or far database);
+    `waiting` is set once a write waits."""
 
     def __init__(self, db) -> None:
-        self.db, self.released = db, threading.Event()
+        self.db, self.writes, self.waiting = db, threading.Semaphore(0), threading.Event()
 
     def begin(self):
-        assert self.released.wait(10), "released"
+        self.waiting.set()
+        assert self.writes.acquire(timeout=10), "a write was let through"
         return self.db.begin()
 
-    def release(self) -> None:
-        self.released.set()
+    def release(self, writes: int = 1000) -> None:
+        for _ in range(writes):
+            self.writes.release()
 
 
 def test_a_slow_database_holds_a_bounded_queue_for_each_kind_of_key(app):
     db = app.state.db
     limiter = RequestLimiter(limit=10, max_keys=3, db=db)  # a write at every request
     limiter.db = slow = SlowDatabase(db)
+    limiter.hit("address:busy", now=0.0)
+    assert slow.waiting.wait(5)  # the writer is busy: what follows waits in the queues
     for i in range(6):
         for _ in range(4):
             limiter.hit(f"address:{i}", now=0.0)
     # Made-up addresses fill their own queue, never a verified credential's.
     limiter.hit("credential:alice", now=0.0)
-    assert len(limiter._queued_addresses) <= 3
+    assert list(limiter._queued_addresses) == ["address:0", "address:1", "address:2"]
     assert list(limiter._queued_credentials) == ["credential:alice"]
     slow.release()
     limiter.flush()
@@ -121,19 +126,36 @@ def test_a_slow_database_holds_a_bounded_queue_for_each_kind_of_key(app):
     assert written["address:0"] == 4 and written["credential:alice"] == 1
 
 
-def test_counts_of_a_window_that_ended_while_their_write_waited_are_not_charged_to_the_next(
-    app,
-):
+def test_counts_of_a_window_that_ended_while_they_waited_are_not_charged_to_the_next(app):
     db = app.state.db
     limiter = RequestLimiter(limit=100, db=db)  # a write at every request
     limiter.db = slow = SlowDatabase(db)
-    limiter.hit("address:a", now=0.0)  # window [0, 60): its write waits
+    limiter.hit("address:busy", now=0.0)
+    assert slow.waiting.wait(5)  # the writer is busy: what follows waits in the queue
+    limiter.hit("address:a", now=0.0)  # window [0, 60)
     for t in range(60, 100):  # window [60, 120): 40 requests
         limiter.hit("address:a", now=float(t))
     slow.release()
     limiter.flush()
-    assert counted(db) == {"address:a": 40}
+    assert counted(db)["address:a"] == 40
     assert limiter.hit("address:a", now=100.0) == (True, 100 - 41, 20)
+
+
+def test_a_write_for_a_window_that_ended_leaves_the_new_window_alone(app):
+    db = app.state.db
+    limiter = RequestLimiter(limit=100, db=db)
+    limiter.db = slow = SlowDatabase(db)
+    limiter.hit("address:a", now=0.0)  # window [0, 60): the writer takes it, and waits
+    assert slow.waiting.wait(5)
+    for t in range(60, 65):  # window [60, 120), queued behind it
+        limiter.hit("address:a", now=float(t))
+    slow.waiting.clear()
+    slow.release(1)
+    assert slow.waiting.wait(5)  # the first write is done, the second waits
+    assert limiter._addresses["address:a"] == (60.0, 5, 0)
+    slow.release()
+    limiter.flush()
+    assert counted(db) == {"address:a": 5}
 
 
 def test_a_late_write_is_not_charged_to_a_window_that_began_after_its_requests(app):
@@ -148,6 +170,7 @@ def test_a_late_write_is_not_charged_to_a_window_that_began_after_its_requests(a
     slow.release()
     late.flush()
     assert counted(db) == {"address:u": 10}
+    assert late._addresses["address:u"] == (1.0, 50, 0)  # not moved to the later window
 
 
 def test_without_the_database_each_process_goes_on_counting_alone(app, monkeypatch, caplog):

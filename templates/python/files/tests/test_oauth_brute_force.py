@@ -164,3 +164,12 @@ def test_c13_cleaning_up_ended_windows_never_waits_for_another_process(database_
             target=lambda: (limiter.attempt("198.51.100.2", "bob", now=100.0), done.set())
         ).start()
         assert done.wait(5), "the clean-up waited for a locked row"
+
+
+def test_c13_an_attempt_timed_before_the_window_began_still_counts(app):
+    # A request's clock is read before its body arrives: a slow body can make an attempt look
+    # older than the window a later attempt began. It counts all the same.
+    limiter = FailureLimiter(app.state.db, "test", per_address=3, per_account=3, window=60)
+    assert limiter.attempt("203.0.113.9", "alice", now=60.5) is None
+    answers = [limiter.attempt("203.0.113.9", "alice", now=59.9) for _ in range(3)]
+    assert answers[:2] == [None, None] and answers[2] is not None
