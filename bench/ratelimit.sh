@@ -6,7 +6,8 @@
 # PostgreSQL. One API key sends REQUESTS requests, each on a new connection (so the kernel
 # hands them to every worker), and the script prints how many were let through. With SQLite
 # each worker counts on its own (up to WORKERS × LIMIT); on PostgreSQL they share the count
-# (LIMIT, plus at most 1% of it per worker). It also prints what sharing costs one process:
+# (LIMIT, plus per worker a batch, 1% of it, and what it lets through while its write is on
+# the way). It also prints what sharing costs one process:
 # the CPU time of a request at the limit's pace with its share of the writes.
 #
 #   bench/ratelimit.sh [WORKERS] [LIMIT] [REQUESTS]     # defaults: 4 workers, 100, 600
