@@ -37,7 +37,16 @@ from sqlalchemy import ColumnElement, Table, Update, bindparam, delete, insert, 
 
 from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings
-from app.tables import access_tokens, clients, codes, grants, refresh_tokens, sessions, users
+from app.tables import (
+    access_tokens,
+    clients,
+    codes,
+    failures,
+    grants,
+    refresh_tokens,
+    sessions,
+    users,
+)
 
 CODE_PREFIX = "pac_"
 ACCESS_PREFIX = "pat_"
@@ -653,6 +662,7 @@ def purge_expired(db: Database, settings: Settings, now: float) -> int:
         delete(sessions).where(sessions.c.expires_at <= now),
         delete(codes).where(codes.c.expires_at <= keep),
         delete(grants).where(grants.c.created_at <= keep),
+        delete(failures).where(failures.c.started <= keep),  # the guard's, of windows long over
     ]
     with db.begin() as conn:
         return sum(max(conn.execute(statement).rowcount, 0) for statement in statements)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import oauth_store
 from app.main import create_app
@@ -173,3 +173,26 @@ def test_c13_an_attempt_timed_before_the_window_began_still_counts(app):
     assert limiter.attempt("203.0.113.9", "alice", now=60.5) is None
     answers = [limiter.attempt("203.0.113.9", "alice", now=59.9) for _ in range(3)]
     assert answers[:2] == [None, None] and answers[2] is not None
+
+
+def test_c13_attempts_and_successes_take_the_rows_in_one_order(app):
+    # On PostgreSQL a statement locks the rows it writes until its transaction ends: two
+    # processes that took an address's row and its account's in opposite orders could each wait
+    # for the other's. attempt() and succeeded() both take the address first.
+    limiter = FailureLimiter(app.state.db, "test", per_address=3, per_account=3, window=60)
+    address, account = limiter._keys("203.0.113.9", "alice")
+    touched: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        touched.extend(v for v in values if v in (address, account) and v not in touched)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        limiter.attempt("203.0.113.9", "alice", now=100.0)
+        assert touched == [address, account]
+        touched.clear()
+        limiter.succeeded("203.0.113.9", "alice", now=100.0)
+        assert touched == [address, account]
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
