@@ -10,11 +10,8 @@ import sys
 
 import uvicorn
 
+from app.main import create_app
 from app.settings import SettingsError, load_settings
-
-# Seconds an idle connection stays open: longer than proxies (60 s at nginx's upstreams and AWS
-# load balancers) and client pools keep one, so that none reuses a connection just closed here.
-KEEP_ALIVE = 75
 
 
 def main() -> int:
@@ -23,8 +20,6 @@ def main() -> int:
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from app.main import create_app
-
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -32,7 +27,9 @@ def main() -> int:
         access_log=False,
         server_header=False,
         proxy_headers=True,
-        timeout_keep_alive=KEEP_ALIVE,
+        # Idle connections outlive those of proxies (60 s at nginx's upstreams, AWS load balancers)
+        # and client pools: none reuses a connection just closed here (it would get a reset).
+        timeout_keep_alive=75,
     )
     return 0
 
