@@ -1,10 +1,8 @@
-"""`python -m app`: serve the plugin with uvicorn on the configured host and port.
+"""`python -m app`: uvicorn on HOST and PORT (by default 127.0.0.1:8000), no reload, no debug.
 
-Binds 127.0.0.1 unless HOST says otherwise; no reload, no debug. uvicorn's own access log is
-off because it prints query strings; app.security logs each request's path instead. The
-caller's address comes from X-Forwarded-For only when a proxy at an address uvicorn trusts sent
-it (FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1: a reverse proxy on this host).
-"""
+uvicorn's access log is off (it prints query strings; app.security logs each path instead). The
+caller's address comes from X-Forwarded-For only when sent by a proxy uvicorn trusts
+(FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1: a reverse proxy on this host)."""
 
 import sys
 
