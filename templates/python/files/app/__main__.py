@@ -1,20 +1,15 @@
-"""`python -m app`: serve the plugin with uvicorn on the configured host and port.
+"""`python -m app`: uvicorn on HOST and PORT (by default 127.0.0.1:8000), no reload, no debug.
 
-Binds 127.0.0.1 unless HOST says otherwise; no reload, no debug. uvicorn's own access log is
-off because it prints query strings; app.security logs each request's path instead. The
-caller's address comes from X-Forwarded-For only when a proxy at an address uvicorn trusts sent
-it (FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1: a reverse proxy on this host).
-"""
+uvicorn's access log is off (it prints query strings; app.security logs each path instead). The
+caller's address comes from X-Forwarded-For only when sent by a proxy uvicorn trusts
+(FORWARDED_ALLOW_IPS, by default 127.0.0.1 and ::1: a reverse proxy on this host)."""
 
 import sys
 
 import uvicorn
 
+from app.main import create_app
 from app.settings import SettingsError, load_settings
-
-# Seconds an idle connection stays open: longer than proxies (60 s at nginx's upstreams and AWS
-# load balancers) and client pools keep one, so that none reuses a connection just closed here.
-KEEP_ALIVE = 75
 
 
 def main() -> int:
@@ -23,8 +18,6 @@ def main() -> int:
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from app.main import create_app
-
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -32,7 +25,9 @@ def main() -> int:
         access_log=False,
         server_header=False,
         proxy_headers=True,
-        timeout_keep_alive=KEEP_ALIVE,
+        # Idle connections outlive those of proxies (60 s at nginx's upstreams, AWS load balancers)
+        # and client pools: none reuses a connection just closed here (it would get a reset).
+        timeout_keep_alive=75,
     )
     return 0
 

@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.deps import SettingsDep
-from app.public import served
-from app.settings import PROJECT_ROOT
+from app.settings import BASE_URL, GENERATED_BASE_URL, PROJECT_ROOT
 
 MANIFEST_PATH = PROJECT_ROOT / ".well-known" / "ai-plugin.json"
 LOGO_PATH = PROJECT_ROOT / "static" / "logo.png"
@@ -19,19 +18,16 @@ VERIFICATION_PLACEHOLDER = "${OPENAI_VERIFICATION_TOKEN}"
 router = APIRouter(include_in_schema=False)
 
 
-def manifest(verification_token: str) -> dict[str, Any]:
-    """The manifest, with the verification token (public) filled in from the environment and the
-    base URL from PUBLIC_BASE_URL."""
-    data: dict[str, Any] = json.loads(served(MANIFEST_PATH.read_text(encoding="utf-8")))
-    tokens = data.get("auth", {}).get("verification_tokens")
-    if tokens is not None and verification_token:
-        tokens["openai"] = verification_token
-    return data
-
-
 @router.get("/.well-known/ai-plugin.json")
 def get_manifest(settings: SettingsDep) -> JSONResponse:
-    return JSONResponse(manifest(settings.openai_verification_token))
+    # The file as generated, with the base URL from PUBLIC_BASE_URL and the verification token
+    # (public) from the environment.
+    text = MANIFEST_PATH.read_text(encoding="utf-8").replace(GENERATED_BASE_URL, BASE_URL)
+    manifest: dict[str, Any] = json.loads(text)
+    tokens = manifest.get("auth", {}).get("verification_tokens")
+    if tokens is not None and settings.openai_verification_token:
+        tokens["openai"] = settings.openai_verification_token
+    return JSONResponse(manifest)
 
 
 @router.get("/logo.png")

@@ -1,8 +1,6 @@
-"""The OpenAPI document: FastAPI builds it from the routes (app.routes), so adding a route adds
-its operation. Served at /openapi.yaml, where the manifest and the GPT editor read it.
-
-Added here, once for every operation: the server URL, the headers every answer carries and the
-error answers (400, 401, 403, 404, 422, 429, 500), shared by `$ref`."""
+"""The OpenAPI document, served at /openapi.yaml: FastAPI builds it from the routes (app.routes),
+and this adds, once for every operation, the server URL, the headers every answer carries and
+the error answers (400, 401, 403, 404, 422, 429, 500), shared by `$ref`."""
 
 from __future__ import annotations
 

@@ -10,13 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.openapi import document
-from app.settings import BASE_URL, CONTACT_EMAIL, GENERATED_BASE_URL, NAME_FOR_HUMAN
-
-
-def served(text: str) -> str:
-    """A public file as served: the base URL it was generated with replaced by PUBLIC_BASE_URL."""
-    return text if BASE_URL == GENERATED_BASE_URL else text.replace(GENERATED_BASE_URL, BASE_URL)
-
+from app.settings import CONTACT_EMAIL, NAME_FOR_HUMAN
 
 router = APIRouter(include_in_schema=False)
 
