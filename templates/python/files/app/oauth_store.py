@@ -33,7 +33,18 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings
@@ -99,23 +110,13 @@ class Client:
         return hmac.compare_digest(digest(secret), self.secret_hash)
 
 
-def configured_client(settings: Settings) -> Client | None:
-    """The client from the environment (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URIS).
-    Only the secret's hash is kept in memory."""
-    if not settings.oauth_client_secret:
-        return None
-    return Client(
-        client_id=settings.oauth_client_id,
-        name="ChatGPT",
-        secret_hash=digest(settings.oauth_client_secret),
-        redirect_uris=tuple(settings.oauth_redirect_uris),
-    )
-
-
 def get_client(db: Database, settings: Settings, client_id: str) -> Client | None:
-    main = configured_client(settings)
-    if main is not None and hmac.compare_digest(client_id.encode(), main.client_id.encode()):
-        return main
+    """The client from the environment (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URIS),
+    or one in the database."""
+    main = settings.oauth_client_id.encode()
+    if settings.oauth_client_secret and hmac.compare_digest(client_id.encode(), main):
+        secret_hash = digest(settings.oauth_client_secret)
+        return Client(client_id, "ChatGPT", secret_hash, tuple(settings.oauth_redirect_uris))
     if not CLIENT_ID.match(client_id):
         return None
     with db.begin() as conn:
@@ -264,21 +265,6 @@ def issue_code(
     return code
 
 
-@dataclass(frozen=True)
-class Code:
-    code_hash: str
-    grant_id: str
-    client_id: str
-    redirect_uri: str
-    scope: str
-    user: str
-    challenge: str | None
-    expires_at: float
-    used: bool
-    grant_revoked: bool
-    resource: str | None
-
-
 # The statements every token request runs are built once, with parameters (bindparam): the
 # request pays only for running them.
 _FIND_CODE = (
@@ -304,26 +290,16 @@ _USE_CODE = _use_once(codes, "code_hash")
 _USE_REFRESH_TOKEN = _use_once(refresh_tokens, "token_hash")
 
 
-def find_code(db: Database, code: str) -> Code | None:
-    if not code.startswith(CODE_PREFIX):
+def _find(db: Database, statement: Select[Any], prefix: str, secret: str) -> Row[Any] | None:
+    if not secret.startswith(prefix):
         return None
     with db.begin() as conn:
-        row = conn.execute(_FIND_CODE, {"hash": digest(code)}).first()
-    if row is None:
-        return None
-    return Code(
-        code_hash=row.code_hash,
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        scope=row.scope,
-        user=row.user_name,
-        challenge=row.challenge,
-        expires_at=row.expires_at,
-        used=row.used_at is not None,
-        grant_revoked=row.revoked_at is not None,
-        resource=row.resource,
-    )
+        return conn.execute(statement, {"hash": digest(secret)}).first()
+
+
+def find_code(db: Database, code: str) -> Row[Any] | None:
+    """The code's row, with its grant's `revoked_at` and `resource`; None when unknown."""
+    return _find(db, _FIND_CODE, CODE_PREFIX, code)
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
@@ -590,37 +566,10 @@ def _changed(db: Database) -> None:
         found[0].reset()
 
 
-@dataclass(frozen=True)
-class RefreshToken:
-    token_hash: str
-    grant_id: str
-    client_id: str
-    scope: str
-    expires_at: float
-    used: bool
-    user: str
-    grant_revoked: bool
-    resource: str | None
-
-
-def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
-    if not token.startswith(REFRESH_PREFIX):
-        return None
-    with db.begin() as conn:
-        row = conn.execute(_FIND_REFRESH_TOKEN, {"hash": digest(token)}).first()
-    if row is None:
-        return None
-    return RefreshToken(
-        row.token_hash,
-        row.grant_id,
-        row.client_id,
-        row.scope,
-        row.expires_at,
-        used=row.used_at is not None,
-        user=row.user_name,
-        grant_revoked=row.revoked_at is not None,
-        resource=row.resource,
-    )
+def find_refresh_token(db: Database, token: str) -> Row[Any] | None:
+    """The refresh token's row, with its grant's `user_name`, `revoked_at` and `resource`; None
+    when unknown."""
+    return _find(db, _FIND_REFRESH_TOKEN, REFRESH_PREFIX, token)
 
 
 def consume_refresh_token(db: Database, token_hash: str, now: float) -> bool:
