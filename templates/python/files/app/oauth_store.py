@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 
 from app.db import Database, Listener
-from app.settings import CLIENT_ID, Settings
+from app.settings import CLIENT_ID, Settings, redirect_uri_problem
 from app.tables import access_tokens, clients, codes, grants, refresh_tokens, sessions, users
 
 CODE_PREFIX = "pac_"
@@ -83,10 +83,9 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_user_name(name: str) -> str:
+def check_user_name(name: str) -> None:
     if not USER_NAME.match(name):
         raise ValueError("a user name is 1 to 64 letters, digits, `_`, `.`, `@` or `-`")
-    return name
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -133,8 +132,6 @@ def add_client(
     db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float
 ) -> str:
     """Registers a client and returns its secret (shown once; only its hash is stored)."""
-    from app.settings import redirect_uri_problem
-
     if not CLIENT_ID.match(client_id):
         raise ValueError("a client id is 1 to 64 letters, digits, `_`, `.` or `-`")
     if client_id == settings.oauth_client_id:
