@@ -33,18 +33,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    Select,
-    Table,
-    Update,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Row, Table, Update, bindparam, delete, insert, select, update
 
 from app.db import Database, Listener
 from app.settings import CLIENT_ID, Settings, redirect_uri_problem
@@ -287,16 +276,12 @@ _USE_CODE = _use_once(codes, "code_hash")
 _USE_REFRESH_TOKEN = _use_once(refresh_tokens, "token_hash")
 
 
-def _find(db: Database, statement: Select[Any], prefix: str, secret: str) -> Row[Any] | None:
-    if not secret.startswith(prefix):
-        return None
-    with db.begin() as conn:
-        return conn.execute(statement, {"hash": digest(secret)}).first()
-
-
 def find_code(db: Database, code: str) -> Row[Any] | None:
     """The code's row, with its grant's `revoked_at` and `resource`; None when unknown."""
-    return _find(db, _FIND_CODE, CODE_PREFIX, code)
+    if not code.startswith(CODE_PREFIX):
+        return None
+    with db.begin() as conn:
+        return conn.execute(_FIND_CODE, {"hash": digest(code)}).first()
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
@@ -566,7 +551,10 @@ def _changed(db: Database) -> None:
 def find_refresh_token(db: Database, token: str) -> Row[Any] | None:
     """The refresh token's row, with its grant's `user_name`, `revoked_at` and `resource`; None
     when unknown."""
-    return _find(db, _FIND_REFRESH_TOKEN, REFRESH_PREFIX, token)
+    if not token.startswith(REFRESH_PREFIX):
+        return None
+    with db.begin() as conn:
+        return conn.execute(_FIND_REFRESH_TOKEN, {"hash": digest(token)}).first()
 
 
 def consume_refresh_token(db: Database, token_hash: str, now: float) -> bool:
