@@ -136,6 +136,6 @@ async def register_client(request: Request, db: Db, now: Now) -> JSONResponse:
     try:
         metadata = check_metadata(body)
     except OAuthError as e:
-        return e.response()
+        return e.response
     answer = await run_in_threadpool(register, db, metadata, now)
     return JSONResponse(answer, status_code=201, headers=NO_STORE)
