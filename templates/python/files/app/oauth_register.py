@@ -67,9 +67,8 @@ def check_metadata(body: bytes) -> dict[str, Any]:
         problem = redirect_uri_problem(uri)
         if problem:
             raise OAuthError("invalid_redirect_uri", problem)
-    method = (
-        _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"
-    )  # RFC 7591 §2
+    # RFC 7591 §2: a client that names no method authenticates with client_secret_basic.
+    method = _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"
     if method not in AUTH_METHODS:
         raise OAuthError(
             "invalid_client_metadata",

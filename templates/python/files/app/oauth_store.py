@@ -173,7 +173,7 @@ def check_password(db: Database, name: str, password: str) -> bool:
             return False
 
 
-def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:
+def start_session(db: Database, user: str, now: float, lifetime: float) -> str:
     """A short login session for the authorize flow (login, then consent); returns its cookie."""
     session = new_secret(SESSION_PREFIX)
     with db.begin() as conn:
