@@ -19,24 +19,15 @@ PREFIX = "psk_"
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-def new_key() -> str:
-    return PREFIX + secrets.token_urlsafe(32)
-
-
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def check_user_name(user: str) -> str:
-    if not USER_NAME.match(user):
-        raise ValueError("a user name is 1 to 64 letters, digits, `_`, `.`, `@` or `-`")
-    return user
-
-
 def issue_key(db: Database, user: str) -> str:
     """Stores the hash of a new key for `user` and returns the key (shown once, never stored)."""
-    check_user_name(user)
-    key = new_key()
+    if not USER_NAME.match(user):
+        raise ValueError("a user name is 1 to 64 letters, digits, `_`, `.`, `@` or `-`")
+    key = PREFIX + secrets.token_urlsafe(32)
     with db.begin() as conn:
         conn.execute(
             insert(api_keys).values(user_name=user, key_hash=hash_key(key), created_at=time.time())

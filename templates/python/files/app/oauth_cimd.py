@@ -39,9 +39,7 @@ MAX_BYTES = 64 * 1024
 TIMEOUT = 5.0
 CACHE_ENTRIES = 1000
 CACHE_SECONDS = (60, 24 * 3600, 300)  # least, most, and without Cache-Control
-MAX_ASSERTION_LIFETIME = (
-    3600  # seconds an assertion may still be valid for (authlib signs for 3600)
-)
+MAX_ASSERTION_LIFETIME = 3600  # seconds an assertion may be valid for (authlib signs for 3600)
 
 
 class FetchError(Exception):

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
 from app.deps import Db, Now
+from app.oauth import NO_STORE, OAuthError
 from app.oauth_store import CLIENT_SECRET_PREFIX, digest, new_secret
 from app.security import limit_request
 from app.settings import Settings, redirect_uri_problem
@@ -34,14 +35,6 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 100
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-class InvalidMetadata(Exception):
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
@@ -50,47 +43,46 @@ def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
     if value is None or value == "" or value == []:
         return None
     if not isinstance(value, kind):
-        raise InvalidMetadata("invalid_client_metadata", f"`{name}` must be a {kind.__name__}")
+        raise OAuthError("invalid_client_metadata", f"`{name}` must be a {kind.__name__}")
     return value
 
 
 def check_metadata(body: bytes) -> dict[str, Any]:
-    """The client's metadata, checked; raises InvalidMetadata saying what is wrong."""
+    """The client's metadata, checked; raises OAuthError saying what is wrong."""
     try:
         data = json.loads(body)
     except ValueError:
-        raise InvalidMetadata("invalid_client_metadata", "the body must be a JSON object") from None
+        raise OAuthError("invalid_client_metadata", "the body must be a JSON object") from None
     if not isinstance(data, dict):
-        raise InvalidMetadata("invalid_client_metadata", "the body must be a JSON object")
+        raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
     uris = data.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-        raise InvalidMetadata("invalid_redirect_uri", "`redirect_uris` must list at least one URI")
+        raise OAuthError("invalid_redirect_uri", "`redirect_uris` must list at least one URI")
     if len(uris) > MAX_REDIRECT_URIS or any(len(u) > MAX_URI_LENGTH for u in uris):
-        raise InvalidMetadata(
+        raise OAuthError(
             "invalid_redirect_uri",
             f"at most {MAX_REDIRECT_URIS} redirect URIs of {MAX_URI_LENGTH} characters",
         )
     for uri in uris:
         problem = redirect_uri_problem(uri)
         if problem:
-            raise InvalidMetadata("invalid_redirect_uri", problem)
-    method = (
-        _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"
-    )  # RFC 7591 §2
+            raise OAuthError("invalid_redirect_uri", problem)
+    # RFC 7591 §2: a client that names no method authenticates with client_secret_basic.
+    method = _optional(data, "token_endpoint_auth_method", str) or "client_secret_basic"
     if method not in AUTH_METHODS:
-        raise InvalidMetadata(
+        raise OAuthError(
             "invalid_client_metadata",
             f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}",
         )
     grant_types = _optional(data, "grant_types", list) or ["authorization_code"]
     if "authorization_code" not in grant_types or not set(grant_types) <= set(GRANT_TYPES):
-        raise InvalidMetadata(
+        raise OAuthError(
             "invalid_client_metadata",
             "grant_types: authorization_code, and refresh_token if wanted",
         )
     response_types = _optional(data, "response_types", list) or ["code"]
     if response_types != ["code"]:
-        raise InvalidMetadata("invalid_client_metadata", 'response_types must be ["code"]')
+        raise OAuthError("invalid_client_metadata", 'response_types must be ["code"]')
     name = " ".join((_optional(data, "client_name", str) or "MCP client").split())[:MAX_NAME_LENGTH]
     return {
         "client_name": name,
@@ -142,11 +134,7 @@ async def register_client(request: Request, db: Db, now: Now) -> JSONResponse:
     body = await request.body()
     try:
         metadata = check_metadata(body)
-    except InvalidMetadata as e:
-        return JSONResponse(
-            {"error": e.error, "error_description": e.description},
-            status_code=400,
-            headers=NO_STORE,
-        )
+    except OAuthError as e:
+        return e.response
     answer = await run_in_threadpool(register, db, metadata, now)
     return JSONResponse(answer, status_code=201, headers=NO_STORE)

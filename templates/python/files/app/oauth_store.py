@@ -33,10 +33,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, Table, Update, bindparam, delete, insert, select, update
 
 from app.db import Database, Listener
-from app.settings import CLIENT_ID, Settings
+from app.settings import CLIENT_ID, Settings, redirect_uri_problem
 from app.tables import (
     access_tokens,
     clients,
@@ -81,10 +81,9 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_user_name(name: str) -> str:
+def check_user_name(name: str) -> None:
     if not USER_NAME.match(name):
         raise ValueError("a user name is 1 to 64 letters, digits, `_`, `.`, `@` or `-`")
-    return name
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -108,23 +107,13 @@ class Client:
         return hmac.compare_digest(digest(secret), self.secret_hash)
 
 
-def configured_client(settings: Settings) -> Client | None:
-    """The client from the environment (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URIS).
-    Only the secret's hash is kept in memory."""
-    if not settings.oauth_client_secret:
-        return None
-    return Client(
-        client_id=settings.oauth_client_id,
-        name="ChatGPT",
-        secret_hash=digest(settings.oauth_client_secret),
-        redirect_uris=tuple(settings.oauth_redirect_uris),
-    )
-
-
 def get_client(db: Database, settings: Settings, client_id: str) -> Client | None:
-    main = configured_client(settings)
-    if main is not None and hmac.compare_digest(client_id.encode(), main.client_id.encode()):
-        return main
+    """The client from the environment (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URIS),
+    or one in the database."""
+    main = settings.oauth_client_id.encode()
+    if settings.oauth_client_secret and hmac.compare_digest(client_id.encode(), main):
+        secret_hash = digest(settings.oauth_client_secret)
+        return Client(client_id, "ChatGPT", secret_hash, tuple(settings.oauth_redirect_uris))
     if not CLIENT_ID.match(client_id):
         return None
     with db.begin() as conn:
@@ -141,8 +130,6 @@ def add_client(
     db: Database, settings: Settings, client_id: str, redirect_uris: list[str], now: float
 ) -> str:
     """Registers a client and returns its secret (shown once; only its hash is stored)."""
-    from app.settings import redirect_uri_problem
-
     if not CLIENT_ID.match(client_id):
         raise ValueError("a client id is 1 to 64 letters, digits, `_`, `.` or `-`")
     if client_id == settings.oauth_client_id:
@@ -195,7 +182,7 @@ def check_password(db: Database, name: str, password: str) -> bool:
             return False
 
 
-def start_session(db: Database, user: str, now: float, lifetime: float = 600) -> str:
+def start_session(db: Database, user: str, now: float, lifetime: float) -> str:
     """A short login session for the authorize flow (login, then consent); returns its cookie."""
     session = new_secret(SESSION_PREFIX)
     with db.begin() as conn:
@@ -273,21 +260,6 @@ def issue_code(
     return code
 
 
-@dataclass(frozen=True)
-class Code:
-    code_hash: str
-    grant_id: str
-    client_id: str
-    redirect_uri: str
-    scope: str
-    user: str
-    challenge: str | None
-    expires_at: float
-    used: bool
-    grant_revoked: bool
-    resource: str | None
-
-
 # The statements every token request runs are built once, with parameters (bindparam): the
 # request pays only for running them.
 _FIND_CODE = (
@@ -313,26 +285,12 @@ _USE_CODE = _use_once(codes, "code_hash")
 _USE_REFRESH_TOKEN = _use_once(refresh_tokens, "token_hash")
 
 
-def find_code(db: Database, code: str) -> Code | None:
+def find_code(db: Database, code: str) -> Row[Any] | None:
+    """The code's row, with its grant's `revoked_at` and `resource`; None when unknown."""
     if not code.startswith(CODE_PREFIX):
         return None
     with db.begin() as conn:
-        row = conn.execute(_FIND_CODE, {"hash": digest(code)}).first()
-    if row is None:
-        return None
-    return Code(
-        code_hash=row.code_hash,
-        grant_id=row.grant_id,
-        client_id=row.client_id,
-        redirect_uri=row.redirect_uri,
-        scope=row.scope,
-        user=row.user_name,
-        challenge=row.challenge,
-        expires_at=row.expires_at,
-        used=row.used_at is not None,
-        grant_revoked=row.revoked_at is not None,
-        resource=row.resource,
-    )
+        return conn.execute(_FIND_CODE, {"hash": digest(code)}).first()
 
 
 def consume_code(db: Database, code_hash: str, now: float) -> bool:
@@ -599,37 +557,13 @@ def _changed(db: Database) -> None:
         found[0].reset()
 
 
-@dataclass(frozen=True)
-class RefreshToken:
-    token_hash: str
-    grant_id: str
-    client_id: str
-    scope: str
-    expires_at: float
-    used: bool
-    user: str
-    grant_revoked: bool
-    resource: str | None
-
-
-def find_refresh_token(db: Database, token: str) -> RefreshToken | None:
+def find_refresh_token(db: Database, token: str) -> Row[Any] | None:
+    """The refresh token's row, with its grant's `user_name`, `revoked_at` and `resource`; None
+    when unknown."""
     if not token.startswith(REFRESH_PREFIX):
         return None
     with db.begin() as conn:
-        row = conn.execute(_FIND_REFRESH_TOKEN, {"hash": digest(token)}).first()
-    if row is None:
-        return None
-    return RefreshToken(
-        row.token_hash,
-        row.grant_id,
-        row.client_id,
-        row.scope,
-        row.expires_at,
-        used=row.used_at is not None,
-        user=row.user_name,
-        grant_revoked=row.revoked_at is not None,
-        resource=row.resource,
-    )
+        return conn.execute(_FIND_REFRESH_TOKEN, {"hash": digest(token)}).first()
 
 
 def consume_refresh_token(db: Database, token_hash: str, now: float) -> bool:
