@@ -68,13 +68,13 @@ def test_revoke_grants_signs_a_user_out(settings, app, client):
     assert refresh(client, body["refresh_token"]).status_code == 400
 
 
-def test_add_client_prints_its_secret_once_and_it_works(settings, app, client):
+def test_add_client_prints_its_secret_once_and_it_works(settings, app, client, dump):
     uri = "https://chatgpt.com/aip/g-abc/oauth/callback"
     r = manage("add-client", "my-gpt", "--redirect-uri", uri, settings=settings)
     assert r.returncode == 0, r.stderr
     secret = r.stdout.strip()
     assert secret.startswith("pcs_") and len(secret) == 47
-    assert secret not in app.state.db.dump()
+    assert secret not in dump(app.state.db)
     code = get_code(app, client_id="my-gpt", redirect_uri=uri)
     assert (
         exchange(client, code, client_id="my-gpt", secret=secret, redirect_uri=uri).status_code
@@ -97,7 +97,7 @@ def test_the_server_starts_without_a_redirect_uri(settings):
     app.state.db.close()
 
 
-def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, clock):
+def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, clock, dump):
     live = exchange(client, get_code(app)).json()
     old = exchange(client, get_code(app, "bob")).json()
     clock.advance(3601)
@@ -105,17 +105,17 @@ def test_purge_deletes_only_what_can_no_longer_be_used(settings, app, client, cl
     assert refresh(client, live["refresh_token"]).status_code == 200
     clock.advance(31 * 86400)
     assert oauth_store.purge_expired(app.state.db, settings, clock()) > 0
-    left = app.state.db.dump().splitlines()
+    left = dump(app.state.db).splitlines()
     assert left and all(line.startswith("oauth_users: ") for line in left), left
     assert refresh(client, old["refresh_token"]).status_code == 400
 
 
-def test_start_up_deletes_what_expired_while_the_server_was_down(settings, make_app):
+def test_start_up_deletes_what_expired_while_the_server_was_down(settings, make_app, dump):
     issue_for(make_app().state.db, settings, now=time.time() - 7200)  # expired an hour ago
     restarted = make_app()  # on the same database
-    assert "oauth_access_tokens: " in restarted.state.db.dump(), "building the app deletes nothing"
+    assert "oauth_access_tokens: " in dump(restarted.state.db), "building the app deletes nothing"
     with TestClient(restarted):  # the server starts (its lifespan)
-        assert "oauth_access_tokens: " not in restarted.state.db.dump()
+        assert "oauth_access_tokens: " not in dump(restarted.state.db)
 
 
 def test_purge_command(settings):

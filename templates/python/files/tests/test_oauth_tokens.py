@@ -47,18 +47,18 @@ def test_c15_tokens_are_long_random_and_prefixed(app, client):
     assert {again["access_token"], again["refresh_token"]}.isdisjoint(values.values())
 
 
-def test_c15_only_hashes_are_stored(app, client, settings):
+def test_c15_only_hashes_are_stored(app, client, settings, dump):
     code = get_code(app)
     body = exchange(client, code).json()
     extra_secret = oauth_store.add_client(
         app.state.db, settings, "another", ["https://x.example/cb"], 0
     )
-    dump = app.state.db.dump()
+    rows = dump(app.state.db)
     for secret in (code, body["access_token"], body["refresh_token"], extra_secret, PASSWORD):
-        assert secret not in dump
-        assert secret[4:] not in dump
-    assert oauth_store.digest(body["access_token"]) in dump
-    assert "$argon2id$" in dump  # the password's hash
+        assert secret not in rows
+        assert secret[4:] not in rows
+    assert oauth_store.digest(body["access_token"]) in rows
+    assert "$argon2id$" in rows  # the password's hash
     db = app.state.db
     if db.path is not None:  # SQLite: the files themselves
         raw = db.path.read_bytes() + b"".join(p.read_bytes() for p in db.path.parent.glob("*-wal"))
