@@ -6,16 +6,21 @@ document there, which lists the client's name, redirect URIs and how it authenti
 Every fetch is guarded against server-side request forgery: https only, every address the host
 resolves to must be public (no private, loopback, link-local or reserved one, unless
 OAUTH_CIMD_ALLOW_PRIVATE_HOSTS=true for local development), the connection goes to the address
-that was checked, no redirect is followed, at most MAX_BYTES are read within TIMEOUT seconds.
+that was checked, no redirect is followed, at most MAX_BYTES are read within TIMEOUT seconds
+(for the whole fetch, however slowly the host answers), at most MAX_FETCHES at once (each holds
+a worker thread), and a failure says no more than that it failed (the reason is logged): the
+network's own error would tell a caller which ports of which hosts are open.
 Certificates are verified against the system's CAs (SSL_CERT_FILE names another bundle).
 Documents and key sets are cached as their Cache-Control says (within bounds), at most
 CACHE_ENTRIES of them. Written for this project: no library covers the fetch policy."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -37,9 +42,12 @@ SIGNING_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 AUTH_METHODS = ("none", "private_key_jwt")
 MAX_BYTES = 64 * 1024
 TIMEOUT = 5.0
+MAX_FETCHES = 4
 CACHE_ENTRIES = 1000
 CACHE_SECONDS = (60, 24 * 3600, 300)  # least, most, and without Cache-Control
 MAX_ASSERTION_LIFETIME = 3600  # seconds an assertion may be valid for (authlib signs for 3600)
+log = logging.getLogger(__name__)
+_fetches = threading.BoundedSemaphore(MAX_FETCHES)
 
 
 class FetchError(Exception):
@@ -48,7 +56,10 @@ class FetchError(Exception):
 
 def is_metadata_url(client_id: str) -> bool:
     """A `client_id` that names a metadata document: https with a path."""
-    parts = urlsplit(client_id)
+    try:
+        parts = urlsplit(client_id)
+    except ValueError:  # an IPv6 address left open
+        return False
     return parts.scheme == "https" and bool(parts.hostname) and parts.path not in ("", "/")
 
 
@@ -61,28 +72,59 @@ def _public_addresses(host: str, port: int, allow_private: bool) -> list[str]:
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not allow_private and not ip.is_global:
-            raise FetchError(f"{host} resolves to a non-public address ({ip})")
+            log.info("%s resolves to %s: not fetched", host, ip)
+            raise FetchError(f"{host} resolves to a non-public address")
     return addresses
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to an address already checked, with the certificate checked for the host name."""
+    """HTTPS to an address already checked, with the certificate checked for the host name.
+    TIMEOUT bounds each read, and a timer the whole connection: at TIMEOUT it shuts the socket
+    down, which ends any read waiting on it (a host may send a byte every few seconds)."""
 
     def __init__(self, host: str, address: str, port: int) -> None:
         super().__init__(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
         self.address = address
+        self.deadline: threading.Timer | None = None
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), TIMEOUT)
+        self.deadline = threading.Timer(TIMEOUT, _shut_down, [sock.dup()])
+        self.deadline.start()
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        """Closes the connection and stops its timer (close() alone leaves the timer running:
+        http.client calls it before the body is read when the host says `Connection: close`)."""
+        self.close()
+        if self.deadline is not None:
+            self.deadline.cancel()
+            _shut_down(*self.deadline.args)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError), sock:
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def fetch_json(url: str, settings: Settings) -> tuple[Any, float]:
     """The JSON at `url` and for how many seconds it may be kept; raises FetchError."""
-    parts = urlsplit(url)
+    if not _fetches.acquire(blocking=False):
+        raise FetchError(f"too many documents are being fetched at once; retry in {TIMEOUT:.0f} s")
+    try:
+        return _fetch_json(url, settings)
+    finally:
+        _fetches.release()
+
+
+def _fetch_json(url: str, settings: Settings) -> tuple[Any, float]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 443
+    except ValueError:
+        raise FetchError(f"{url} is not a URL") from None
     if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise FetchError("only https URLs without user info are fetched")
-    port = parts.port or 443
     address = _public_addresses(parts.hostname, port, settings.oauth_cimd_allow_private_hosts)[0]
     conn = _PinnedHTTPS(parts.hostname, address, port)
     try:
@@ -95,10 +137,13 @@ def fetch_json(url: str, settings: Settings) -> tuple[Any, float]:
         if response.status != 200:
             raise FetchError(f"{url} answered {response.status} (redirects are not followed)")
         body = response.read(MAX_BYTES + 1)
+        if response.length and len(body) <= MAX_BYTES:  # short of its Content-Length: time up
+            raise http.client.IncompleteRead(body, response.length)
     except (OSError, http.client.HTTPException) as e:
-        raise FetchError(f"{url} could not be fetched: {e}") from e
+        log.info("fetching %s failed: %s", url, e)
+        raise FetchError(f"{url} could not be fetched") from None
     finally:
-        conn.close()
+        conn.finish()
     if len(body) > MAX_BYTES:
         raise FetchError(f"{url} is larger than {MAX_BYTES} bytes")
     try:
@@ -189,7 +234,10 @@ def check_assertion(db: Database, settings: Settings, client: Client, assertion:
             f"the assertion must be signed with one of {', '.join(SIGNING_ALGORITHMS)}"
         )
     try:
-        keys = jwt.PyJWKSet.from_dict(_key_sets.get(client.jwks_uri, settings))
+        key_set = _key_sets.get(client.jwks_uri, settings)
+        if not isinstance(key_set, dict):
+            raise FetchError("it is not a JSON object")
+        keys = jwt.PyJWKSet.from_dict(key_set)
     except (jwt.PyJWTError, FetchError) as e:
         raise ValueError(f"the client's key set is not usable: {e}") from e
     candidates = [k for k in keys.keys if header.get("kid") in (None, k.key_id)]

@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
-from app.deps import Db, Now
+from app.deps import Db, Now, SettingsDep
 from app.oauth import NO_STORE, OAuthError
 from app.oauth_store import CLIENT_SECRET_PREFIX, digest, new_secret
 from app.security import limit_request
@@ -35,6 +35,8 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 100
+# Registered clients no user has allowed yet, at most (anyone may register: about 20 KB each).
+MAX_UNUSED_CLIENTS = 10_000
 
 
 def _optional(data: dict[str, Any], name: str, kind: type) -> Any:
@@ -51,7 +53,7 @@ def check_metadata(body: bytes) -> dict[str, Any]:
     """The client's metadata, checked; raises OAuthError saying what is wrong."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the last: nested too deep
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise OAuthError("invalid_client_metadata", "the body must be a JSON object")
@@ -88,12 +90,16 @@ def check_metadata(body: bytes) -> dict[str, Any]:
         "client_name": name,
         "redirect_uris": list(dict.fromkeys(uris)),
         "token_endpoint_auth_method": method,
-        "grant_types": sorted(set(grant_types), key=GRANT_TYPES.index),
+        # What the server does: it issues a refresh token with every code (RFC 7591 §3.2.1
+        # lets it answer other values than the ones asked for).
+        "grant_types": list(GRANT_TYPES),
         "response_types": ["code"],
     }
 
 
-def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, Any]:
+def register(
+    db: Database, settings: Settings, metadata: dict[str, Any], now: float
+) -> dict[str, Any]:
     """Stores a client (its secret as a hash only) and returns the RFC 7591 answer."""
     client_id = "mcp_" + secrets.token_urlsafe(18)
     public = metadata["token_endpoint_auth_method"] == "none"
@@ -110,6 +116,7 @@ def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, An
                 registered=1,
             )
         )
+    purge_unused(db, settings, now)
     answer = {"client_id": client_id, "client_id_issued_at": int(now), **metadata}
     if secret is not None:
         answer |= {"client_secret": secret, "client_secret_expires_at": 0}
@@ -117,18 +124,21 @@ def register(db: Database, metadata: dict[str, Any], now: float) -> dict[str, An
 
 
 def purge_unused(db: Database, settings: Settings, now: float) -> int:
-    """Deletes registered clients that no user allowed within the configured time."""
-    unused = (
-        (clients.c.registered == 1)
-        & (clients.c.created_at <= now - settings.oauth_unused_client_lifetime)
-        & clients.c.client_id.not_in(select(grants.c.client_id))
-    )
+    """Deletes registered clients that no user allowed within the configured time, and the
+    oldest of them beyond MAX_UNUSED_CLIENTS (a client whose registration is gone gets 401
+    `invalid_client`, and registers again). Each registration runs it."""
+    unused = (clients.c.registered == 1) & clients.c.client_id.not_in(select(grants.c.client_id))
+    newest = select(clients.c.client_id).where(unused).order_by(clients.c.created_at.desc())
+    expired = clients.c.created_at <= now - settings.oauth_unused_client_lifetime
+    beyond = clients.c.client_id.not_in(newest.limit(MAX_UNUSED_CLIENTS))
     with db.begin() as conn:
-        return max(conn.execute(delete(clients).where(unused)).rowcount, 0)
+        return max(conn.execute(delete(clients).where(unused & (expired | beyond))).rowcount, 0)
 
 
 @router.post("/oauth/register")
-async def register_client(request: Request, db: Db, now: Now) -> JSONResponse:
+async def register_client(
+    request: Request, db: Db, settings: SettingsDep, now: Now
+) -> JSONResponse:
     # Counted like an API call without credentials: against the caller's address.
     limit_request(request)
     body = await request.body()
@@ -136,5 +146,5 @@ async def register_client(request: Request, db: Db, now: Now) -> JSONResponse:
         metadata = check_metadata(body)
     except OAuthError as e:
         return e.response
-    answer = await run_in_threadpool(register, db, metadata, now)
+    answer = await run_in_threadpool(register, db, settings, metadata, now)
     return JSONResponse(answer, status_code=201, headers=NO_STORE)

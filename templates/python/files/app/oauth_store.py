@@ -59,11 +59,18 @@ MIN_PASSWORD_LENGTH = 10
 REVOCATIONS = "oauth_revocations"  # the trigger of migrations/versions/0001 notifies it
 
 # Argon2id (argon2-cffi's default type) with its default, RFC 9106-inspired cost: 64 MiB of
-# memory per hash. At most MAX_CONCURRENT_HASHES run at once (the other logins wait their
-# turn), so that a burst of logins cannot exhaust the server's memory.
+# memory per hash. At most MAX_CONCURRENT_HASHES run at once, so that a burst of logins
+# cannot exhaust the server's memory, and MAX_WAITING_HASHES more wait their turn, each in a
+# worker thread: the next ones are turned away (Busy) before they take every thread.
 _hasher = PasswordHasher()
 MAX_CONCURRENT_HASHES = 2
+MAX_WAITING_HASHES = 8
 _hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+_admitted = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES + MAX_WAITING_HASHES)
+
+
+class Busy(Exception):
+    """Too many sign-ins are waiting for a password check: try again in a moment."""
 
 
 @functools.cache
@@ -171,15 +178,20 @@ def create_user(db: Database, name: str, password: str, now: float) -> None:
 
 
 def check_password(db: Database, name: str, password: str) -> bool:
-    stored = None
-    if USER_NAME.match(name):
-        with db.begin() as conn:
-            stored = conn.scalar(select(users.c.password_hash).where(users.c.name == name))
-    with _hashing:
-        try:
+    """Whether `password` is the user's; raises Busy when too many checks are under way."""
+    if not _admitted.acquire(blocking=False):
+        raise Busy
+    try:
+        stored = None
+        if USER_NAME.match(name):
+            with db.begin() as conn:
+                stored = conn.scalar(select(users.c.password_hash).where(users.c.name == name))
+        with _hashing:
             return _hasher.verify(stored or _dummy_hash(_hasher), password) and stored is not None
-        except (VerificationError, InvalidHashError):
-            return False
+    except (VerificationError, InvalidHashError):
+        return False
+    finally:
+        _admitted.release()
 
 
 def start_session(db: Database, user: str, now: float, lifetime: float) -> str:
@@ -376,6 +388,7 @@ class AccessToken:
     client_id: str
     # The RFC 8707 resource the grant is for; None when the client named none (a GPT Action).
     resource: str | None = None
+    grant_id: str = ""
 
 
 def check_access_token(db: Database, token: str, now: float) -> AccessToken | None:
@@ -398,6 +411,7 @@ _LIVE_ACCESS_TOKEN = (
         access_tokens.c.scope,
         access_tokens.c.client_id,
         access_tokens.c.expires_at,
+        access_tokens.c.grant_id,
         grants.c.resource,
     )
     .join(grants, grants.c.id == access_tokens.c.grant_id)
@@ -420,7 +434,8 @@ def lookup_access_token(db: Database, token: str, now: float) -> AccessToken | N
         row = conn.execute(_LIVE_ACCESS_TOKEN, {"token_hash": token_hash}).first()
     if row is None or row.expires_at <= now:
         return None
-    found = AccessToken(row.user_name, frozenset(row.scope.split()), row.client_id, row.resource)
+    scopes = frozenset(row.scope.split())
+    found = AccessToken(row.user_name, scopes, row.client_id, row.resource, row.grant_id)
     cache.put(token_hash, found, row.expires_at, generation)
     return found
 

@@ -12,7 +12,9 @@ import sys
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.security import install_logging
 from app.settings import AUTH_MODE, PROJECT_ROOT
 from tests.spec import fill, operations
 
@@ -32,6 +34,34 @@ def test_each_request_is_logged_once_with_its_caller(client, auth_headers, caplo
     assert "?" not in lines[0] and LEAK not in caplog.text
     for header in auth_headers.values():
         assert header.split()[-1] not in caplog.text
+
+
+def test_control_characters_in_a_path_are_escaped_in_the_log(client, caplog):
+    # A terminal that shows the log would obey them (clear the screen, colour a forged line).
+    caplog.set_level(logging.INFO, logger="app.access")
+    client.get("/x%1b[2J%1b[31mFAKE%07")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    assert line.startswith("GET /x\\x1b[2J\\x1b[31mFAKE\\x07 404 "), line
+
+
+def test_a_request_that_fails_is_logged_too(app, caplog):
+    def boom() -> None:
+        raise ZeroDivisionError
+
+    app.add_api_route("/boom", boom)
+    caplog.set_level(logging.INFO, logger="app.access")
+    TestClient(app, raise_server_exceptions=False).get("/boom")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    assert line.startswith("GET /boom 500 "), line
+
+
+def test_tracebacks_are_redacted_too(caplog):
+    install_logging()
+    try:
+        raise ValueError(f"Authorization: Bearer {LEAK}")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    assert "Traceback" in caplog.text and LEAK not in caplog.text
 
 
 def _free_port() -> int:

@@ -82,6 +82,19 @@ def test_c2_unknown_client_gets_an_error_page_not_a_redirect(app, client_id):
     assert_error_page(r)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"redirect_uri": "http://[::1/callback"},  # an IPv6 address left open
+        {"redirect_uri": "http://127.0.0.1:99999/callback"},  # no such port
+        {"client_id": "https://[::1/client.json"},
+        {"client_id": "https://example.com:99999/client.json"},
+    ],
+)
+def test_c2_malformed_urls_get_an_error_page(app, params):
+    assert_error_page(browser(app).get("/oauth/authorize", params=authorize_params(**params)))
+
+
 def test_c2_missing_redirect_uri_gets_an_error_page(app):
     r = browser(app).get("/oauth/authorize", params=authorize_params(redirect_uri=None))
     assert_error_page(r)
@@ -203,8 +216,9 @@ def test_repeated_parameters_are_refused(app):
     assert_error_page(r)
 
 
-# `!` is not allowed in a configured scope, so these are unknown whatever the answers were.
-@pytest.mark.parametrize("scope", ["admin!", SCOPES[0] + " admin!", ""])
+# `!` is not allowed in a configured scope, so these are unknown whatever the answers were;
+# offline_access alone asks for a refresh token and no scope of this API.
+@pytest.mark.parametrize("scope", ["admin!", SCOPES[0] + " admin!", "", "offline_access"])
 def test_unknown_scopes_are_refused(app, scope):
     r = browser(app).get("/oauth/authorize", params=authorize_params(scope=scope))
     if scope == "":

@@ -43,6 +43,19 @@ def test_c13_bad_secrets_from_one_address_do_not_lock_the_client_out_elsewhere(a
     assert r.status_code == 200, r.text
 
 
+def test_c13_bad_secrets_never_lock_out_the_right_one_even_from_the_same_address(app):
+    # ChatGPT sends the token requests of every GPT from a few shared addresses, so a stranger's
+    # GPT sending a wrong secret for this client shares the rightful GPT's address. A client
+    # secret is a long random value, never guessed: the right one works from anywhere.
+    shared = TestClient(app, client=(ATTACKER, 50000))
+    guess = {"grant_type": "refresh_token", "refresh_token": "prt_guess"}
+    for _ in range(10):
+        assert token_request(shared, guess, secret=WRONG_SECRET).status_code == 401
+    assert token_request(shared, guess, secret=WRONG_SECRET).status_code == 429
+    r = exchange(shared, get_code(app))
+    assert r.status_code == 200, r.text
+
+
 def test_c13_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere(app):
     make_user(app)
     attacker = browser(app, ATTACKER)
@@ -90,9 +103,12 @@ def test_c13_concurrent_guesses_are_counted_before_they_are_checked(app, monkeyp
     assert answers.count(429) == 40 - len(checked)
 
 
-def test_password_hashes_are_computed_a_few_at_a_time(app, monkeypatch):
+def test_password_hashes_are_computed_a_few_at_a_time_and_few_wait(app, monkeypatch):
+    # Argon2id takes 64 MiB a hash, and each sign-in waits for one in a worker thread (40 in
+    # all): a crowd of sign-ins would take them all and the API would stop answering. Beyond a
+    # few waiting, a sign-in is turned away at once.
     make_user(app)
-    running, peak, lock = 0, 0, threading.Lock()
+    running, peak, lock, go = 0, 0, threading.Lock(), threading.Event()
 
     class SlowHasher:
         def verify(self, hashed: str, password: str) -> bool:
@@ -100,19 +116,35 @@ def test_password_hashes_are_computed_a_few_at_a_time(app, monkeypatch):
             with lock:
                 running += 1
                 peak = max(peak, running)
-            time.sleep(0.05)
+            go.wait(10)
             with lock:
                 running -= 1
             return False
 
     monkeypatch.setattr(oauth_store, "_hasher", SlowHasher())
-    with ThreadPoolExecutor(20) as pool:
-        list(
-            pool.map(
-                lambda _: oauth_store.check_password(app.state.db, "alice", "guess"), range(20)
-            )
-        )
-    assert 1 <= peak <= oauth_store.MAX_CONCURRENT_HASHES
+    admitted = oauth_store.MAX_CONCURRENT_HASHES + oauth_store.MAX_WAITING_HASHES
+    with ThreadPoolExecutor(admitted) as pool:
+        checks = [
+            pool.submit(oauth_store.check_password, app.state.db, "alice", "guess")
+            for _ in range(admitted)
+        ]
+        time.sleep(0.5)  # every one of them is hashing or waiting now
+        with pytest.raises(oauth_store.Busy):
+            oauth_store.check_password(app.state.db, "alice", "guess")
+        go.set()
+        assert [check.result() for check in checks] == [False] * admitted
+    assert peak == oauth_store.MAX_CONCURRENT_HASHES
+
+
+def test_a_sign_in_turned_away_gets_503_and_a_moment_to_wait(app, monkeypatch):
+    make_user(app)
+
+    def busy(*args: object) -> bool:
+        raise oauth_store.Busy
+
+    monkeypatch.setattr(oauth_store, "check_password", busy)
+    r = login(browser(app), authorize_params())
+    assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
 
 
 def test_c13_the_limit_is_shared_by_every_server_process(settings, app):

@@ -4,12 +4,20 @@ documents are served by a stand-in for the network (FakeWeb), except in the fetc
 
 from __future__ import annotations
 
+import datetime
+import socket
+import ssl
+import threading
 import time
 import uuid
+from ipaddress import ip_address
 
 import jwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from app import oauth_cimd
 from app.settings import BASE_URL, MCP_URL
@@ -128,6 +136,8 @@ def test_the_metadata_advertises_documents_and_private_key_jwt(client):
     assert meta["client_id_metadata_document_supported"] is True
     assert {"none", "private_key_jwt"} <= set(meta["token_endpoint_auth_methods_supported"])
     assert "RS256" in meta["token_endpoint_auth_signing_alg_values_supported"]
+    methods = meta["token_endpoint_auth_methods_supported"]
+    assert meta["revocation_endpoint_auth_methods_supported"] == methods
 
 
 def test_a_public_document_client_signs_in_with_pkce(app, client, web):
@@ -181,6 +191,14 @@ def test_an_assertion_signed_by_another_key_or_none_at_all_is_refused(app, clien
     # No proof at all: a client with a key set is not a public client.
     r = exchange(client, code, verifier, CALLBACK, client_id=CHATGPT)
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("key_set", [[], "keys", {"keys": "none"}])
+def test_a_key_set_of_the_wrong_shape_is_refused(app, client, web, key, key_set):
+    web.pages[JWKS] = key_set
+    code, verifier = code_for(app, CHATGPT, CALLBACK)
+    r = exchange(client, code, verifier, CALLBACK, **signed(assertion(key)))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
 
 
 def test_redirect_uris_come_only_from_the_document(app, web):
@@ -247,12 +265,112 @@ def test_fetches_never_reach_private_addresses_or_leave_https(settings, url):
         oauth_cimd.fetch_json(url, settings)
 
 
-def test_the_development_setting_allows_loopback_fetches(settings):
+@pytest.fixture
+def local(settings):
+    """Settings that let fetches reach this computer (OAUTH_CIMD_ALLOW_PRIVATE_HOSTS)."""
+    return settings.model_copy(update={"oauth_cimd_allow_private_hosts": True})
 
-    local = settings.model_copy(update={"oauth_cimd_allow_private_hosts": True})
-    # The address is allowed now; nothing listens on port 9, so the fetch itself fails.
-    with pytest.raises(oauth_cimd.FetchError, match="could not be fetched"):
-        oauth_cimd.fetch_json("https://127.0.0.1:9/client.json", local)
+
+@pytest.fixture
+def slow_host(tmp_path, key, monkeypatch):
+    """An https host on 127.0.0.1 (its certificate trusted through SSL_CERT_FILE) that answers
+    200 with a body of 60,000 bytes, sent a byte every 0.1 s (for 5 s at most): every read gets
+    a byte well within any read timeout."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        try:
+            with tls.wrap_socket(conn, server_side=True) as stream:
+                stream.recv(65536)
+                # `Connection: close`: http.client closes its side before reading the body.
+                head = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 60000\r\n\r\n"
+                stream.sendall(head)
+                for _ in range(50):
+                    if stop.wait(0.1):
+                        return
+                    stream.sendall(b" ")
+        except OSError:
+            return
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"https://127.0.0.1:{server.getsockname()[1]}/client.json"
+    stop.set()
+    server.close()
+
+
+def test_the_development_setting_allows_loopback_fetches(local):
+    # The address is allowed now; nothing listens on port 9, so the fetch itself fails, saying
+    # no more than that: the network's error would tell which ports of which hosts are open.
+    url = "https://127.0.0.1:9/client.json"
+    with pytest.raises(oauth_cimd.FetchError) as e:
+        oauth_cimd.fetch_json(url, local)
+    assert str(e.value) == f"{url} could not be fetched"
+
+
+def test_a_fetch_ends_in_time_however_slowly_the_host_answers(local, slow_host, monkeypatch):
+    monkeypatch.setattr(oauth_cimd, "TIMEOUT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(oauth_cimd.FetchError) as e:
+        oauth_cimd.fetch_json(slow_host, local)
+    assert time.monotonic() - started < 2.5, "the time limit is for the whole fetch"
+    assert str(e.value) == f"{slow_host} could not be fetched"
+
+
+def test_only_a_few_fetches_wait_for_hosts_at_once(local, slow_host, monkeypatch):
+    # Each fetch holds a worker thread: a crowd of requests naming slow hosts must not take them
+    # all (the server would stop answering anyone).
+    monkeypatch.setattr(oauth_cimd, "TIMEOUT", 2.0)
+
+    def wait() -> None:
+        with pytest.raises(oauth_cimd.FetchError):
+            oauth_cimd.fetch_json(slow_host, local)
+
+    waiting = [threading.Thread(target=wait) for _ in range(oauth_cimd.MAX_FETCHES)]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    with pytest.raises(oauth_cimd.FetchError, match="retry"):
+        oauth_cimd.fetch_json(slow_host, local)
+    assert time.monotonic() - started < 0.5
+    for thread in waiting:
+        thread.join()
 
 
 @pytest.mark.parametrize(

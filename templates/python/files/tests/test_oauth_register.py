@@ -4,9 +4,11 @@ public clients with PKCE, loopback redirects on any port, offline_access, the me
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app import oauth_register
 from app.settings import BASE_URL, MCP_URL, SCOPES
+from app.tables import clients
 from tests.oauth_helpers import (
     browser,
     consent,
@@ -176,10 +178,9 @@ def test_null_and_empty_optional_fields_count_as_absent(client):
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert (
-        body["grant_types"] == ["authorization_code"]
-        and body["token_endpoint_auth_method"] == "client_secret_basic"
-    )
+    # The answer says what the server does (RFC 7591 §3.2.1): it issues refresh tokens to all.
+    assert body["grant_types"] == ["authorization_code", "refresh_token"]
+    assert body["token_endpoint_auth_method"] == "client_secret_basic"
 
 
 @pytest.mark.parametrize(
@@ -192,6 +193,8 @@ def test_null_and_empty_optional_fields_count_as_absent(client):
         "https://*.claude.ai/cb",
         "ftp://claude.ai/cb",
         "/relative",
+        "https://[::1/cb",
+        "https://claude.ai:99999/cb",
     ],
 )
 def test_unsafe_redirect_uris_are_refused(client, uri):
@@ -221,12 +224,11 @@ def test_bad_metadata_is_a_400_saying_why(client, body):
         "invalid_client_metadata",
     )
     assert r.json()["error_description"]
-    assert (
-        client.post(
-            "/oauth/register", content=b"[1, 2", headers={"Content-Type": "application/json"}
-        ).status_code
-        == 400
-    )
+    for unreadable in (b"[1, 2", b"[" * 10_000):  # the second nested too deep to parse
+        r = client.post(
+            "/oauth/register", content=unreadable, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
 
 
 def test_a_loopback_redirect_comes_back_on_any_port_but_nothing_else_changes(app, client):
@@ -289,3 +291,20 @@ def test_registrations_no_user_allowed_are_deleted_after_the_configured_time(app
     assert r.status_code == 400 and "Unknown client" in r.text
     query, _ = authorize(app, used, user="alice2")
     assert query["code"]
+
+
+def test_at_most_a_set_number_of_registrations_no_user_allowed_are_kept(
+    app, client, clock, monkeypatch
+):
+    # Anyone may register: unbounded, registrations would fill the disk. The oldest unused go
+    # first (a client whose registration is gone registers again); an allowed client stays.
+    monkeypatch.setattr(oauth_register, "MAX_UNUSED_CLIENTS", 3)
+    used = register(client).json()["client_id"]
+    authorize(app, used)
+    unused = []
+    for _ in range(oauth_register.MAX_UNUSED_CLIENTS + 2):
+        clock.advance(1)
+        unused.append(register(client).json()["client_id"])
+    with app.state.db.begin() as conn:
+        kept = set(conn.scalars(select(clients.c.client_id).where(clients.c.registered == 1)))
+    assert kept == {used, *unused[2:]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import oauth_store
-from app.settings import BASE_URL, SCOPES
+from app.settings import BASE_URL, RESOURCES, SCOPES
 from tests.oauth_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -269,10 +270,9 @@ def test_a_sqlite_database_of_an_older_version_gains_the_resource_column(make_ap
 
 
 def test_a_resource_named_only_at_the_token_endpoint_must_be_this_server(app, client):
-    code = get_code(app)
-    assert_oauth_error(
-        exchange(client, code, extra={"resource": "https://evil.example"}), "invalid_target"
-    )
+    code = get_code(app)  # for the REST API: the authorization request named no resource
+    for other in ("https://evil.example", *RESOURCES[1:]):  # the second: the MCP endpoint
+        assert_oauth_error(exchange(client, code, extra={"resource": other}), "invalid_target")
     assert_tokens(exchange(client, code, extra={"resource": BASE_URL}))
 
 
@@ -389,12 +389,12 @@ def test_c13_repeated_client_failures_get_429_with_retry_after(app, client, cloc
     wrong = "pcs_" + "w" * 43  # pragma: allowlist secret
     for _ in range(10):
         assert exchange(client, code, secret=wrong).status_code == 401
-    r = exchange(client, code)  # even the right secret waits now
+    r = exchange(client, code, secret=wrong)
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
-    assert r.json()["error"]
+    assert r.json()["error"] == "invalid_client"
     clock.advance(301)
-    assert_tokens(exchange(client, get_code(app, make=False)))
+    assert exchange(client, code, secret=wrong).status_code == 401, "a new window"
 
 
 def test_c13_repeated_login_failures_get_429(app, clock):
@@ -427,6 +427,24 @@ def test_c11_deeply_nested_json_is_invalid_request(client):
     for body in (b"[" * 10_000, b'{"a": ' * 2_000):
         r = client.post("/oauth/token", content=body, headers={"Content-Type": "application/json"})
         assert_oauth_error(r, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("client_id", "\ud800"),  # a lone surrogate, which JSON can carry and UTF-8 cannot
+        ("client_assertion", "\ud800"),
+        ("client_id", "https://[::1/client.json"),
+        ("client_id", "https://example.com:99999/client.json"),
+    ],
+)
+def test_c14_odd_client_parameters_are_client_errors(client, field, value):
+    body = {"grant_type": "refresh_token", "refresh_token": "prt_guess", "token": "prt_guess"}
+    content = json.dumps({**body, field: value})
+    for path in ("/oauth/token", "/oauth/revoke"):
+        r = client.post(path, content=content, headers={"Content-Type": "application/json"})
+        assert r.status_code in (400, 401), (path, r.status_code, r.text)
+        assert r.json()["error"] in ("invalid_request", "invalid_client")
 
 
 def test_c14_errors_are_rfc6749_json_without_traces(client):

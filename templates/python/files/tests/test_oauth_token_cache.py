@@ -34,7 +34,9 @@ def test_a_used_token_is_served_from_the_cache(app, client):
     body = tokens(app, client)
     assert cached(app, body["access_token"]) is None
     assert api_get(client, body["access_token"]).status_code == 200
-    assert cached(app, body["access_token"]) == AccessToken("alice", frozenset(SCOPES), CLIENT_ID)
+    found = cached(app, body["access_token"])
+    assert found is not None and found.grant_id
+    assert found == AccessToken("alice", frozenset(SCOPES), CLIENT_ID, grant_id=found.grant_id)
 
 
 def test_a_cached_token_costs_no_query_and_no_worker_thread(app, client, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app import oauth_store
 from app.settings import BASE_URL, SCOPES
@@ -104,8 +105,6 @@ def test_c16_concurrent_refreshes_exactly_one_succeeds(app):
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from fastapi.testclient import TestClient
-
     with TestClient(app) as c:
         body = tokens(app, c)
     barrier = threading.Barrier(4)
@@ -117,6 +116,20 @@ def test_c16_concurrent_refreshes_exactly_one_succeeds(app):
 
     with ThreadPoolExecutor(4) as pool:
         assert sorted(pool.map(use, range(4))) == [200, 400, 400, 400]
+
+
+def test_c16_refreshed_tokens_share_their_grants_request_budget(make_app, clock):
+    # The API's limit is per grant (a user's consent to a client), not per access token: else
+    # each refresh would bring a fresh budget, and every older token would keep its own.
+    app = make_app(rate_limit_per_minute=2)
+    app.state.clock = clock
+    with TestClient(app) as client:
+        first = tokens(app, client)
+        assert api_get(client, first["access_token"]).status_code == 200
+        second = refresh(client, first["refresh_token"]).json()
+        assert api_get(client, second["access_token"]).status_code == 200
+        assert api_get(client, second["access_token"]).status_code == 429
+        assert api_get(client, first["access_token"]).status_code == 429
 
 
 def test_c16_refresh_tokens_have_an_absolute_lifetime(app, client, clock):
