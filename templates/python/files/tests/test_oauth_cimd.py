@@ -136,8 +136,9 @@ def test_the_metadata_advertises_documents_and_private_key_jwt(client):
     assert meta["client_id_metadata_document_supported"] is True
     assert {"none", "private_key_jwt"} <= set(meta["token_endpoint_auth_methods_supported"])
     assert "RS256" in meta["token_endpoint_auth_signing_alg_values_supported"]
-    methods = meta["token_endpoint_auth_methods_supported"]
-    assert meta["revocation_endpoint_auth_methods_supported"] == methods
+    for what in ("methods", "signing_alg_values"):  # RFC 8414 asks for both with private_key_jwt
+        token_endpoint = meta[f"token_endpoint_auth_{what}_supported"]
+        assert meta[f"revocation_endpoint_auth_{what}_supported"] == token_endpoint
 
 
 def test_a_public_document_client_signs_in_with_pkce(app, client, web):
