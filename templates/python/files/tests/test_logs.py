@@ -48,11 +48,12 @@ def test_a_request_that_fails_is_logged_too(app, caplog):
     def boom() -> None:
         raise ZeroDivisionError
 
-    app.add_api_route("/boom", boom)
-    caplog.set_level(logging.INFO, logger="app.access")
-    TestClient(app, raise_server_exceptions=False).get("/boom")
+    app.add_api_route("/boom/{name}", boom)
+    caplog.set_level(logging.INFO, logger="app")
+    TestClient(app, raise_server_exceptions=False).get("/boom/%1b[2J")
     [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
-    assert line.startswith("GET /boom 500 "), line
+    assert line.startswith("GET /boom/\\x1b[2J 500 "), line
+    assert "\x1b" not in caplog.text, "the error's own line escapes the path too"
 
 
 def test_tracebacks_are_redacted_too(caplog):
