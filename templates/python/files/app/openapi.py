@@ -1,6 +1,6 @@
 """The OpenAPI document, served at /openapi.yaml: FastAPI builds it from the routes (app.routes),
 and this adds, once for every operation, the server URL, the headers every answer carries and
-the error answers (400, 401, 403, 404, 422, 429, 500), shared by `$ref`."""
+the error answers (400, 401, 403, 404, 413, 422, 429, 500), shared by `$ref`."""
 
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ SCHEMAS = {
 
 # The error answers: status → (component name, description, body schema, headers).
 ANSWERS = {
-    "400": ("BadRequest", "The request body is not JSON.", "Error", COUNTED),
+    "400": ("BadRequest", "The request body is not UTF-8 text.", "Error", COUNTED),
     "401": ("Unauthorized", "Missing, invalid or expired credentials.", "Error", COUNTED),
     "403": ("Forbidden", "The token lacks the scope this operation needs.", "Error", COUNTED),
     "404": ("NotFound", "No such item.", "Error", COUNTED),
-    "422": ("Invalid", "A parameter or the body is not valid.", "ValidationError", COUNTED),
+    "413": ("TooLarge", "The request body is over the server's limit.", "Error", COUNTED),
+    "422": ("Invalid", "A parameter or the body (JSON) is not valid.", "ValidationError", COUNTED),
     "429": ("TooManyRequests", "Too many requests.", "Error", list(HEADERS)),
     "500": ("ServerError", "An unexpected error (no details).", "Error", COUNTED[:1]),
 }
@@ -76,7 +77,7 @@ def build(routes: Sequence[BaseRoute]) -> dict[str, Any]:
         # operation may be refused for its rate limit, or fail.
         errors = {"429", "500"} | (ANSWERS.keys() & answers.keys())
         security = operation.get("security", [])
-        errors |= {"400"} if "requestBody" in operation else set()
+        errors |= {"400", "413"} if "requestBody" in operation else set()
         errors |= {"401"} if security else set()
         errors |= {"403"} if any(s for need in security for s in need.values()) else set()
         answers.update({status: _ref("responses", ANSWERS[status][0]) for status in sorted(errors)})

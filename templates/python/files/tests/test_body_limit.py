@@ -8,6 +8,7 @@ import asyncio
 from fastapi.testclient import TestClient
 
 from app.security import api_routes
+from app.settings import BASE_URL
 from tests.spec import fill
 
 LIMIT = 1024
@@ -64,7 +65,7 @@ def send_in_chunks(app, method: str, path: str, chunk: bytes, count: int) -> tup
 
 def test_a_body_just_over_the_limit_gets_413_everywhere(make_app):
     app = make_app(max_body_bytes=LIMIT)
-    client = TestClient(app)
+    client = TestClient(app, base_url=BASE_URL)
     for method, path in endpoints(app):
         r = client.request(
             method,
@@ -79,7 +80,7 @@ def test_a_body_just_over_the_limit_gets_413_everywhere(make_app):
 
 def test_a_body_at_the_limit_is_read(make_app):
     app = make_app(max_body_bytes=LIMIT)
-    client = TestClient(app)
+    client = TestClient(app, base_url=BASE_URL)
     for method, path in endpoints(app):
         if method != "GET":
             r = client.request(

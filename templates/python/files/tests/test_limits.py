@@ -12,7 +12,7 @@ from app import __main__ as entry
 from app import items
 from app.models import MAX_ITEMS, Item
 from app.ratelimit import RequestLimiter
-from app.settings import AUTH_MODE
+from app.settings import AUTH_MODE, BASE_URL
 from tests.spec import SPEC, fill, operations
 
 OPERATIONS = list(operations())
@@ -40,7 +40,7 @@ def test_the_reset_is_never_past_the_window():
 
 def test_over_the_limit_answers_429_with_retry_after(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=3)
-    client = TestClient(app)
+    client = TestClient(app, base_url=BASE_URL)
     headers = auth_headers_for(app, "alice")
     answers = [call(client, headers).status_code for _ in range(4)]
     assert 429 not in answers[:3] and answers[3] == 429
@@ -56,7 +56,7 @@ def test_over_the_limit_answers_429_with_retry_after(make_app, auth_headers_for)
 @pytest.mark.skipif(AUTH_MODE == "none", reason="auth mode `none` has no credentials")
 def test_each_credential_has_its_own_budget(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=2)
-    client = TestClient(app)
+    client = TestClient(app, base_url=BASE_URL)
     alice = auth_headers_for(app, "alice")
     for _ in range(3):
         call(client, alice)
@@ -66,7 +66,7 @@ def test_each_credential_has_its_own_budget(make_app, auth_headers_for):
 
 def test_spellings_of_bearer_get_no_fresh_budget(make_app, auth_headers_for):
     app = make_app(rate_limit_per_minute=3)
-    client = TestClient(app)
+    client = TestClient(app, base_url=BASE_URL)
     token = auth_headers_for(app, "alice").get("Authorization", "Bearer anything").split()[-1]
     spellings = [f"{scheme} {token}" for scheme in ("Bearer", "bearer", "BEARER", "Bearer  ")] + [
         f"Bearer {token} "
@@ -76,11 +76,11 @@ def test_spellings_of_bearer_get_no_fresh_budget(make_app, auth_headers_for):
 
 
 def test_made_up_tokens_share_the_budget_of_their_address(make_app):
-    client = TestClient(make_app(rate_limit_per_minute=3))
+    client = TestClient(make_app(rate_limit_per_minute=3), base_url=BASE_URL)
     made_up = [{"Authorization": f"Bearer pat_{secrets.token_urlsafe(32)}"} for _ in range(5)]
     answers = [call(client, headers).status_code for headers in made_up]
     assert 429 not in answers[:3] and answers[3:] == [429, 429]
-    other_address = TestClient(client.app, client=("198.51.100.7", 50000))
+    other_address = TestClient(client.app, base_url=BASE_URL, client=("198.51.100.7", 50000))
     assert call(other_address, {}).status_code != 429
 
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.security import install_logging
-from app.settings import AUTH_MODE, PROJECT_ROOT
+from app.settings import AUTH_MODE, BASE_URL, PROJECT_ROOT
 from tests.spec import fill, operations
 
 METHOD, PATH, OP = next((m, p, o) for m, p, o in operations() if m == "GET")
@@ -50,7 +50,7 @@ def test_a_request_that_fails_is_logged_too(app, caplog):
 
     app.add_api_route("/boom/{name}", boom)
     caplog.set_level(logging.INFO, logger="app")
-    TestClient(app, raise_server_exceptions=False).get("/boom/%1b[2J")
+    TestClient(app, base_url=BASE_URL, raise_server_exceptions=False).get("/boom/%1b[2J")
     [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
     assert line.startswith("GET /boom/\\x1b[2J 500 "), line
     assert "\x1b" not in caplog.text, "the error's own line escapes the path too"
